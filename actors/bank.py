@@ -1,0 +1,243 @@
+"""A bank: accounts, PIN checks, limits and an idempotent ledger of debits, credits and reversals.
+
+Money moves by double entry between customer accounts and the bank's UPI
+settlement account: a debit moves money from the payer into settlement (the
+bank now owes the network), a credit moves it from settlement to the payee.
+So ``customers + settlement`` changes only when another bank's leg lands, and
+summed over all banks it never changes at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from actors import codes
+from actors.base import Logic, LogicActor
+from actors.messages import (
+    CREDIT,
+    CREDIT_REVERSAL,
+    DEBIT,
+    DEBIT_REVERSAL,
+    ReqPayCredit,
+    ReqPayDebit,
+    ReqPayReversal,
+    RespPayLeg,
+)
+from actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
+
+
+def pin_block(vpa: str, pin: str) -> str:
+    """What the payer's app sends for a PIN, and what the bank stores: never the PIN itself."""
+    return hashlib.sha256(f"upisim|{vpa}|{pin}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class BankLimits:
+    """Per-bank rules, all amounts in paise."""
+
+    per_txn: Paise = Paise(100_000_00)
+    per_day: Paise = Paise(100_000_00)
+    count_per_day: int = 20
+    pin_tries: int = 3
+    lockout: SimTime = SimTime(24 * HOUR)
+    idempotency_window: SimTime = SimTime(10 * MINUTE)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """An account to open at the start of a run."""
+
+    number: str
+    owner_vpa: str
+    balance: Paise
+    pin_hash: str
+
+
+class _Account:
+    __slots__ = ("balance", "day", "day_amount", "day_count", "locked_until", "number",
+                 "pin_failures", "pin_hash")
+
+    def __init__(self, spec: AccountSpec) -> None:
+        self.number = spec.number
+        self.balance = int(spec.balance)
+        self.pin_hash = spec.pin_hash
+        self.pin_failures = 0
+        self.locked_until = -1
+        self.day = -1
+        self.day_amount = 0
+        self.day_count = 0
+
+
+class _Legs:
+    """What this bank did for one transaction id: the code of each leg it answered."""
+
+    __slots__ = ("account", "amount", "codes")
+
+    def __init__(self, account: str, amount: int) -> None:
+        self.account = account
+        self.amount = amount
+        self.codes: dict[str, str] = {}
+
+
+class Bank(Logic):
+    """One bank's ledger. Every leg is idempotent by (transaction id, leg)."""
+
+    def __init__(self, code: BankCode, accounts: Iterable[AccountSpec],
+                 limits: BankLimits = BankLimits(), seed: int = 0) -> None:
+        super().__init__(Address(f"bank:{code}"), seed)
+        self.code = code
+        self.limits = limits
+        self.accounts: dict[str, _Account] = {}
+        for spec in accounts:
+            if spec.balance < 0:
+                raise ValueError(f"account {spec.number} opens with a negative balance")
+            self.accounts[spec.number] = _Account(spec)
+        self.customers_total = sum(a.balance for a in self.accounts.values())
+        self.settlement = 0
+        self._txns: dict[tuple[TxnId, str], _Legs] = {}
+        self._expiry: deque[tuple[int, tuple[TxnId, str]]] = deque()
+
+    # -- queries (tests, statements) ---------------------------------------------------
+
+    def balance(self, account: str) -> Paise:
+        return Paise(self.accounts[account].balance)
+
+    def gauges(self) -> tuple[int, int]:
+        return (self.customers_total, self.settlement)
+
+    # -- handlers -----------------------------------------------------------------------
+
+    def on_ReqPayDebit(self, msg: ReqPayDebit, sender: Address) -> None:
+        legs = self._legs(msg.txn_id, DEBIT, msg.account, msg.amount)
+        if legs is None:
+            code = codes.VALIDATION_ERROR
+        elif DEBIT in legs.codes:
+            code = legs.codes[DEBIT]
+        else:
+            code = legs.codes[DEBIT] = self._debit(msg)
+        self.send(sender, RespPayLeg(msg.txn_id, DEBIT, code))
+
+    def on_ReqPayCredit(self, msg: ReqPayCredit, sender: Address) -> None:
+        legs = self._legs(msg.txn_id, CREDIT, msg.account, msg.amount)
+        if legs is None:
+            code = codes.VALIDATION_ERROR
+        elif CREDIT in legs.codes:
+            code = legs.codes[CREDIT]
+        else:
+            code = legs.codes[CREDIT] = self._credit(msg)
+        self.send(sender, RespPayLeg(msg.txn_id, CREDIT, code))
+
+    def on_ReqPayReversal(self, msg: ReqPayReversal, sender: Address) -> None:
+        kind = DEBIT_REVERSAL if msg.leg == DEBIT else CREDIT_REVERSAL
+        legs = self._legs(msg.txn_id, msg.leg, msg.account, msg.amount)
+        if legs is None:
+            code = codes.VALIDATION_ERROR
+        elif kind in legs.codes:
+            code = legs.codes[kind]
+        else:
+            code = legs.codes[kind] = self._reverse(legs, msg.leg)
+            if code == codes.APPROVED:
+                self.event("REVERSAL", msg.txn_id, msg.account, msg.leg, legs.amount)
+        self.send(sender, RespPayLeg(msg.txn_id, kind, code))
+
+    # -- the ledger ---------------------------------------------------------------------
+
+    def _debit(self, msg: ReqPayDebit) -> str:
+        account = self.accounts.get(msg.account)
+        if account is None:
+            return codes.REMITTER_ACCOUNT_MISSING
+        if msg.amount <= 0:
+            return codes.VALIDATION_ERROR
+        now = self.now
+        if account.locked_until > now:
+            return codes.PIN_TRIES_EXCEEDED
+        if msg.cred != account.pin_hash:
+            account.pin_failures += 1
+            if account.pin_failures >= self.limits.pin_tries:
+                account.pin_failures = 0
+                account.locked_until = now + self.limits.lockout
+                self.event("PIN_LOCKED", msg.txn_id, msg.account, "", self.limits.lockout)
+                return codes.PIN_TRIES_EXCEEDED
+            return codes.INVALID_PIN
+        account.pin_failures = 0
+        day = now // DAY
+        if account.day != day:
+            account.day, account.day_amount, account.day_count = day, 0, 0
+        if msg.amount > self.limits.per_txn:
+            return codes.AMOUNT_LIMIT
+        if account.day_count >= self.limits.count_per_day:
+            return codes.FREQUENCY_LIMIT
+        if account.day_amount + msg.amount > self.limits.per_day:
+            return codes.AMOUNT_LIMIT
+        if account.balance < msg.amount:
+            return codes.INSUFFICIENT_FUNDS
+        account.balance -= msg.amount
+        account.day_amount += msg.amount
+        account.day_count += 1
+        self.customers_total -= msg.amount
+        self.settlement += msg.amount
+        return codes.APPROVED
+
+    def _credit(self, msg: ReqPayCredit) -> str:
+        account = self.accounts.get(msg.account)
+        if account is None:
+            return codes.BENEFICIARY_ACCOUNT_MISSING
+        if msg.amount <= 0:
+            return codes.VALIDATION_ERROR
+        account.balance += msg.amount
+        self.customers_total += msg.amount
+        self.settlement -= msg.amount
+        return codes.APPROVED
+
+    def _reverse(self, legs: _Legs, leg: str) -> str:
+        posted = legs.codes.get(leg)
+        if posted is None:
+            # Not seen yet: refuse it if it arrives late, so the reversal stays true.
+            legs.codes[leg] = codes.VALIDATION_ERROR
+            return codes.APPROVED
+        if posted != codes.APPROVED:
+            return codes.APPROVED  # nothing was posted, nothing to give back
+        account = self.accounts[legs.account]
+        amount = legs.amount
+        if leg == DEBIT:
+            account.balance += amount
+            self.customers_total += amount
+            self.settlement -= amount
+            return codes.APPROVED
+        if account.balance < amount:
+            return codes.REVERSAL_FAILED  # the payee already spent it: the credit stands
+        account.balance -= amount
+        self.customers_total -= amount
+        self.settlement += amount
+        return codes.APPROVED
+
+    def _legs(self, txn_id: TxnId, side: str, account: str, amount: int) -> _Legs | None:
+        """This bank's record of one side (DEBIT or CREDIT) of ``txn_id``; a same-bank payment
+        has both here. None when the id was seen with another account or amount."""
+        key = (txn_id, side)
+        legs = self._txns.get(key)
+        if legs is None:
+            self._forget_old()
+            legs = self._txns[key] = _Legs(account, amount)
+            self._expiry.append((self.now, key))
+        elif legs.account != account or legs.amount != amount:
+            self.event("DUPLICATE_MISMATCH", txn_id, account, "", amount)
+            return None
+        return legs
+
+    def _forget_old(self) -> None:
+        """Drop idempotency records older than the window, so memory follows rate, not volume."""
+        horizon = self.now - self.limits.idempotency_window
+        expiry = self._expiry
+        while expiry and expiry[0][0] < horizon:
+            del self._txns[expiry.popleft()[1]]
+
+
+class BankActor(LogicActor):
+    """A :class:`Bank` as a Pykka actor."""
+
+    def __init__(self, bank: Bank) -> None:
+        super().__init__(bank)

@@ -1,0 +1,205 @@
+"""The actor contract: a plain logic class handling a window's envelopes, and a thin Pykka shell.
+
+An envelope is ``(deliver_at, sender, seq, recipient, message)``. Once per
+delivery window an actor receives all its due envelopes in one ``Deliver``
+message, handles them in ``(deliver_at, sender, seq)`` order and answers with
+an :class:`Outbox`: what it sends (the network stamps delivery times), the
+rows it records, its gauges, and when its next timer is due (SimPy wakes it).
+
+Logic classes never read the wall clock, never use the global ``random`` and
+never call another actor: that is what keeps a run deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pykka
+
+from actors.types import Address, SimTime
+
+Envelope = tuple[SimTime, Address, int, Address, Any]
+"""``(deliver_at, sender, seq, recipient, message)``; ordered by its first three fields."""
+
+Sent = tuple[int, Address, int, Address, Any]
+"""``(sent_at, sender, seq, recipient, message)``: the network adds the latency."""
+
+Record = tuple[str, tuple[Any, ...]]
+"""``(table, row)``: a row for one of the run's tables (``transactions``, ``events``)."""
+
+NEVER = 1 << 62
+"""A time after every run."""
+
+
+class Outbox(NamedTuple):
+    """What an actor answers to one ``Deliver``."""
+
+    sends: list[Sent]
+    records: list[Record]
+    gauges: tuple[int, ...] | None
+    wake_at: int | None  # the next timer still pending: deliver to me by then
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """The one Pykka message per actor per window: its due envelopes, in order, and the
+    window's end (timers due before ``until`` fire too)."""
+
+    envelopes: Sequence[Envelope]
+    until: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """From the delivery loop: a timer of yours is due; nothing else to say."""
+
+
+WAKE = Wake()
+
+
+def derive_seed(seed: int, name: str) -> int:
+    """A stable 64-bit seed for ``name`` in a run seeded ``seed`` (no ``hash()``: it is salted)."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class Logic:
+    """Domain state plus one ``on_<MessageType>`` handler per message type; no threads.
+
+    Handlers read ``self.now`` and call :meth:`send`, :meth:`set_timer`,
+    :meth:`record` and :meth:`event`; :meth:`deliver` collects what they did.
+
+    Timers live with their actor, one FIFO queue per delay (a queue's fire times
+    only grow, because an actor's clock only moves forward), and fire in
+    ``(fire_at, seq)`` order, before any envelope due at the same time or later.
+    The delivery loop only has to wake the actor at ``Outbox.wake_at``; one SimPy
+    event per actor and window replaces one per timer, and most timers are
+    stale (the reply came first) by the time they fire.
+    """
+
+    def __init__(self, address: Address, seed: int = 0) -> None:
+        self.address = address
+        self.now: int = 0
+        self.rng = random.Random(derive_seed(seed, address))
+        self._seq = 0
+        self._sends: list[Sent] = []
+        self._records: list[Record] = []
+        self._timer_queues: dict[int, deque[tuple[int, int, Any]]] = {}
+        self._next_due = NEVER
+        self._dispatch: dict[type, Callable[[Any, Address], None]] = {}
+
+    # -- what handlers call ------------------------------------------------------------
+
+    def send(self, to: Address, message: Any) -> None:
+        self._seq += 1
+        self._sends.append((self.now, self.address, self._seq, to, message))
+
+    def set_timer(self, delay: int, message: Any) -> None:
+        """Deliver ``message`` to this actor ``delay`` ms from now (``delay`` > 0)."""
+        fire_at = self.now + delay
+        queue = self._timer_queues.get(delay)
+        if queue is None:
+            if delay <= 0:
+                raise ValueError(f"{self.address}: a timer needs a positive delay, not {delay}")
+            queue = self._timer_queues[delay] = deque()
+        self._seq += 1
+        queue.append((fire_at, self._seq, message))
+        if fire_at < self._next_due:
+            self._next_due = fire_at
+
+    def record(self, table: str, row: tuple[Any, ...]) -> None:
+        self._records.append((table, row))
+
+    def event(self, kind: str, txn_id: str = "", subject: str = "", detail: str = "",
+              value: int = 0) -> None:
+        """Record a row of the events table (see docs/run-folder.md)."""
+        self._records.append(("events", (self.now, kind, self.address, txn_id, subject, detail,
+                                         value)))
+
+    # -- what the shell calls ----------------------------------------------------------
+
+    def gauges(self) -> tuple[int, ...] | None:
+        """Running totals the delivery loop checks each window (banks: money); None if none."""
+        return None
+
+    @property
+    def pending_timers(self) -> int:
+        return sum(len(q) for q in self._timer_queues.values())
+
+    def deliver(self, envelopes: Sequence[Envelope], until: int | None = None) -> Outbox:
+        """Handle due envelopes in order, and timers due before ``until``; return what they
+        caused."""
+        dispatch = self._dispatch
+        for deliver_at, sender, _seq, _to, message in envelopes:
+            if deliver_at >= self._next_due:
+                self._fire_timers(deliver_at)
+            self.now = deliver_at
+            handler = dispatch.get(type(message))
+            if handler is None:
+                handler = self._handler_for(type(message))
+            handler(message, sender)
+        if until is not None and self._next_due < until:
+            self._fire_timers(until - 1)
+        wake = self._next_due if self._next_due < NEVER else None
+        out = Outbox(self._sends, self._records, self.gauges(), wake)
+        self._sends, self._records = [], []
+        return out
+
+    def advance(self, until: int) -> Outbox:
+        """Let time pass with no messages: fire every timer due before ``until`` (tests)."""
+        return self.deliver((), until)
+
+    def _fire_timers(self, upto: int) -> None:
+        """Fire every timer due at or before ``upto``, earliest first."""
+        queues = self._timer_queues.values()
+        dispatch = self._dispatch
+        address = self.address
+        while True:
+            best = None
+            for queue in queues:
+                if queue and (best is None or queue[0] < best[0]):
+                    best = queue
+            if best is None or best[0][0] > upto:
+                break
+            fire_at, _seq, message = best.popleft()
+            self.now = fire_at
+            handler = dispatch.get(type(message))
+            if handler is None:
+                handler = self._handler_for(type(message))
+            handler(message, address)
+        self._next_due = min((q[0][0] for q in queues if q), default=NEVER)
+
+    def on_Wake(self, message: Wake, sender: Address) -> None:
+        """Timers due by now have already fired; the wake-up only made sure we were called."""
+
+    def _handler_for(self, kind: type) -> Callable[[Any, Address], None]:
+        handler = getattr(self, f"on_{kind.__name__}", None)
+        if handler is None:
+            def handler(message: Any, sender: Address) -> None:
+                self.event("UNKNOWN_MESSAGE", subject=str(sender), detail=kind.__name__)
+        self._dispatch[kind] = handler
+        return handler
+
+
+class LogicActor(pykka.ThreadingActor):
+    """Thin Pykka shell around a :class:`Logic`: ``Deliver`` in, :class:`Outbox` out."""
+
+    def __init__(self, logic: Logic) -> None:
+        super().__init__()
+        self.logic = logic
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Deliver):
+            return self.logic.deliver(message.envelopes, message.until)
+        raise TypeError(f"{self.logic.address} expects Deliver, got {type(message).__name__}")
+
+
+def envelope(message: Any, at: int = 0, sender: str = "test", seq: int = 1,
+             to: str = "") -> Envelope:
+    """One envelope, for tests and scripts talking to a single actor."""
+    return (SimTime(at), Address(sender), seq, Address(to), message)

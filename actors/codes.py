@@ -1,0 +1,82 @@
+"""NPCI response and reason codes, with their meaning and kind (business or technical decline)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+APPROVED: Final = "00"
+
+# NPCI switch
+DEBIT_FAILED: Final = "U30"  # wraps the remitter's own code
+CREDIT_FAILED: Final = "U31"
+RISK_DECLINED: Final = "U16"
+COLLECT_EXPIRED: Final = "U69"
+DEBIT_TIMEOUT: Final = "U67"
+CREDIT_TIMEOUT: Final = "U68"
+AUTH_TIMEOUT: Final = "U09"
+ADDRESS_RESOLUTION_FAILED: Final = "U29"
+TXN_NOT_FOUND: Final = "U48"
+REVERSAL_OK: Final = "00"
+REVERSAL_FAILED: Final = "96"
+DEBIT_REVERSAL_TIMEOUT: Final = "RR"
+CREDIT_REVERSAL_TIMEOUT: Final = "RB"
+
+# banks
+INSUFFICIENT_FUNDS: Final = "Z9"
+INVALID_PIN: Final = "ZM"
+PIN_TRIES_EXCEEDED: Final = "Z6"
+FREQUENCY_LIMIT: Final = "Z7"
+AMOUNT_LIMIT: Final = "Z8"
+VALIDATION_ERROR: Final = "ZD"
+REMITTER_ACCOUNT_MISSING: Final = "XH"
+BENEFICIARY_ACCOUNT_MISSING: Final = "XI"
+
+# payer PSP
+INVALID_VPA: Final = "ZH"
+DECLINED_BY_CUSTOMER: Final = "ZA"
+
+BD: Final = "BD"
+TD: Final = "TD"
+
+#: code -> (meaning, kind); kind is "BD" (business), "TD" (technical) or "" (not a decline).
+CODES: Final[dict[str, tuple[str, str]]] = {
+    "00": ("approved", ""),
+    "U30": ("debit failed", BD),
+    "U31": ("credit failed", BD),
+    "U16": ("risk threshold exceeded", BD),
+    "U69": ("collect request expired", BD),
+    "U66": ("device fingerprint mismatch", BD),
+    "U67": ("debit timeout", TD),
+    "U68": ("credit timeout", TD),
+    "U09": ("ReqAuth timeout", TD),
+    "U28": ("remitter bank not available", TD),
+    "U29": ("address resolution failed", BD),
+    "U48": ("transaction id not present", TD),
+    "BT": ("beneficiary unavailable", TD),
+    "UT": ("remitter unavailable", TD),
+    "RB": ("credit reversal timeout", TD),
+    "RR": ("debit reversal timeout", TD),
+    "96": ("reversal failed", TD),
+    "Z9": ("insufficient funds", BD),
+    "ZM": ("invalid UPI PIN", BD),
+    "Z6": ("number of PIN tries exceeded", BD),
+    "Z7": ("transaction frequency limit exceeded", BD),
+    "Z8": ("per-transaction or daily amount limit exceeded", BD),
+    "ZD": ("validation error", BD),
+    "XH": ("remitter account does not exist", BD),
+    "XI": ("beneficiary account does not exist", BD),
+    "ZH": ("invalid VPA", BD),
+    "ZA": ("declined by customer", BD),
+    "FL": ("first-transaction limit exceeded", BD),
+    "FP": ("new-user freeze: over ₹5,000 within 24 h", BD),
+}
+
+
+def decline_type(code: str) -> str:
+    """``"BD"``, ``"TD"`` or ``""`` for an approval; unknown codes count as technical."""
+    return CODES.get(code, ("unknown", TD))[1]
+
+
+def describe(code: str) -> str:
+    """The meaning of a code, for tables and reports."""
+    return CODES.get(code, ("unknown code", TD))[0]

@@ -1,0 +1,107 @@
+"""The fraud monitor: scores each payment before the debit; it never moves money.
+
+Rules (thresholds and flag-vs-decline come from the scenario):
+- ``HIGH_VALUE``: a single payment at or above a threshold (default ₹50,000: flag);
+- ``DAILY_CAP``: a payer's allowed value today would pass a cap (default ₹1,00,000: decline);
+- ``VELOCITY``: more than N payments allowed for a payer in the last hour (default 10: decline).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from actors.base import Logic, LogicActor
+from actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
+from actors.types import DAY, HOUR, Address, Paise, SimTime, Vpa
+
+ALLOW = "ALLOW"
+FLAG = "FLAG"
+DECLINE = "DECLINE"
+
+
+@dataclass(frozen=True, slots=True)
+class FraudRules:
+    """Thresholds in paise; each action is ``"flag"`` or ``"decline"``."""
+
+    high_value: Paise = Paise(50_000_00)
+    high_value_action: str = "flag"
+    daily_cap: Paise = Paise(100_000_00)
+    daily_cap_action: str = "decline"
+    velocity_per_hour: int = 10
+    velocity_action: str = "decline"
+
+
+class _Payer:
+    __slots__ = ("day", "day_amount", "recent")
+
+    def __init__(self) -> None:
+        self.day = -1
+        self.day_amount = 0
+        self.recent: deque[int] = deque()
+
+
+class FraudMonitor(Logic):
+    """Per-payer windows of allowed payments; answers ``ReqRiskScore`` with a decision."""
+
+    def __init__(self, rules: FraudRules = FraudRules(), seed: int = 0,
+                 address: str = "fraud") -> None:
+        super().__init__(Address(address), seed)
+        self.rules = rules
+        self._payers: dict[Vpa, _Payer] = {}
+
+    def score(self, payer: Vpa, amount: int) -> tuple[str, tuple[str, ...]]:
+        """Decide on one payment and, unless declined, count it in the payer's windows."""
+        rules = self.rules
+        now = self.now
+        state = self._payers.get(payer)
+        if state is None:
+            state = self._payers[payer] = _Payer()
+        day = now // DAY
+        if state.day != day:
+            state.day, state.day_amount = day, 0
+        recent = state.recent
+        while recent and recent[0] <= now - HOUR:
+            recent.popleft()
+        fired: list[tuple[str, str]] = []
+        if amount >= rules.high_value:
+            fired.append(("HIGH_VALUE", rules.high_value_action))
+        if state.day_amount + amount > rules.daily_cap:
+            fired.append(("DAILY_CAP", rules.daily_cap_action))
+        if len(recent) >= rules.velocity_per_hour:
+            fired.append(("VELOCITY", rules.velocity_action))
+        names = tuple(name for name, _ in fired)
+        if any(action == "decline" for _, action in fired):
+            return DECLINE, names
+        state.day_amount += amount
+        recent.append(now)
+        return (FLAG if fired else ALLOW), names
+
+    def on_ReqRiskScore(self, msg: ReqRiskScore, sender: Address) -> None:
+        decision, rules = self.score(msg.payer, msg.amount)
+        if rules:
+            kind = "FRAUD_DECLINE" if decision == DECLINE else "FRAUD_FLAG"
+            for rule in rules:
+                self.event(kind, msg.txn_id, msg.payer, rule, msg.amount)
+        self.send(sender, RespRiskScore(msg.txn_id, decision, rules))
+
+    def on_RiskRelease(self, msg: RiskRelease, sender: Address) -> None:
+        """An allowed payment failed later: its value no longer counts towards today's cap."""
+        state = self._payers.get(msg.payer)
+        if state is not None and state.day == msg.scored_at // DAY:
+            state.day_amount = max(0, state.day_amount - msg.amount)
+
+    def day_amount(self, payer: Vpa) -> int:
+        state = self._payers.get(payer)
+        return state.day_amount if state is not None and state.day == self.now // DAY else 0
+
+    def window_count(self, payer: Vpa, now: SimTime) -> int:
+        state = self._payers.get(payer)
+        return 0 if state is None else sum(1 for t in state.recent if t > now - HOUR)
+
+
+class FraudMonitorActor(LogicActor):
+    """A :class:`FraudMonitor` as a Pykka actor."""
+
+    def __init__(self, monitor: FraudMonitor) -> None:
+        super().__init__(monitor)

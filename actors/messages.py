@@ -1,0 +1,171 @@
+"""Every message that crosses an actor boundary, named after the UPI API where one exists.
+
+Messages are immutable (Pykka does not copy them): named tuples rather than
+frozen dataclasses, because a frozen dataclass costs ~5x as much to build
+(2.7 µs against 0.6 µs for ReqPay) and a payment builds a dozen messages.
+Amounts are paise, times are simulated milliseconds. Outcomes carry NPCI
+response codes: a decline is a value, never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from actors.types import BankCode, Paise, SimTime, TxnId, Vpa
+
+# --- load (SimPy -> user actors) --------------------------------------------------------
+
+
+class StartPayments(NamedTuple):
+    """Load: ``count`` of this cohort's users each start a payment of their own choosing now."""
+
+    number: int
+
+
+class StartPayment(NamedTuple):
+    """Load: a scripted payment; ``pin`` is what the payer types (``None``: the right PIN)."""
+
+    payer: Vpa
+    payee: Vpa
+    amount: Paise
+    pin: str | None = None
+    note: str = ""
+
+
+# --- payer PSP <-> NPCI switch ----------------------------------------------------------
+
+
+class ReqPay(NamedTuple):
+    """Payer PSP -> switch: pay ``amount`` from ``payer`` to ``payee`` (push, ``ReqPay``)."""
+
+    txn_id: TxnId
+    payer: Vpa
+    payee: Vpa
+    amount: Paise
+    payer_bank: BankCode
+    payer_account: str
+    cred: str  # the PIN block: never the PIN itself
+    initiated_at: SimTime
+
+
+class RespPay(NamedTuple):
+    """Switch -> payer PSP: the final outcome of a payment."""
+
+    txn_id: TxnId
+    payer: Vpa
+    amount: Paise
+    result: str  # SUCCESS, FAILURE or DEEMED
+    code: str  # NPCI response code the payer sees
+    reason: str  # most specific code (the remitter's Z9 inside U30)
+
+
+class ReqTxnConfirmation(NamedTuple):
+    """Switch -> payee PSP: money arrived for ``payee`` (``ReqTxnConfirmation``)."""
+
+    txn_id: TxnId
+    payer: Vpa
+    payee: Vpa
+    amount: Paise
+
+
+# --- address resolution ----------------------------------------------------------------
+
+
+class ReqAuthDetails(NamedTuple):
+    """Switch -> payee PSP: resolve ``vpa`` to an account (``ReqAuthDetails``)."""
+
+    txn_id: TxnId
+    vpa: Vpa
+
+
+class RespAuthDetails(NamedTuple):
+    """Payee PSP -> switch: the payee's bank and account, or a code saying why not."""
+
+    txn_id: TxnId
+    vpa: Vpa
+    code: str
+    bank: BankCode = BankCode("")
+    account: str = ""
+
+
+# --- fraud monitor ---------------------------------------------------------------------
+
+
+class ReqRiskScore(NamedTuple):
+    """Switch -> fraud monitor: score a payment before the debit."""
+
+    txn_id: TxnId
+    payer: Vpa
+    payee: Vpa
+    amount: Paise
+
+
+class RespRiskScore(NamedTuple):
+    """Fraud monitor -> switch: ALLOW, FLAG (allow, record) or DECLINE, and the rules that fired."""
+
+    txn_id: TxnId
+    decision: str
+    rules: tuple[str, ...] = ()
+
+
+class RiskRelease(NamedTuple):
+    """Switch -> fraud monitor: a payment it allowed did not move money; forget its amount."""
+
+    txn_id: TxnId
+    payer: Vpa
+    amount: Paise
+    scored_at: SimTime
+
+
+# --- switch <-> banks ------------------------------------------------------------------
+
+
+class ReqPayDebit(NamedTuple):
+    """Switch -> remitter bank: ``ReqPay`` type DEBIT; verify the PIN block and debit."""
+
+    txn_id: TxnId
+    account: str
+    amount: Paise
+    cred: str
+
+
+class ReqPayCredit(NamedTuple):
+    """Switch -> beneficiary bank: ``ReqPay`` type CREDIT."""
+
+    txn_id: TxnId
+    account: str
+    amount: Paise
+
+
+class ReqPayReversal(NamedTuple):
+    """Switch -> bank: reverse the ``leg`` (DEBIT or CREDIT) of a payment if it was posted."""
+
+    txn_id: TxnId
+    leg: str
+    account: str
+    amount: Paise
+
+
+class RespPayLeg(NamedTuple):
+    """Bank -> switch: the outcome of a debit, credit or reversal (``RespPay``)."""
+
+    txn_id: TxnId
+    leg: str  # DEBIT, CREDIT, DEBIT_REVERSAL, CREDIT_REVERSAL
+    code: str
+
+
+# --- timers ----------------------------------------------------------------------------
+
+
+class Timeout(NamedTuple):
+    """A response timer of the switch fired; stale unless the payment is still at ``stage``."""
+
+    txn_id: TxnId
+    stage: str
+    attempt: int
+
+
+DEBIT = "DEBIT"
+CREDIT = "CREDIT"
+DEBIT_REVERSAL = "DEBIT_REVERSAL"
+CREDIT_REVERSAL = "CREDIT_REVERSAL"

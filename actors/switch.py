@@ -1,0 +1,316 @@
+"""The NPCI switch: resolves the payee, asks for a risk score, routes the debit then the credit.
+
+Each payment is an explicit state machine (:data:`TRANSITIONS`, the one table
+of allowed moves; terminal states are final). A response timer never decides
+a payment's fate: a debit that times out is reversed at the remitter (which
+refuses a late debit after that), a credit that fails is followed by a debit
+reversal, and a credit that times out is reversed at the beneficiary first.
+Only the owner of an account says what happened to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from actors import codes
+from actors.base import Logic, LogicActor
+from actors.errors import InvariantError
+from actors.fraud import DECLINE
+from actors.messages import (
+    CREDIT,
+    CREDIT_REVERSAL,
+    DEBIT,
+    DEBIT_REVERSAL,
+    ReqAuthDetails,
+    ReqPay,
+    ReqPayCredit,
+    ReqPayDebit,
+    ReqPayReversal,
+    ReqRiskScore,
+    ReqTxnConfirmation,
+    RespAuthDetails,
+    RespPay,
+    RespPayLeg,
+    RespRiskScore,
+    RiskRelease,
+    Timeout,
+)
+from actors.types import SECOND, Address, BankCode, SimTime, TxnId, Vpa
+
+
+class Stage:
+    """States of a push payment. Plain strings: they are compared on the hot path."""
+
+    RESOLVING = "RESOLVING"
+    RISK = "RISK"
+    DEBITING = "DEBITING"
+    CREDITING = "CREDITING"
+    REVERSING_CREDIT = "REVERSING_CREDIT"
+    REVERSING_DEBIT = "REVERSING_DEBIT"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    DEEMED = "DEEMED"
+
+
+#: The only allowed moves of a push payment. Terminal states have none.
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    Stage.RESOLVING: frozenset({Stage.RISK, Stage.FAILED}),
+    Stage.RISK: frozenset({Stage.DEBITING, Stage.FAILED}),
+    Stage.DEBITING: frozenset({Stage.CREDITING, Stage.FAILED, Stage.REVERSING_DEBIT}),
+    Stage.CREDITING: frozenset({Stage.SUCCESS, Stage.REVERSING_DEBIT, Stage.REVERSING_CREDIT}),
+    Stage.REVERSING_CREDIT: frozenset({Stage.REVERSING_DEBIT, Stage.DEEMED}),
+    Stage.REVERSING_DEBIT: frozenset({Stage.FAILED, Stage.DEEMED}),
+    Stage.SUCCESS: frozenset(),
+    Stage.FAILED: frozenset(),
+    Stage.DEEMED: frozenset(),
+}
+TERMINAL = frozenset(stage for stage, moves in TRANSITIONS.items() if not moves)
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchTimeouts:
+    """Response timeouts in simulated ms (NPCI circular of 26 Apr 2025)."""
+
+    auth: SimTime = SimTime(10 * SECOND)
+    risk: SimTime = SimTime(5 * SECOND)
+    pay: SimTime = SimTime(15 * SECOND)
+    reversal: SimTime = SimTime(10 * SECOND)
+    reversal_tries: int = 3
+
+
+class _Payment:
+    __slots__ = ("amount", "attempt", "code", "cred", "flags", "initiated_at", "payee",
+                 "payee_account", "payee_bank", "payer", "payer_account", "payer_bank", "psp",
+                 "reason", "received_at", "stage", "t_credited", "t_debited", "t_resolved",
+                 "t_risk", "txn_id")
+
+    def __init__(self, msg: ReqPay, psp: Address, now: int) -> None:
+        self.txn_id = msg.txn_id
+        self.payer = msg.payer
+        self.payee = msg.payee
+        self.amount = msg.amount
+        self.payer_bank = msg.payer_bank
+        self.payer_account = msg.payer_account
+        self.cred = msg.cred
+        self.initiated_at = msg.initiated_at
+        self.psp = psp
+        self.received_at = now
+        self.stage = Stage.RESOLVING
+        self.attempt = 0
+        self.payee_bank = ""
+        self.payee_account = ""
+        self.flags = ""
+        self.code = ""
+        self.reason = ""
+        self.t_resolved: int | None = None
+        self.t_risk: int | None = None
+        self.t_debited: int | None = None
+        self.t_credited: int | None = None
+
+
+#: Column order of the rows the switch records in the ``transactions`` table.
+TRANSACTION_COLUMNS = (
+    "txn_id", "kind", "method", "payer_vpa", "payee_vpa", "payer_bank", "payee_bank",
+    "amount_paise", "state", "response_code", "reason_code", "decline_type", "fraud_flags",
+    "t_initiated_ms", "t_received_ms", "t_resolved_ms", "t_risk_ms", "t_debited_ms",
+    "t_credited_ms", "t_completed_ms", "latency_ms",
+)
+
+
+class Switch(Logic):
+    """Routes push payments; ``directory`` maps each VPA to the PSP (user actor) hosting it."""
+
+    def __init__(self, directory: Mapping[Vpa, Address], banks: frozenset[BankCode] | set[str],
+                 timeouts: SwitchTimeouts = SwitchTimeouts(), fraud: str = "fraud",
+                 seed: int = 0) -> None:
+        super().__init__(Address("switch"), seed)
+        self.directory = directory
+        self.banks = frozenset(banks)
+        self._bank = {code: Address(f"bank:{code}") for code in self.banks}
+        self.timeouts = timeouts
+        self.fraud = Address(fraud)
+        self.payments: dict[TxnId, _Payment] = {}
+        self.late_messages = 0
+
+    def gauges(self) -> tuple[int]:
+        return (len(self.payments),)
+
+    # -- state machine -----------------------------------------------------------------
+
+    def _move(self, p: _Payment, to: str, timeout: int = 0) -> None:
+        if to not in TRANSITIONS[p.stage]:
+            raise InvariantError(f"payment {p.txn_id}: {p.stage} -> {to} is not allowed")
+        p.stage = to
+        p.attempt = 0
+        if timeout:
+            self.set_timer(timeout, Timeout(p.txn_id, to, 0))
+
+    def _finish(self, p: _Payment, to: str, code: str, reason: str = "") -> None:
+        self._move(p, to)
+        p.code = code
+        p.reason = reason or code
+        del self.payments[p.txn_id]
+        now = self.now
+        result = "SUCCESS" if to == Stage.SUCCESS else ("DEEMED" if to == Stage.DEEMED
+                                                        else "FAILURE")
+        self.send(p.psp, RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason))
+        if to != Stage.FAILED:
+            payee_psp = self.directory.get(p.payee)
+            if payee_psp is not None:
+                self.send(payee_psp, ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount))
+        elif p.t_risk is not None and p.code != codes.RISK_DECLINED:
+            self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
+        self.record("transactions", (
+            p.txn_id, "PAY", "UPI_PUSH", p.payer, p.payee, p.payer_bank, p.payee_bank,
+            p.amount, to, p.code, p.reason, codes.decline_type(p.reason), p.flags,
+            p.initiated_at, p.received_at, p.t_resolved, p.t_risk, p.t_debited, p.t_credited,
+            now, now - p.initiated_at,
+        ))
+
+    def _current(self, txn_id: TxnId, stage: str) -> _Payment | None:
+        """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
+        p = self.payments.get(txn_id)
+        if p is None or p.stage != stage:
+            self.late_messages += 1
+            return None
+        return p
+
+    # -- handlers -----------------------------------------------------------------------
+
+    def on_ReqPay(self, msg: ReqPay, sender: Address) -> None:
+        if msg.txn_id in self.payments:
+            self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payer)
+            return
+        p = _Payment(msg, sender, self.now)
+        self.payments[p.txn_id] = p
+        payee_psp = self.directory.get(msg.payee)
+        if msg.payee == msg.payer:
+            self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
+        elif msg.payer_bank not in self.banks:
+            self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
+        elif payee_psp is None:
+            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
+        else:
+            self.set_timer(self.timeouts.auth, Timeout(p.txn_id, Stage.RESOLVING, 0))
+            self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
+
+    def on_RespAuthDetails(self, msg: RespAuthDetails, sender: Address) -> None:
+        p = self._current(msg.txn_id, Stage.RESOLVING)
+        if p is None:
+            return
+        p.t_resolved = self.now
+        if msg.code != codes.APPROVED or msg.bank not in self.banks:
+            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED,
+                         msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA)
+            return
+        p.payee_bank = msg.bank
+        p.payee_account = msg.account
+        self._move(p, Stage.RISK, self.timeouts.risk)
+        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount))
+
+    def on_RespRiskScore(self, msg: RespRiskScore, sender: Address) -> None:
+        p = self._current(msg.txn_id, Stage.RISK)
+        if p is None:
+            return
+        p.flags = ",".join(msg.rules)
+        p.t_risk = self.now
+        if msg.decision == DECLINE:
+            self._finish(p, Stage.FAILED, codes.RISK_DECLINED)
+            return
+        self._debit(p)
+
+    def _debit(self, p: _Payment) -> None:
+        self._move(p, Stage.DEBITING, self.timeouts.pay)
+        self.send(self._bank[p.payer_bank],
+                  ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred))
+
+    def on_RespPayLeg(self, msg: RespPayLeg, sender: Address) -> None:
+        leg = msg.leg
+        if leg == DEBIT:
+            p = self._current(msg.txn_id, Stage.DEBITING)
+            if p is None:
+                return
+            p.t_debited = self.now
+            if msg.code != codes.APPROVED:
+                self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, msg.code)
+                return
+            self._move(p, Stage.CREDITING, self.timeouts.pay)
+            self.send(self._bank[p.payee_bank],
+                      ReqPayCredit(p.txn_id, p.payee_account, p.amount))
+        elif leg == CREDIT:
+            p = self._current(msg.txn_id, Stage.CREDITING)
+            if p is None:
+                return
+            p.t_credited = self.now
+            if msg.code == codes.APPROVED:
+                self._finish(p, Stage.SUCCESS, codes.APPROVED)
+            else:
+                p.code, p.reason = codes.CREDIT_FAILED, msg.code
+                self._reverse(p, Stage.REVERSING_DEBIT)
+        elif leg == CREDIT_REVERSAL:
+            p = self._current(msg.txn_id, Stage.REVERSING_CREDIT)
+            if p is None:
+                return
+            if msg.code == codes.APPROVED:
+                self._reverse(p, Stage.REVERSING_DEBIT)
+            else:  # the credit stands: deemed approved
+                self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
+        elif leg == DEBIT_REVERSAL:
+            p = self._current(msg.txn_id, Stage.REVERSING_DEBIT)
+            if p is None:
+                return
+            if msg.code == codes.APPROVED:
+                self._finish(p, Stage.FAILED, p.code, p.reason)
+            else:
+                self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
+
+    def _reverse(self, p: _Payment, stage: str) -> None:
+        self._move(p, stage, self.timeouts.reversal)
+        self._send_reversal(p)
+
+    def _send_reversal(self, p: _Payment) -> None:
+        if p.stage == Stage.REVERSING_DEBIT:
+            self.send(self._bank[p.payer_bank],
+                      ReqPayReversal(p.txn_id, DEBIT, p.payer_account, p.amount))
+        else:
+            self.send(self._bank[p.payee_bank],
+                      ReqPayReversal(p.txn_id, CREDIT, p.payee_account, p.amount))
+
+    def on_Timeout(self, msg: Timeout, sender: Address) -> None:
+        p = self.payments.get(msg.txn_id)
+        if p is None or p.stage != msg.stage or p.attempt != msg.attempt:
+            return  # answered in time: a stale timer
+        self.event("TIMEOUT", p.txn_id, p.payer, p.stage, p.amount)
+        stage = p.stage
+        if stage == Stage.RESOLVING:
+            self._finish(p, Stage.FAILED, codes.AUTH_TIMEOUT)
+        elif stage == Stage.RISK:
+            # A silent fraud monitor must not stop payments: fail open, and say so.
+            p.flags = "RISK_TIMEOUT"
+            p.t_risk = self.now
+            self._debit(p)
+        elif stage == Stage.DEBITING:
+            p.code, p.reason = codes.DEBIT_TIMEOUT, codes.DEBIT_TIMEOUT
+            self._reverse(p, Stage.REVERSING_DEBIT)
+        elif stage == Stage.CREDITING:
+            p.code, p.reason = codes.CREDIT_TIMEOUT, codes.CREDIT_TIMEOUT
+            self._reverse(p, Stage.REVERSING_CREDIT)
+        elif p.attempt + 1 < self.timeouts.reversal_tries:
+            p.attempt += 1  # reversals are idempotent: ask again
+            self.set_timer(self.timeouts.reversal, Timeout(p.txn_id, stage, p.attempt))
+            self._send_reversal(p)
+        elif stage == Stage.REVERSING_DEBIT:
+            # The remitter never confirmed: its money stays in settlement (in flight) and
+            # the run reports it; the payer is told the payment failed.
+            self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
+            self._finish(p, Stage.FAILED, codes.DEBIT_REVERSAL_TIMEOUT)
+        else:
+            self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_REVERSAL_TIMEOUT)
+
+
+class NpciSwitch(LogicActor):
+    """The :class:`Switch` as a Pykka actor."""
+
+    def __init__(self, switch: Switch) -> None:
+        super().__init__(switch)

@@ -1,0 +1,135 @@
+"""User actors: a cohort of users behind one PSP app server.
+
+A cohort starts its users' payments (generated or scripted), answers address
+resolution for the VPAs it hosts, and receives the final ``RespPay`` and
+credit confirmations as notifications. One actor per user would cost a thread
+per user; a bounded number of cohorts keeps Pykka fast at any population.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from actors import codes
+from actors.bank import pin_block
+from actors.base import Logic, LogicActor
+from actors.messages import (
+    ReqAuthDetails,
+    ReqPay,
+    ReqTxnConfirmation,
+    RespAuthDetails,
+    RespPay,
+    StartPayment,
+    StartPayments,
+)
+from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person with a VPA, an account at a bank and a UPI PIN."""
+
+    name: str
+    vpa: Vpa
+    bank: BankCode
+    account: str
+    pin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """How generated payments look: amounts are log-normal around a median, in whole rupees."""
+
+    median_amount: Paise = Paise(500_00)
+    amount_sigma: float = 1.0
+    min_amount: Paise = Paise(1_00)
+    max_amount: Paise = Paise(20_000_00)
+    wrong_pin_rate: float = 0.0
+
+
+class UserCohort(Logic):
+    """Users hosted by one PSP app server; ``payees`` is everyone they may pay."""
+
+    def __init__(self, index: int, users: Sequence[User], payees: Sequence[Vpa],
+                 behaviour: Behaviour = Behaviour(), seed: int = 0) -> None:
+        super().__init__(Address(f"users:{index}"), seed)
+        self.index = index
+        self.users = list(users)
+        self.by_vpa = {u.vpa: u for u in self.users}
+        self.payees = payees
+        self.behaviour = behaviour
+        self._creds = {u.vpa: pin_block(u.vpa, u.pin) for u in self.users}
+        self._txn_counter = 0
+        self.outcomes: Counter[str] = Counter()
+        self.notifications: Counter[str] = Counter()
+        self._mu = math.log(behaviour.median_amount / 100)
+
+    # -- starting payments ---------------------------------------------------------------
+
+    def _next_txn_id(self) -> TxnId:
+        self._txn_counter += 1
+        return TxnId(f"UPS{self.index:05d}T{self._txn_counter:011d}")
+
+    def _pay(self, user: User, payee: Vpa, amount: int, cred: str) -> None:
+        self.send(Address("switch"), ReqPay(
+            self._next_txn_id(), user.vpa, payee, Paise(amount), user.bank, user.account, cred,
+            SimTime(self.now)))
+
+    def draw_amount(self) -> Paise:
+        b = self.behaviour
+        rupees = round(self.rng.lognormvariate(self._mu, b.amount_sigma))
+        return Paise(min(max(rupees * 100, b.min_amount), b.max_amount))
+
+    def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
+        rng = self.rng
+        users = self.users
+        payees = self.payees
+        wrong_pin_rate = self.behaviour.wrong_pin_rate
+        for _ in range(msg.number):
+            user = users[rng.randrange(len(users))]
+            payee = payees[rng.randrange(len(payees))]
+            while payee == user.vpa and len(payees) > 1:
+                payee = payees[rng.randrange(len(payees))]
+            amount = self.draw_amount()
+            if wrong_pin_rate and rng.random() < wrong_pin_rate:
+                cred = pin_block(user.vpa, user.pin + "0")
+            else:
+                cred = self._creds[user.vpa]
+            self._pay(user, payee, amount, cred)
+
+    def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
+        user = self.by_vpa.get(msg.payer)
+        if user is None:
+            self.event("UNKNOWN_PAYER", subject=msg.payer)
+            return
+        cred = self._creds[user.vpa] if msg.pin is None else pin_block(user.vpa, msg.pin)
+        self._pay(user, msg.payee, msg.amount, cred)
+
+    # -- payee PSP ------------------------------------------------------------------------
+
+    def on_ReqAuthDetails(self, msg: ReqAuthDetails, sender: Address) -> None:
+        user = self.by_vpa.get(msg.vpa)
+        if user is None:
+            self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.INVALID_VPA))
+        else:
+            self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.APPROVED, user.bank,
+                                              user.account))
+
+    # -- notifications ------------------------------------------------------------------
+
+    def on_RespPay(self, msg: RespPay, sender: Address) -> None:
+        self.outcomes[msg.reason] += 1
+        self.notifications["DEBIT" if msg.result != "FAILURE" else "FAILED"] += 1
+
+    def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
+        self.notifications["CREDIT"] += 1
+
+
+class UserActor(LogicActor):
+    """A :class:`UserCohort` as a Pykka actor."""
+
+    def __init__(self, cohort: UserCohort) -> None:
+        super().__init__(cohort)

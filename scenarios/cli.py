@@ -1,0 +1,205 @@
+"""The ``upisim`` command: run a scenario, build or compare reports, benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from actors import codes
+from actors.errors import UpisimError
+from actors.money import format_inr
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _default_out_dir(name: str, seed: int) -> Path:
+    # The folder name is the only place the wall clock touches a run, and it is not a result.
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-seed{seed}-{stamp}"
+
+
+def _summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"upisim run: {summary['scenario']} (seed {summary['seed']})",
+                  show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    states = ", ".join(f"{k} {v:,}" for k, v in summary["payments_by_state"].items())
+    lat = summary["latency_ms"]
+    rows = [
+        ("users / banks", f"{summary['users']:,} / {', '.join(summary['banks'])}"),
+        ("simulated time", f"{summary['sim_duration_ms'] / 1000:,.1f} s "
+                           f"(load for {summary['load_duration_ms'] / 1000:,.1f} s)"),
+        ("payments", f"{summary['payments_total']:,} ({states})"),
+        ("throughput", f"{summary['payments_per_wall_second']:,.0f} payments per wall second; "
+                       f"{summary['envelopes']:,} envelopes in {summary['wall_seconds']:,.2f} s"),
+        ("latency", f"p50 {lat['p50']:,} ms, p95 {lat['p95']:,} ms, p99 {lat['p99']:,} ms, "
+                    f"max {lat['max']:,} ms"),
+        ("fraud", f"{summary['fraud_flagged']:,} flagged, {summary['fraud_declined']:,} declined"),
+        ("money at start", format_inr(summary["money_start_paise"])),
+        ("money at end", format_inr(summary["money_end_paise"])),
+        ("conservation", "held at every window" if summary["conservation_max_deviation_paise"] == 0
+         else f"[red]broken by {summary['conservation_max_deviation_paise']} paise[/red]"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def _codes_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="payments by code", title_justify="left")
+    table.add_column("code")
+    table.add_column("meaning")
+    table.add_column("kind")
+    table.add_column("count", justify="right")
+    table.add_column("share", justify="right")
+    total = summary["payments_total"] or 1
+    by_code = sorted(summary["payments_by_code"].items(), key=lambda kv: (-kv[1], kv[0]))
+    for code, count in by_code:
+        table.add_row(code, codes.describe(code), codes.decline_type(code) or "-",
+                      f"{count:,}", f"{100 * count / total:.1f}%")
+    return table
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from scenarios.config import load_scenario, resolve_path
+    from scenarios.run import run_scenario
+
+    scenario = load_scenario(resolve_path(args.scenario))
+    seed = scenario.seed if args.seed is None else args.seed
+    out_dir = Path(args.out) if args.out else _default_out_dir(scenario.name, seed)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[sim]}"), TextColumn("{task.fields[done]}"),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=args.quiet) as bar:
+        task = bar.add_task(f"{scenario.name}", total=scenario.duration_ms, sim="", done="")
+
+        def progress(now: int, end: int, done: int) -> None:
+            bar.update(task, completed=now, sim=f"t={now / 1000:,.1f}/{end / 1000:,.0f} s",
+                       done=f"{done:,} payments")
+
+        result = run_scenario(scenario, out_dir, seed=seed, csv=args.csv, progress=progress,
+                              direct=args.direct)
+    summary = result.summary
+    if not args.quiet:
+        out.print(_summary_table(summary))
+        out.print(_codes_table(summary))
+    if not args.no_report:
+        from reports import build_report
+
+        html = build_report(out_dir)
+        out.print(f"report: {html}")
+    out.print(f"run folder: {out_dir}")
+    for problem in summary["problems"]:
+        console.print(f"[red]invariant broken:[/red] {problem}")
+    return 0 if result.ok else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports import build_report
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "summary.json").exists():
+        raise UpisimError(f"{run_dir}: not a run folder (no summary.json)")
+    html = build_report(run_dir, Path(args.out) if args.out else None)
+    out.print(f"report: {html}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from reports import compare_runs
+
+    for run_dir in (args.run_a, args.run_b):
+        if not (Path(run_dir) / "summary.json").exists():
+            raise UpisimError(f"{run_dir}: not a run folder (no summary.json)")
+    out_dir = Path(args.out) if args.out else Path(args.run_b) / "compare"
+    html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
+    out.print(f"comparison: {html}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from scenarios.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from scenarios.config import bundled_scenarios, load_scenario
+
+    table = Table(title="bundled scenarios", title_justify="left")
+    table.add_column("name")
+    table.add_column("description")
+    for name, path in bundled_scenarios().items():
+        table.add_row(name, load_scenario(path).description)
+    out.print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="upisim", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run a scenario file and write a run folder")
+    run.add_argument("scenario", nargs="?", default="quickstart",
+                     help="a scenario file, or the name of a bundled one (default: quickstart)")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--out", help="run folder (default: runs/NAME-seedN-TIME)")
+    run.add_argument("--csv", action="store_true", help="also write transactions.csv")
+    run.add_argument("--no-report", action="store_true", help="do not build the HTML report")
+    run.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+    run.add_argument("--direct", action="store_true",
+                     help="call actors in one thread instead of through Pykka (same results)")
+    run.set_defaults(func=cmd_run)
+
+    report = sub.add_parser("report", help="build the HTML report of a run folder")
+    report.add_argument("run_dir")
+    report.add_argument("--out", help="report folder (default: RUN_DIR/report)")
+    report.set_defaults(func=cmd_report)
+
+    compare = sub.add_parser("compare", help="put two runs side by side")
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+    compare.add_argument("--out", help="folder for the comparison (default: RUN_B/compare)")
+    compare.set_defaults(func=cmd_compare)
+
+    bench = sub.add_parser("bench", help="measure payments per wall second and peak memory")
+    bench.add_argument("--sizes", default="1000x20000,100000x200000",
+                       help="comma-separated USERSxPAYMENTS (default: %(default)s)")
+    bench.add_argument("--json", action="store_true", help="one JSON object per size")
+    bench.add_argument("--direct", action="store_true", help="bench without Pykka")
+    bench.add_argument("--report-rows", type=int, default=0,
+                       help="also time building a report of this many rows")
+    bench.add_argument("--one", help=argparse.SUPPRESS)
+    bench.set_defaults(func=cmd_bench)
+
+    scen = sub.add_parser("scenarios", help="list the bundled scenarios")
+    scen.set_defaults(func=cmd_scenarios)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        return int(args.func(args))
+    except UpisimError as error:
+        console.print(Text("error: ", style="bold red") + Text(str(error)))
+        return 2
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""Scenario files: TOML, validated whole before anything starts.
+
+Every mistake names the file, the field and what was expected; unknown keys
+are errors. Amounts are written as rupee strings (``"499.99"``) and held as
+integer paise; the resolved scenario writes them back the same way.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+from actors.errors import AmountError, ScenarioError
+from actors.money import parse_amount
+
+
+def _amount(value: Any) -> int:
+    return int(parse_amount(value))
+
+
+def _balance(value: Any) -> int:
+    if value in ("0", 0, "0.00"):
+        return 0
+    return _amount(value)
+
+
+def _rupees(paise: int) -> str:
+    return f"{paise // 100}.{paise % 100:02d}"
+
+
+Amount = Annotated[int, BeforeValidator(_amount), PlainSerializer(_rupees, return_type=str)]
+"""A positive amount: written ``"499.99"``, held as paise."""
+
+Balance = Annotated[int, BeforeValidator(_balance), PlainSerializer(_rupees, return_type=str)]
+"""An opening balance: like :data:`Amount` but zero is allowed."""
+
+Action = Literal["flag", "decline"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BankConfig(_Strict):
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,7}$", description="short code, e.g. HDFC")
+    name: str = ""
+    handle: str = Field(pattern=r"^[a-z][a-z0-9.]{1,31}$", description="VPA handle: okhdfcbank")
+    per_txn_limit: Amount = 100_000_00
+    daily_limit: Amount = 100_000_00
+    daily_count_limit: int = Field(20, ge=1)
+    pin_tries: int = Field(3, ge=1)
+    lockout_s: int = Field(24 * 3600, ge=0)
+    latency_ms: int | None = Field(None, ge=1, description="switch <-> this bank, one way")
+
+
+DEFAULT_BANKS = (
+    BankConfig(code="HDFC", name="HDFC Bank", handle="okhdfcbank"),
+    BankConfig(code="SBI", name="State Bank of India", handle="oksbi"),
+    BankConfig(code="ICICI", name="ICICI Bank", handle="okicici"),
+)
+
+
+class UserConfig(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    vpa: str = Field(pattern=r"^[a-zA-Z0-9.\-_]{1,200}@[a-z][a-z0-9.]{1,31}$", max_length=255)
+    bank: str
+    balance: Balance
+    pin: str = Field("1234", pattern=r"^(\d{4}|\d{6})$", description="4 or 6 digits")
+
+
+class PopulationConfig(_Strict):
+    size: int = Field(ge=2, le=5_000_000)
+    balance_median: Amount = 10_000_00
+    balance_sigma: float = Field(1.0, ge=0, le=4)
+    bank_weights: dict[str, float] = Field(default_factory=dict,
+                                           description="bank code -> share of users")
+
+
+class RatePoint(_Strict):
+    at_s: int = Field(ge=0)
+    rate_per_s: float = Field(ge=0)
+
+
+class LoadConfig(_Strict):
+    rate_per_s: float = Field(0, ge=0, description="Poisson arrival rate of generated payments")
+    profile: list[RatePoint] = Field(default_factory=list,
+                                     description="piecewise rate over the run (overrides rate)")
+    amount_median: Amount = 500_00
+    amount_sigma: float = Field(1.0, ge=0, le=4)
+    amount_min: Amount = 1_00
+    amount_max: Amount = 20_000_00
+    wrong_pin_rate: float = Field(0.0, ge=0, le=1)
+    tick_ms: int | None = Field(None, ge=1, description="arrival batch interval (default: window)")
+
+    @model_validator(mode="after")
+    def _check(self) -> LoadConfig:
+        if self.amount_min > self.amount_max:
+            raise ValueError("amount_min is larger than amount_max")
+        at = [p.at_s for p in self.profile]
+        if at != sorted(at) or len(set(at)) != len(at):
+            raise ValueError("profile points must have increasing at_s")
+        return self
+
+    def rate_at(self, t_ms: int) -> float:
+        """Arrivals per second at simulated time ``t_ms``."""
+        rate = self.rate_per_s
+        for point in self.profile:
+            if point.at_s * 1000 <= t_ms:
+                rate = point.rate_per_s
+        return rate
+
+
+class ScriptedPayment(_Strict):
+    at_ms: int = Field(0, ge=0)
+    payer: str = Field(alias="from")
+    payee: str = Field(alias="to")
+    amount: Amount
+    pin: str | None = Field(None, description="what the payer types; omit for the right PIN")
+    note: str = ""
+
+
+class NetworkConfig(_Strict):
+    psp_switch_ms: int = Field(20, ge=1, description="user app server <-> switch, one way")
+    switch_bank_ms: int = Field(30, ge=1, description="switch <-> bank, one way")
+    switch_fraud_ms: int = Field(10, ge=1, description="switch <-> fraud monitor, one way")
+    jitter_ms: int = Field(0, ge=0, description="extra uniform delay 0..jitter per message")
+
+
+class TimeoutsConfig(_Strict):
+    auth_ms: int = Field(10_000, ge=1)
+    risk_ms: int = Field(5_000, ge=1)
+    pay_ms: int = Field(15_000, ge=1)
+    reversal_ms: int = Field(10_000, ge=1)
+    reversal_tries: int = Field(3, ge=1)
+
+
+class FraudConfig(_Strict):
+    high_value: Amount = 50_000_00
+    high_value_action: Action = "flag"
+    daily_cap: Amount = 100_000_00
+    daily_cap_action: Action = "decline"
+    velocity_per_hour: int = Field(10, ge=1)
+    velocity_action: Action = "decline"
+
+
+class Scenario(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    seed: int = Field(1, ge=0)
+    duration_s: float = Field(gt=0, le=30 * 24 * 3600, description="simulated seconds of load")
+    drain_limit_s: int = Field(300, ge=1, description="how long in-flight payments may take after")
+    cohorts: int | None = Field(None, ge=1, le=256, description="user actors (default: auto)")
+    banks: list[BankConfig] = Field(default_factory=lambda: list(DEFAULT_BANKS), min_length=1)
+    users: list[UserConfig] = Field(default_factory=list)
+    population: PopulationConfig | None = None
+    load: LoadConfig = Field(default_factory=LoadConfig)
+    payments: list[ScriptedPayment] = Field(default_factory=list)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
+    fraud: FraudConfig = Field(default_factory=FraudConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        codes = [b.code for b in self.banks]
+        dup = sorted({c for c in codes if codes.count(c) > 1})
+        if dup:
+            raise ValueError(f"banks: code {dup[0]} appears twice; bank codes must be unique")
+        handles = [b.handle for b in self.banks]
+        if len(set(handles)) != len(handles):
+            raise ValueError("banks: two banks share a handle; handles must be unique")
+        vpas: set[str] = set()
+        for i, user in enumerate(self.users):
+            if user.bank not in codes:
+                raise ValueError(f"users[{i}].bank: {user.bank!r} is not one of the banks "
+                                 f"{codes}")
+            if user.vpa in vpas:
+                raise ValueError(f"users[{i}].vpa: {user.vpa!r} is used twice")
+            vpas.add(user.vpa)
+        if self.population is not None:
+            for code in self.population.bank_weights:
+                if code not in codes:
+                    raise ValueError(f"population.bank_weights: {code!r} is not one of the "
+                                     f"banks {codes}")
+        n_users = len(self.users) + (self.population.size if self.population else 0)
+        if n_users < 2:
+            raise ValueError("a scenario needs at least two users: add [[users]] or "
+                             "[population]")
+        for i, pay in enumerate(self.payments):
+            if pay.payer not in vpas:
+                raise ValueError(f"payments[{i}].from: {pay.payer!r} is not one of the listed "
+                                 f"[[users]] (scripted payments start from listed users)")
+            if pay.at_ms >= self.duration_s * 1000:
+                raise ValueError(f"payments[{i}].at_ms: {pay.at_ms} is after the end of the "
+                                 f"load (duration_s = {self.duration_s})")
+        return self
+
+    @property
+    def duration_ms(self) -> int:
+        return int(self.duration_s * 1000)
+
+
+def _format_errors(source: str, error: ValidationError) -> str:
+    lines = [f"{source}: the scenario has {error.error_count()} problem(s):"]
+    for err in error.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see docs/scenarios.md for the keys)"
+        got = err.get("input")
+        shown = "" if err["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  - {loc}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a scenario given as a dict (already parsed TOML)."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_format_errors(source, error)) from None
+    except AmountError as error:  # pragma: no cover - pydantic wraps these
+        raise ScenarioError(f"{source}: {error}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a TOML scenario file; a :class:`ScenarioError` names what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot read it ({error.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    return parse_scenario(data, str(path))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """The scenario files shipped with upisim, by name."""
+    here = Path(__file__).parent
+    return {p.stem: p for p in sorted(here.glob("*.toml"))}
+
+
+def resolve_path(name_or_path: str) -> Path:
+    """A path as given, or the bundled scenario of that name (``quickstart``)."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix == ".toml" or "/" in name_or_path:
+        return path
+    bundled = bundled_scenarios()
+    if name_or_path in bundled:
+        return bundled[name_or_path]
+    raise ScenarioError(f"{name_or_path}: no such file, and no bundled scenario of that name "
+                        f"(bundled: {', '.join(bundled)})")
+
+
+def resolved_dict(scenario: Scenario) -> dict[str, Any]:
+    """The scenario with every default filled in, PINs masked: what a run folder keeps."""
+    data = scenario.model_dump(mode="json", by_alias=True)
+    for user in data["users"]:
+        user["pin"] = "****"
+    for pay in data["payments"]:
+        if pay.get("pin") is not None:
+            pay["pin"] = "****"
+    return data

@@ -1,0 +1,260 @@
+"""The delivery loop: SimPy owns the clock; envelopes wait in the network's calendar queue.
+
+Time advances in windows no longer than the smallest link latency (the
+lookahead), so nothing sent inside a window can arrive inside it. Per window:
+SimPy runs the arrival processes and timer wake-ups due in it, then every actor with
+due envelopes gets them in one ``Deliver`` (sorted by ``(deliver_at, sender,
+seq)``), all actors work in parallel, and their outboxes are merged in a fixed
+order. Whatever the thread interleaving, the result is the same.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pykka
+import simpy
+
+from actors.base import WAKE, Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed
+from actors.errors import UpisimError
+from actors.messages import StartPayment, StartPayments
+from actors.types import Address, SimTime
+
+
+class RunError(UpisimError):
+    """The run could not go on: an actor failed or did not answer."""
+
+
+class Network:
+    """Routes envelopes by address with a per-link latency; a calendar queue of windows."""
+
+    def __init__(self, latency: Mapping[tuple[str, str], int], window: int, jitter: int = 0,
+                 seed: int = 0) -> None:
+        self.latency = dict(latency)
+        self.window = window
+        self.jitter = jitter
+        self._rng = random.Random(derive_seed(seed, "network"))
+        self._buckets: dict[int, list[Envelope]] = {}
+        self._heap: list[int] = []
+        self.in_flight = 0
+        self.sent = 0
+
+    def post(self, env: Envelope) -> None:
+        """Queue an envelope for its delivery time."""
+        k = env[0] // self.window
+        bucket = self._buckets.get(k)
+        if bucket is None:
+            bucket = self._buckets[k] = []
+            heapq.heappush(self._heap, k)
+        bucket.append(env)
+        self.in_flight += 1
+
+    def send_all(self, sends: Iterable[tuple[int, Address, int, Address, Any]]) -> None:
+        """Stamp each message with its link latency and queue it."""
+        latency = self.latency
+        buckets = self._buckets
+        window = self.window
+        jitter = self.jitter
+        rand = self._rng.randint
+        n = 0
+        for sent_at, sender, seq, to, message in sends:
+            try:
+                at = sent_at + latency[sender, to]
+            except KeyError:
+                raise RunError(f"{sender} sent {type(message).__name__} to {to}, "
+                               f"which has no link from it") from None
+            if jitter:
+                at += rand(0, jitter)
+            k = at // window
+            bucket = buckets.get(k)
+            if bucket is None:
+                bucket = buckets[k] = []
+                heapq.heappush(self._heap, k)
+            bucket.append((at, sender, seq, to, message))
+            n += 1
+        self.in_flight += n
+        self.sent += n
+
+    def next_window(self) -> int | None:
+        return self._heap[0] if self._heap else None
+
+    def pop(self, k: int) -> list[Envelope]:
+        """Everything due in window ``k`` (and remove it)."""
+        if self._heap and self._heap[0] == k:
+            heapq.heappop(self._heap)
+            batch = self._buckets.pop(k)
+            self.in_flight -= len(batch)
+            return batch
+        return []
+
+
+@dataclass
+class LoopStats:
+    windows: int = 0
+    delivered: int = 0
+    wakeups: int = 0
+    by_actor: dict[str, int] = field(default_factory=dict)
+
+
+class DeliveryLoop:
+    """Runs actors against SimPy time. ``direct=True`` calls the logic in this thread instead of
+    through Pykka (same results, used to measure the actor overhead)."""
+
+    def __init__(self, logics: Iterable[Logic], network: Network, env: simpy.Environment,
+                 direct: bool = False, answer_timeout_s: float = 120.0) -> None:
+        self.logics = {logic.address: logic for logic in logics}
+        self.network = network
+        self.env = env
+        self.direct = direct
+        self.answer_timeout_s = answer_timeout_s
+        self.stats = LoopStats()
+        self._refs: dict[str, pykka.ActorRef[Any]] = {}
+        self._seq = 0
+        self._wake_slots: dict[int, list[str]] = {}
+        self._wake_pending: dict[str, int] = {}
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.direct:
+            return
+        for address in sorted(self.logics):
+            self._refs[address] = LogicActor.start(self.logics[address])
+
+    def stop(self) -> None:
+        for ref in reversed(list(self._refs.values())):
+            if ref.is_alive():
+                ref.stop(block=True, timeout=10)
+        self._refs.clear()
+
+    # -- what SimPy processes call -------------------------------------------------------
+
+    def inject(self, to: str, message: Any, sender: str = "load") -> None:
+        """Put a message from outside the actors (load, scripted payments) on the network now."""
+        self._seq += 1
+        self.network.post((SimTime(int(self.env.now)), Address(sender), self._seq, Address(to),
+                           message))
+
+    def _wake_later(self, address: str, wake_at: int) -> None:
+        """Make sure ``address`` is delivered to in the window holding ``wake_at``.
+
+        A SimPy timeout per window that has wake-ups due (not per timer): when it
+        fires, each actor waiting on that window gets a :data:`WAKE` envelope.
+        """
+        window = self.network.window
+        k = wake_at // window
+        pending = self._wake_pending.get(address)
+        if pending is not None and pending <= k:
+            return
+        self._wake_pending[address] = k
+        slot = self._wake_slots.get(k)
+        if slot is None:
+            slot = self._wake_slots[k] = []
+            start = k * window
+            if start < self.env.now:
+                raise RunError(f"{address} asked to wake at {wake_at} ms, inside the window "
+                               f"being delivered; timers must be at least one window long")
+            self.env.timeout(start - self.env.now, k).callbacks.append(self._fire)
+        slot.append(address)
+
+    def _fire(self, event: simpy.Event) -> None:
+        k = event.value
+        at = SimTime(k * self.network.window)
+        for address in self._wake_slots.pop(k):
+            if self._wake_pending.get(address) == k:
+                del self._wake_pending[address]
+            self._seq += 1
+            self.network.post((at, Address("timer"), self._seq, Address(address), WAKE))
+            self.stats.wakeups += 1
+
+    # -- one window ---------------------------------------------------------------------
+
+    def step(self, k: int) -> list[tuple[str, Outbox]]:
+        """Run SimPy to the end of window ``k``, deliver its envelopes, route what comes back."""
+        window = self.network.window
+        until = (k + 1) * window
+        self.env.run(until=until)
+        batch = self.network.pop(k)
+        if not batch:
+            return []
+        by_to: dict[str, list[Envelope]] = {}
+        for env in batch:
+            lst = by_to.get(env[3])
+            if lst is None:
+                by_to[env[3]] = [env]
+            else:
+                lst.append(env)
+        recipients = sorted(by_to)
+        for to in recipients:
+            by_to[to].sort()
+        outboxes = self._deliver(recipients, by_to, until)
+        for address, out in outboxes:
+            if out.sends:
+                self.network.send_all(out.sends)
+            if out.wake_at is not None:
+                self._wake_later(address, out.wake_at)
+        stats = self.stats
+        stats.windows += 1
+        stats.delivered += len(batch)
+        return outboxes
+
+    def _deliver(self, recipients: list[str], by_to: dict[str, list[Envelope]], until: int
+                 ) -> list[tuple[str, Outbox]]:
+        if self.direct:
+            try:
+                return [(to, self.logics[to].deliver(by_to[to], until)) for to in recipients]
+            except KeyError as error:
+                raise RunError(f"a message was sent to {error}, which is no actor") from None
+        futures = []
+        for to in recipients:
+            ref = self._refs.get(to)
+            if ref is None:
+                raise RunError(f"a message was sent to {to}, which is no actor")
+            futures.append((to, ref.ask(Deliver(by_to[to], until), block=False)))
+        out = []
+        for to, future in futures:
+            try:
+                out.append((to, future.get(timeout=self.answer_timeout_s)))
+            except pykka.Timeout:
+                raise RunError(f"actor {to} did not answer within {self.answer_timeout_s} s "
+                               f"of wall time") from None
+            except UpisimError:
+                raise
+            except Exception as error:
+                raise RunError(f"actor {to} failed handling {len(by_to[to])} envelope(s) at "
+                               f"t={by_to[to][0][0]} ms: {type(error).__name__}: {error}"
+                               ) from error
+        return out
+
+
+def arrivals(env: simpy.Environment, loop: DeliveryLoop, rate_at: Callable[[int], float],
+             shares: list[tuple[str, float]], tick: int, end: int, seed: int):  # type: ignore[no-untyped-def]
+    """Poisson arrivals: each tick, a Poisson count split over the cohorts by their size."""
+    rng = np.random.Generator(np.random.PCG64(derive_seed(seed, "load")))
+    names = [name for name, _ in shares]
+    weights = np.array([w for _, w in shares], dtype=np.float64)
+    weights /= weights.sum()
+    while env.now < end:
+        lam = rate_at(int(env.now)) * tick / 1000.0
+        if lam > 0:
+            total = int(rng.poisson(lam))
+            if total:
+                counts = rng.multinomial(total, weights)
+                for name, count in zip(names, counts.tolist(), strict=True):
+                    if count:
+                        loop.inject(name, StartPayments(count))
+        yield env.timeout(min(tick, end - int(env.now)))
+
+
+def scripted(env: simpy.Environment, loop: DeliveryLoop,
+             payments: list[tuple[int, str, StartPayment]]):  # type: ignore[no-untyped-def]
+    """Scripted payments at their times, in file order for equal times."""
+    for at, cohort, message in sorted(payments, key=lambda p: p[0]):
+        if at > env.now:
+            yield env.timeout(at - env.now)
+        loop.inject(cohort, message, sender="script")

@@ -1,0 +1,140 @@
+"""Building a run's actors from a validated scenario: users, accounts, cohorts, the switch, fraud.
+
+Everything here is a pure function of (scenario, seed), so the same inputs
+always give the same world.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from actors.bank import AccountSpec, Bank, BankLimits, pin_block
+from actors.base import Logic, derive_seed
+from actors.fraud import FraudMonitor, FraudRules
+from actors.switch import Switch, SwitchTimeouts
+from actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
+from actors.user import Behaviour, User, UserCohort
+from scenarios.config import Scenario
+
+FIRST_NAMES = (
+    "Aarav", "Aditi", "Aditya", "Amit", "Ananya", "Anil", "Anjali", "Arjun", "Deepa", "Divya",
+    "Farhan", "Gaurav", "Geeta", "Harish", "Ishaan", "Kavya", "Kiran", "Lakshmi", "Manoj",
+    "Meera", "Mohan", "Neha", "Nikhil", "Pooja", "Pradeep", "Priya", "Rahul", "Rajesh", "Ravi",
+    "Rohan", "Sakshi", "Sandeep", "Sanjay", "Shreya", "Simran", "Sneha", "Sunita", "Suresh",
+    "Tanvi", "Varun", "Vikram", "Vivek", "Yash", "Zoya", "Arnav", "Isha", "Kabir", "Nandini",
+    "Farah", "Gurpreet", "Harpreet", "Jaya", "Karthik", "Lalitha", "Murali", "Naveen", "Padma",
+)
+LAST_NAMES = (
+    "Sharma", "Patel", "Kumar", "Reddy", "Singh", "Gupta", "Iyer", "Nair", "Menon", "Das",
+    "Banerjee", "Chatterjee", "Mukherjee", "Joshi", "Kulkarni", "Deshpande", "Rao", "Pillai",
+    "Verma", "Mishra", "Agarwal", "Mehta", "Shah", "Desai", "Khan", "Ansari", "Fernandes",
+    "D'Souza", "Gill", "Sandhu", "Bose", "Ghosh", "Naidu", "Hegde", "Shetty", "Kapoor",
+    "Malhotra", "Chopra", "Saxena", "Tiwari", "Yadav", "Chauhan", "Bhat", "Krishnan",
+)
+
+DEFAULT_MAX_COHORTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """The logic objects of one run, ready to be wrapped in actors."""
+
+    users: list[User]
+    cohorts: list[UserCohort]
+    cohort_of: dict[Vpa, int]
+    banks: dict[BankCode, Bank]
+    switch: Switch
+    fraud: FraudMonitor
+    money_start: int
+
+    def logics(self) -> list[Logic]:
+        return [*self.cohorts, *self.banks.values(), self.switch, self.fraud]
+
+
+def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int]]:
+    """Users with Indian names, VPAs at their bank's handle, PINs and opening balances."""
+    pop = scenario.population
+    if pop is None:
+        return []
+    rng = random.Random(derive_seed(seed, "population"))
+    banks = scenario.banks
+    weights = [pop.bank_weights.get(b.code, 0.0 if pop.bank_weights else 1.0) for b in banks]
+
+    mu = math.log(pop.balance_median / 100)
+    out: list[tuple[User, int]] = []
+    offset = len(scenario.users)
+    for i in range(pop.size):
+        first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
+        last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
+        bank = rng.choices(banks, weights)[0]
+        handle_name = f"{first}.{last}".lower().replace("'", "")
+        vpa = Vpa(f"{handle_name}{offset + i}@{bank.handle}")
+        account = f"{bank.code}{offset + i:012d}"
+        pin = f"{rng.randrange(10_000):04d}"
+        balance = round(rng.lognormvariate(mu, pop.balance_sigma)) * 100
+        out.append((User(f"{first} {last}", vpa, BankCode(bank.code), account, pin), balance))
+    return out
+
+
+def build_world(scenario: Scenario, seed: int) -> World:
+    """All actors' logic for ``scenario`` run at ``seed``."""
+    listed = [
+        (User(u.name, Vpa(u.vpa), BankCode(u.bank), f"{u.bank}{i:012d}", u.pin), u.balance)
+        for i, u in enumerate(scenario.users)
+    ]
+    people = listed + generate_population(scenario, seed)
+    users = [u for u, _ in people]
+
+    accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
+    for user, balance in people:
+        accounts[user.bank].append(
+            AccountSpec(user.account, user.vpa, Paise(balance), pin_block(user.vpa, user.pin)))
+    banks: dict[BankCode, Bank] = {}
+    for b in scenario.banks:
+        limits = BankLimits(Paise(b.per_txn_limit), Paise(b.daily_limit), b.daily_count_limit,
+                            b.pin_tries, SimTime(b.lockout_s * SECOND))
+        banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed)
+
+    n_cohorts = scenario.cohorts or min(len(users), DEFAULT_MAX_COHORTS)
+    n_cohorts = min(n_cohorts, len(users))
+    members: list[list[User]] = [[] for _ in range(n_cohorts)]
+    cohort_of: dict[Vpa, int] = {}
+    for i, user in enumerate(users):
+        members[i % n_cohorts].append(user)
+        cohort_of[user.vpa] = i % n_cohorts
+    load = scenario.load
+    behaviour = Behaviour(Paise(load.amount_median), load.amount_sigma, Paise(load.amount_min),
+                          Paise(load.amount_max), load.wrong_pin_rate)
+    payees = tuple(u.vpa for u in users)
+    cohorts = [UserCohort(i, members[i], payees, behaviour, seed) for i in range(n_cohorts)]
+
+    directory = {vpa: Address(f"users:{c}") for vpa, c in cohort_of.items()}
+    t = scenario.timeouts
+    switch = Switch(directory, set(banks), SwitchTimeouts(
+        SimTime(t.auth_ms), SimTime(t.risk_ms), SimTime(t.pay_ms), SimTime(t.reversal_ms),
+        t.reversal_tries), seed=seed)
+    f = scenario.fraud
+    fraud = FraudMonitor(FraudRules(Paise(f.high_value), f.high_value_action,
+                                    Paise(f.daily_cap), f.daily_cap_action,
+                                    f.velocity_per_hour, f.velocity_action), seed)
+    money = sum(balance for _, balance in people)
+    return World(users, cohorts, cohort_of, banks, switch, fraud, money)
+
+
+def link_latency(scenario: Scenario, a: str, b: str) -> int:
+    """One-way latency in ms between two actor addresses (symmetric)."""
+    kinds = sorted((a.split(":")[0], b.split(":")[0]))
+    net = scenario.network
+    if kinds == ["switch", "users"]:
+        return net.psp_switch_ms
+    if kinds == ["fraud", "switch"]:
+        return net.switch_fraud_ms
+    if kinds == ["bank", "switch"]:
+        bank = (a if a.startswith("bank:") else b).split(":", 1)[1]
+        for cfg in scenario.banks:
+            if cfg.code == bank and cfg.latency_ms is not None:
+                return cfg.latency_ms
+        return net.switch_bank_ms
+    raise ValueError(f"no network link between {a} and {b}")

@@ -1,0 +1,52 @@
+"""The actor contract every actor shares: ordering, timers, unknown messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.base import NEVER, Logic, derive_seed, envelope
+from actors.types import Address
+
+
+class Echo(Logic):
+    def __init__(self) -> None:
+        super().__init__(Address("echo"))
+        self.seen: list[tuple[int, Any]] = []
+
+    def on_str(self, message: str, sender: Address) -> None:
+        self.seen.append((self.now, message))
+        if message.startswith("timer"):
+            self.set_timer(int(message[5:]), f"fired{message[5:]}")
+
+
+def test_timers_fire_in_time_order_before_later_envelopes() -> None:
+    e = Echo()
+    e.deliver([envelope("timer30", at=0), envelope("timer10", at=5)])
+    assert e.seen == [(0, "timer30"), (5, "timer10")]
+    out = e.deliver([envelope("x", at=20), envelope("y", at=40)])
+    assert e.seen[2:] == [(15, "fired10"), (20, "x"), (30, "fired30"), (40, "y")]
+    assert out.wake_at is None and e._next_due == NEVER
+
+
+def test_wake_at_is_the_next_pending_timer_and_until_fires_the_rest() -> None:
+    e = Echo()
+    out = e.deliver([envelope("timer100", at=0), envelope("timer7", at=1)], until=5)
+    assert out.wake_at == 8
+    out = e.advance(50)
+    assert e.seen[-1] == (8, "fired7") and out.wake_at == 100
+
+
+def test_an_unknown_message_is_recorded_not_fatal() -> None:
+    e = Echo()
+    out = e.deliver([envelope(3.5)])
+    assert out.records[0][1][1] == "UNKNOWN_MESSAGE"
+    e.deliver([envelope("after", at=1)])
+    assert e.seen == [(1, "after")]
+
+
+def test_derived_seeds_are_stable_and_distinct() -> None:
+    assert derive_seed(1, "bank:HDFC") == derive_seed(1, "bank:HDFC")
+    assert derive_seed(1, "bank:HDFC") != derive_seed(2, "bank:HDFC")
+    assert derive_seed(1, "bank:HDFC") != derive_seed(1, "bank:SBI")
+    # a fixed value: the same in every process and on every machine (no salted hash())
+    assert derive_seed(1, "x") == 0x553F121D1ECEF2A1

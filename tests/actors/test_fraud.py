@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from actors.base import Deliver, envelope
+from actors.fraud import ALLOW, DECLINE, FLAG, FraudMonitor, FraudMonitorActor, FraudRules
+from actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
+from actors.types import DAY, HOUR, MINUTE, Paise, SimTime, TxnId, Vpa
+
+A = Vpa("rahul@okhdfcbank")
+
+
+def score(monitor: FraudMonitor, amount: int, at: int = 0, payer: Vpa = A) -> RespRiskScore:
+    out = monitor.deliver([envelope(ReqRiskScore(TxnId(f"T{at}"), payer, Vpa("p@x"),
+                                                 Paise(amount)), at=at, sender="switch")])
+    (_, _, _, to, reply), = out.sends
+    assert to == "switch"
+    return reply  # type: ignore[no-any-return]
+
+
+def test_small_payment_is_allowed() -> None:
+    assert score(FraudMonitor(), 500_00).decision == ALLOW
+
+
+def test_fifty_thousand_or_more_is_flagged_not_blocked_by_default() -> None:
+    m = FraudMonitor()
+    assert score(m, 49_999_99).decision == ALLOW
+    reply = score(m, 50_000_00, at=1)
+    assert (reply.decision, reply.rules) == (FLAG, ("HIGH_VALUE",))
+
+
+def test_high_value_can_be_made_a_decline() -> None:
+    m = FraudMonitor(FraudRules(high_value_action="decline"))
+    assert score(m, 60_000_00).decision == DECLINE
+
+
+def test_daily_cap_declines_past_one_lakh_and_resets_next_day() -> None:
+    m = FraudMonitor(FraudRules(high_value=Paise(10**12)))
+    assert score(m, 60_000_00).decision == ALLOW
+    assert score(m, 40_000_00, at=1).decision == ALLOW  # exactly ₹1,00,000
+    reply = score(m, 1, at=2)
+    assert (reply.decision, reply.rules) == (DECLINE, ("DAILY_CAP",))
+    assert score(m, 60_000_00, at=DAY).decision == ALLOW
+
+
+def test_velocity_declines_the_eleventh_payment_in_an_hour() -> None:
+    m = FraudMonitor()
+    for i in range(10):
+        assert score(m, 100, at=i * MINUTE).decision == ALLOW
+    assert score(m, 100, at=10 * MINUTE).rules == ("VELOCITY",)
+    assert score(m, 100, at=HOUR + 1).decision == ALLOW  # the first one left the window
+
+
+def test_declined_payments_do_not_count_towards_the_windows() -> None:
+    m = FraudMonitor(FraudRules(velocity_per_hour=1))
+    assert score(m, 100).decision == ALLOW
+    for i in range(5):
+        assert score(m, 100, at=i + 1).decision == DECLINE
+    assert m.window_count(A, SimTime(10)) == 1
+
+
+def test_release_gives_back_a_failed_payments_amount() -> None:
+    m = FraudMonitor()
+    score(m, 90_000_00)
+    m.deliver([envelope(RiskRelease(TxnId("T0"), A, Paise(90_000_00), SimTime(0)), at=5)])
+    assert m.day_amount(A) == 0
+    assert score(m, 90_000_00, at=6).decision in (ALLOW, FLAG)
+
+
+def test_rules_are_recorded_as_events() -> None:
+    m = FraudMonitor()
+    out = m.deliver([envelope(ReqRiskScore(TxnId("T1"), A, Vpa("p@x"), Paise(50_000_00)))])
+    (table, row), = out.records
+    assert table == "events" and row[1] == "FRAUD_FLAG" and row[5] == "HIGH_VALUE"
+
+
+def test_the_monitor_never_moves_money_it_only_answers_the_switch(actors: None) -> None:
+    ref = FraudMonitorActor.start(FraudMonitor())
+    msgs = [envelope(ReqRiskScore(TxnId(f"T{i}"), A, Vpa("p@x"), Paise(100)), at=i)
+            for i in range(12)]
+    out = ref.ask(Deliver(msgs), timeout=5)
+    decisions = [m.decision for *_, to, m in out.sends]
+    assert decisions == [ALLOW] * 10 + [DECLINE] * 2
+    assert {to for *_, to, _ in out.sends} == {"test"}
+    assert out.gauges is None

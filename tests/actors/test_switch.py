@@ -1,0 +1,240 @@
+"""The switch alone: each reply is played by the test, so every path is reachable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actors import codes
+from actors.base import Deliver, Outbox, envelope
+from actors.errors import InvariantError
+from actors.fraud import ALLOW, DECLINE, FLAG
+from actors.messages import (
+    CREDIT,
+    CREDIT_REVERSAL,
+    DEBIT,
+    DEBIT_REVERSAL,
+    ReqAuthDetails,
+    ReqPay,
+    ReqPayCredit,
+    ReqPayDebit,
+    ReqPayReversal,
+    ReqRiskScore,
+    ReqTxnConfirmation,
+    RespAuthDetails,
+    RespPay,
+    RespPayLeg,
+    RespRiskScore,
+    RiskRelease,
+)
+from actors.switch import TERMINAL, TRANSACTION_COLUMNS, TRANSITIONS, NpciSwitch, Stage, Switch
+from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+
+T = TxnId("T1")
+PAYER, PAYEE = Vpa("rahul@okhdfcbank"), Vpa("priya@oksbi")
+
+
+class Drive:
+    """Plays everyone around the switch; keeps the time and what the switch said."""
+
+    def __init__(self) -> None:
+        self.switch = Switch({PAYER: Address("users:0"), PAYEE: Address("users:1")},
+                             {"HDFC", "SBI"})
+        self.t = 0
+        self.sent: list[tuple[str, Any]] = []
+        self.rows: list[tuple[Any, ...]] = []
+        self.events: list[tuple[Any, ...]] = []
+
+    def take(self, out: Outbox) -> list[tuple[str, Any]]:
+        sent = [(to, msg) for _, _, _, to, msg in out.sends]
+        self.sent += sent
+        for table, row in out.records:
+            (self.rows if table == "transactions" else self.events).append(row)
+        return sent
+
+    def tell(self, message: Any, sender: str, dt: int = 10) -> list[tuple[str, Any]]:
+        self.t += dt
+        return self.take(self.switch.deliver([envelope(message, at=self.t, sender=sender)]))
+
+    def wait(self, ms: int) -> list[tuple[str, Any]]:
+        self.t += ms
+        return self.take(self.switch.advance(self.t + 1))
+
+    def pay(self, amount: int = 1_000_00, payee: Vpa = PAYEE) -> list[tuple[str, Any]]:
+        return self.tell(ReqPay(T, PAYER, payee, Paise(amount), BankCode("HDFC"), "ACC1", "cred",
+                                SimTime(self.t)), "users:0")
+
+    def up_to_debit(self, decision: str = ALLOW) -> None:
+        assert self.pay() == [("users:1", ReqAuthDetails(T, PAYEE))]
+        sent = self.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
+        assert sent == [("fraud", ReqRiskScore(T, PAYER, PAYEE, Paise(1_000_00)))]
+        sent = self.tell(RespRiskScore(T, decision, ("HIGH_VALUE",) if decision == FLAG else ()),
+                         "fraud")
+        assert sent == [("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(1_000_00), "cred"))]
+
+    def row(self) -> dict[str, Any]:
+        assert len(self.rows) == 1, self.rows
+        return dict(zip(TRANSACTION_COLUMNS, self.rows[0], strict=True))
+
+    def told_payer(self) -> RespPay:
+        msgs = [m for to, m in self.sent if to == "users:0" and isinstance(m, RespPay)]
+        assert len(msgs) == 1
+        return msgs[0]
+
+
+def test_happy_path_resolve_score_debit_credit_confirm() -> None:
+    d = Drive()
+    d.up_to_debit(FLAG)
+    sent = d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    assert sent == [("bank:SBI", ReqPayCredit(T, "ACC2", Paise(1_000_00)))]
+    sent = d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
+    assert ("users:0", RespPay(T, PAYER, Paise(1_000_00), "SUCCESS", "00", "00")) in sent
+    assert ("users:1", ReqTxnConfirmation(T, PAYER, PAYEE, Paise(1_000_00))) in sent
+    row = d.row()
+    assert row["state"] == "SUCCESS" and row["fraud_flags"] == "HIGH_VALUE"
+    assert row["t_initiated_ms"] == 0 and row["t_received_ms"] == 10
+    assert row["t_resolved_ms"] == 20 and row["t_risk_ms"] == 30
+    assert row["t_debited_ms"] == 40 and row["t_credited_ms"] == 50
+    assert row["latency_ms"] == 50
+    assert d.switch.payments == {}
+
+
+def test_remitter_decline_is_u30_wrapping_the_bank_code() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "Z9"), "bank:HDFC")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U30", "Z9")
+    assert ("fraud", RiskRelease(T, PAYER, Paise(1_000_00), SimTime(30))) in d.sent
+    assert d.row()["reason_code"] == "Z9" and d.row()["decline_type"] == "BD"
+
+
+def test_risk_decline_is_u16_and_never_reaches_a_bank() -> None:
+    d = Drive()
+    d.pay()
+    d.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
+    d.tell(RespRiskScore(T, DECLINE, ("VELOCITY",)), "fraud")
+    assert d.told_payer().code == codes.RISK_DECLINED
+    assert not any(to.startswith("bank:") for to, _ in d.sent)
+    assert not any(isinstance(m, RiskRelease) for _, m in d.sent)
+
+
+def test_unknown_payee_is_u29_with_zh() -> None:
+    d = Drive()
+    d.pay(payee=Vpa("nobody@oksbi"))
+    assert d.told_payer().code == codes.ADDRESS_RESOLUTION_FAILED
+    assert d.row()["reason_code"] == codes.INVALID_VPA
+
+
+def test_payee_psp_says_no_such_vpa() -> None:
+    d = Drive()
+    d.pay()
+    d.tell(RespAuthDetails(T, PAYEE, codes.INVALID_VPA), "users:1")
+    assert d.told_payer().reason == codes.INVALID_VPA
+
+
+def test_paying_yourself_is_refused() -> None:
+    d = Drive()
+    d.pay(payee=PAYER)
+    assert d.told_payer().result == "FAILURE"
+
+
+def test_credit_failure_reverses_the_debit() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    sent = d.tell(RespPayLeg(T, CREDIT, "XI"), "bank:SBI")
+    assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
+    d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00"), "bank:HDFC")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U31", "XI")
+
+
+def test_debit_timeout_is_not_a_failure_until_the_remitter_reverses() -> None:
+    d = Drive()
+    d.up_to_debit()
+    sent = d.wait(15_000)
+    assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
+    assert not d.rows  # not decided yet
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")  # the late debit reply changes nothing
+    assert not d.rows
+    d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00"), "bank:HDFC")
+    assert d.told_payer().code == codes.DEBIT_TIMEOUT
+    assert d.switch.late_messages == 1
+    assert any(e[1] == "TIMEOUT" and e[5] == Stage.DEBITING for e in d.events)
+
+
+def test_credit_timeout_reverses_the_credit_then_the_debit() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    assert d.wait(15_000) == [("bank:SBI", ReqPayReversal(T, CREDIT, "ACC2", Paise(1_000_00)))]
+    sent = d.tell(RespPayLeg(T, CREDIT_REVERSAL, "00"), "bank:SBI")
+    assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
+    d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00"), "bank:HDFC")
+    assert d.told_payer().code == codes.CREDIT_TIMEOUT
+    assert d.row()["state"] == "FAILED"
+
+
+def test_credit_reversal_refused_means_deemed_approved() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.wait(15_000)
+    d.tell(RespPayLeg(T, CREDIT_REVERSAL, codes.REVERSAL_FAILED), "bank:SBI")
+    assert d.told_payer().result == "DEEMED"
+    assert d.row()["state"] == "DEEMED" and d.row()["reason_code"] == "96"
+
+
+def test_silent_reversals_are_retried_then_given_up_loudly() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.wait(15_000)  # debit timeout -> reversal 1
+    d.wait(10_000)  # reversal 2
+    d.wait(10_000)  # reversal 3
+    reversals = [m for _, m in d.sent if isinstance(m, ReqPayReversal)]
+    assert len(reversals) == 3
+    d.wait(10_000)
+    assert d.told_payer().code == codes.DEBIT_REVERSAL_TIMEOUT
+    assert any(e[1] == "UNRESOLVED" for e in d.events)
+
+
+def test_silent_fraud_monitor_fails_open_and_says_so() -> None:
+    d = Drive()
+    d.pay()
+    d.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
+    sent = d.wait(5_000)
+    assert sent == [("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(1_000_00), "cred"))]
+
+
+def test_unanswered_address_resolution_is_u09() -> None:
+    d = Drive()
+    d.pay()
+    d.wait(10_000)
+    assert d.told_payer().code == codes.AUTH_TIMEOUT
+
+
+def test_duplicate_reqpay_does_not_start_a_second_payment() -> None:
+    d = Drive()
+    d.pay()
+    assert d.pay() == []
+    assert len(d.switch.payments) == 1
+
+
+def test_transition_table_is_closed_and_terminal_states_are_final() -> None:
+    for stage, moves in TRANSITIONS.items():
+        assert moves <= set(TRANSITIONS), stage
+    assert {Stage.SUCCESS, Stage.FAILED, Stage.DEEMED} == TERMINAL
+    d = Drive()
+    d.pay(payee=PAYER)
+    p = type("P", (), {"stage": Stage.FAILED, "txn_id": "X", "attempt": 0})()
+    with pytest.raises(InvariantError):
+        d.switch._move(p, Stage.DEBITING)  # type: ignore[arg-type]
+
+
+def test_started_switch_answers_by_message(actors: None) -> None:
+    ref = NpciSwitch.start(Switch({PAYEE: Address("users:1")}, {"HDFC", "SBI"}))
+    pay = ReqPay(T, PAYER, PAYEE, Paise(100), BankCode("HDFC"), "A", "c", SimTime(0))
+    out = ref.ask(Deliver([envelope(pay, sender="users:0")], until=5), timeout=5)
+    assert [(to, m) for *_, to, m in out.sends] == [("users:1", ReqAuthDetails(T, PAYEE))]
+    assert out.gauges == (1,)
+    assert out.wake_at == 10_000  # the address-resolution timeout

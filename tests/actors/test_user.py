@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from actors import codes
+from actors.bank import pin_block
+from actors.base import Deliver, envelope
+from actors.messages import (
+    ReqAuthDetails,
+    ReqPay,
+    RespAuthDetails,
+    RespPay,
+    StartPayment,
+    StartPayments,
+)
+from actors.types import BankCode, Paise, TxnId, Vpa
+from actors.user import Behaviour, User, UserActor, UserCohort
+
+USERS = [User("Rahul Sharma", Vpa("rahul@okhdfcbank"), BankCode("HDFC"), "H1", "1234"),
+         User("Priya Patel", Vpa("priya@oksbi"), BankCode("SBI"), "S1", "2345")]
+EVERYONE = (*tuple(u.vpa for u in USERS), Vpa("amit@okicici"))
+
+
+def cohort(seed: int = 1, **behaviour: object) -> UserCohort:
+    return UserCohort(0, USERS, EVERYONE, Behaviour(**behaviour), seed)  # type: ignore[arg-type]
+
+
+def sent(c: UserCohort, message: object, at: int = 0) -> list[tuple[str, object]]:
+    return [(to, m) for *_, to, m in c.deliver([envelope(message, at=at)]).sends]
+
+
+def test_generated_payments_are_well_formed_and_never_to_oneself() -> None:
+    c = cohort(min_amount=Paise(10_00), max_amount=Paise(900_00))
+    out = sent(c, StartPayments(500))
+    assert len(out) == 500
+    ids = set()
+    for to, msg in out:
+        assert to == "switch" and isinstance(msg, ReqPay)
+        assert msg.payer != msg.payee
+        assert 10_00 <= msg.amount <= 900_00 and msg.amount % 100 == 0
+        user = next(u for u in USERS if u.vpa == msg.payer)
+        assert msg.cred == pin_block(user.vpa, user.pin)
+        assert msg.txn_id.isalnum() and len(msg.txn_id) <= 35
+        ids.add(msg.txn_id)
+    assert len(ids) == 500
+
+
+def test_same_seed_same_payments_other_seed_other_payments() -> None:
+    assert sent(cohort(1), StartPayments(50)) == sent(cohort(1), StartPayments(50))
+    assert sent(cohort(1), StartPayments(50)) != sent(cohort(2), StartPayments(50))
+
+
+def test_wrong_pin_rate_sends_wrong_pin_blocks() -> None:
+    out = sent(cohort(wrong_pin_rate=1.0), StartPayments(5))
+    assert all(m.cred != pin_block(m.payer, "1234") for _, m in out)  # type: ignore[attr-defined]
+
+
+def test_scripted_payment_with_a_typed_pin() -> None:
+    (_, msg), = sent(cohort(), StartPayment(USERS[0].vpa, Vpa("amit@okicici"), Paise(123), "0000"))
+    assert isinstance(msg, ReqPay)
+    assert msg.cred == pin_block("rahul@okhdfcbank", "0000") and msg.amount == 123
+
+
+def test_scripted_payment_from_a_stranger_is_an_event_not_a_crash() -> None:
+    c = cohort()
+    out = c.deliver([envelope(StartPayment(Vpa("ghost@x"), USERS[0].vpa, Paise(1)))])
+    assert out.sends == [] and out.records[0][1][1] == "UNKNOWN_PAYER"
+
+
+def test_resolves_the_vpas_it_hosts_and_only_those() -> None:
+    c = cohort()
+    assert sent(c, ReqAuthDetails(TxnId("T1"), Vpa("priya@oksbi"))) == [
+        ("test", RespAuthDetails(TxnId("T1"), Vpa("priya@oksbi"), "00", BankCode("SBI"), "S1"))]
+    (_, reply), = sent(c, ReqAuthDetails(TxnId("T2"), Vpa("amit@okicici")))
+    assert reply.code == codes.INVALID_VPA  # type: ignore[attr-defined]
+
+
+def test_started_user_actor_counts_its_notifications(actors: None) -> None:
+    c = cohort()
+    ref = UserActor.start(c)
+    resp = RespPay(TxnId("T1"), USERS[0].vpa, Paise(1), "FAILURE", "U30", "Z9")
+    out = ref.ask(Deliver([envelope(resp), envelope(StartPayments(2), at=1)]), timeout=5)
+    assert len(out.sends) == 2
+    ref.stop()
+    assert c.outcomes["Z9"] == 1 and c.notifications["FAILED"] == 1

@@ -1,0 +1,124 @@
+"""Whole runs: outcomes, conservation, determinism. Checks figures, not just that it finished."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from scenarios.config import bundled_scenarios, load_scenario, parse_scenario
+from scenarios.run import run_scenario
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, pd.DataFrame, Path]:
+    out = tmp_path_factory.mktemp("quickstart")
+    result = run_scenario(load_scenario(bundled_scenarios()["quickstart"]), out)
+    return result.summary, pd.read_parquet(out / "transactions.parquet"), out
+
+
+def test_quickstart_ten_cross_bank_payments_one_z9_one_flag_money_kept(quickstart) -> None:
+    summary, tx, _ = quickstart
+    assert summary["ok"] and summary["problems"] == []
+    assert summary["payments_total"] == 10 == len(tx)
+    assert summary["payments_by_code"] == {"00": 9, "Z9": 1}
+    assert summary["money_start_paise"] == summary["money_end_paise"] == 70_000_00
+    assert summary["conservation_max_deviation_paise"] == 0
+    assert summary["fraud_flagged"] == 1 and summary["stuck_payments"] == 0
+    assert (tx.payer_bank != tx.payee_bank).all()
+    # all ten are in flight at once: every one started before any finished
+    assert tx.t_initiated_ms.max() < tx.t_completed_ms.min()
+    z9 = tx[tx.reason_code == "Z9"].iloc[0]
+    assert (z9.payer_vpa, z9.amount_paise, z9.response_code) == ("kavya@okhdfcbank", 9_000_00,
+                                                                   "U30")
+    flagged = tx[tx.fraud_flags != ""].iloc[0]
+    assert (flagged.amount_paise, flagged.state, flagged.fraud_flags) == (50_000_00, "SUCCESS",
+                                                                          "HIGH_VALUE")
+
+
+def test_quickstart_run_folder_has_the_stable_names(quickstart) -> None:
+    _summary, tx, out = quickstart
+    on_disk = json.loads((out / "summary.json").read_text())
+    for key in ("seed", "money_start_paise", "money_end_paise", "payments_total",
+                "payments_by_code", "payments_per_wall_second"):
+        assert key in on_disk
+    scenario = json.loads((out / "scenario.json").read_text())
+    assert scenario["seed"] == 42 and {u["pin"] for u in scenario["users"]} == {"****"}
+    money = pd.read_parquet(out / "money.parquet")
+    totals = money.groupby("t_ms")[["customers_paise", "settlement_paise"]].sum().sum(axis=1)
+    assert (totals == 70_000_00).all()
+    assert list(tx.columns)[:3] == ["txn_id", "kind", "method"]
+
+
+def test_final_balances_match_the_transactions(quickstart) -> None:
+    _, tx, out = quickstart
+    ok = tx[tx.state == "SUCCESS"]
+    scenario = json.loads((out / "scenario.json").read_text())
+    opening = {u["vpa"]: round(float(u["balance"]) * 100) for u in scenario["users"]}
+    net = dict(opening)
+    for row in ok.itertuples():
+        net[row.payer_vpa] -= row.amount_paise
+        net[row.payee_vpa] += row.amount_paise
+    assert all(v >= 0 for v in net.values())
+    assert sum(net.values()) == 70_000_00
+
+
+def test_pykka_and_direct_give_identical_tables(tmp_path: Path) -> None:
+    s = load_scenario(bundled_scenarios()["quickstart"])
+    run_scenario(s, tmp_path / "a")
+    run_scenario(s, tmp_path / "b", direct=True)
+    for name in ("transactions.parquet", "events.parquet", "money.parquet"):
+        assert digest(tmp_path / "a" / name) == digest(tmp_path / "b" / name)
+
+
+SMALL = {
+    "name": "small", "seed": 5, "duration_s": 20, "cohorts": 3,
+    "population": {"size": 300, "balance_median": "800.00"},
+    "load": {"rate_per_s": 60, "wrong_pin_rate": 0.03, "amount_median": "300.00"},
+    "network": {"jitter_ms": 12},
+}
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
+    s = parse_scenario(SMALL)
+    a = run_scenario(s, tmp_path / "a")
+    b = run_scenario(s, tmp_path / "b")
+    c = run_scenario(s, tmp_path / "c", seed=6)
+    assert a.ok and b.ok and c.ok
+    assert a.summary["payments_total"] > 1000
+    tx = "transactions.parquet"
+    assert digest(tmp_path / "a" / tx) == digest(tmp_path / "b" / tx)
+    assert digest(tmp_path / "a" / tx) != digest(tmp_path / "c" / tx)
+
+
+def test_population_scenario_exercises_concurrency_and_conserves(tmp_path: Path) -> None:
+    result = run_scenario(load_scenario(bundled_scenarios()["population"]), tmp_path)
+    s = result.summary
+    assert result.ok, s["problems"]
+    assert s["users"] == 5000 and s["payments_total"] > 20_000
+    assert s["money_start_paise"] == s["money_end_paise"]
+    assert s["conservation_checks"] > 10_000 and s["conservation_max_deviation_paise"] == 0
+    # the population has each failure the scenario provokes
+    for code in ("00", "Z9", "ZM", "U16"):
+        assert s["payments_by_code"].get(code, 0) > 0, code
+    assert s["payments_by_code"]["00"] > 0.7 * s["payments_total"]
+    tx = pq.read_table(tmp_path / "transactions.parquet").to_pandas()
+    assert len(tx) == s["payments_total"] and tx.txn_id.is_unique
+    assert set(tx.state) <= {"SUCCESS", "FAILED"}
+    # payments overlap in time: at the median moment, many are in flight
+    mid = int(tx.t_initiated_ms.median())
+    in_flight = ((tx.t_initiated_ms <= mid) & (tx.t_completed_ms > mid)).sum()
+    assert in_flight > 20
+    # AXIS's stricter limit shows up only at AXIS
+    z8 = tx[tx.reason_code == "Z8"]
+    assert (z8.payer_bank == "AXIS").all()
+    # latency: a payment takes at least the sum of its hops
+    assert (tx[tx.state == "SUCCESS"].latency_ms >= 2 * (25 + 35 + 35 + 10)).all()
