@@ -11,7 +11,6 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from actors import codes
 from actors.errors import UpisimError
@@ -99,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out.print(f"report: {html}")
     out.print(f"run folder: {out_dir}")
     for problem in summary["problems"]:
-        console.print(f"[red]invariant broken:[/red] {problem}")
+        print(f"invariant broken: {problem}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -194,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except UpisimError as error:
-        console.print(Text("error: ", style="bold red") + Text(str(error)))
+        # plain text: an error message must survive pipes and never be wrapped mid-path
+        print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

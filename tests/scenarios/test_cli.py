@@ -1,0 +1,61 @@
+"""The command line as a user meets it: exit codes, messages, files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenarios.cli import main
+
+
+def test_run_quickstart_writes_a_run_folder_and_exits_0(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "quickstart", "--out", str(tmp_path), "--no-report", "--csv"]) == 0
+    shown = capsys.readouterr().out
+    assert "₹70,000.00" in shown and "Z9" in shown and "insufficient funds" in shown
+    assert json.loads((tmp_path / "summary.json").read_text())["payments_total"] == 10
+    csv = (tmp_path / "transactions.csv").read_text().splitlines()
+    assert len(csv) == 11 and csv[0].startswith('"txn_id","kind"')
+
+
+def test_run_with_no_scenario_runs_the_quickstart(tmp_path: Path) -> None:
+    assert main(["run", "--out", str(tmp_path), "--no-report", "--quiet", "--seed", "3"]) == 0
+    assert json.loads((tmp_path / "summary.json").read_text())["seed"] == 3
+
+
+def test_a_broken_scenario_exits_2_naming_file_and_field(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nduration_s = 1\n[population]\nsize = 10\nbalance_medain = "1"\n')
+    assert main(["run", str(bad), "--out", str(tmp_path / "out"), "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "population.balance_medain" in err and "unknown key" in err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_report_of_something_that_is_not_a_run(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_bench_json_prints_one_object_per_size() -> None:
+    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "bench", "--json",
+                           "--sizes", "50x300,80x200"], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [x["users"] for x in lines] == [50, 80]
+    for x in lines:
+        assert x["payments"] > 100 and x["payments_per_second"] > 0 and x["peak_rss_mb"] > 0
+        assert x["ok"] is True
+
+
+def test_bench_refuses_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--sizes", "lots"]) == 2
+    assert "USERSxPAYMENTS" in capsys.readouterr().err
