@@ -220,9 +220,11 @@ class Bank(Logic):
         key = (txn_id, side)
         legs = self._txns.get(key)
         if legs is None:
-            self._forget_old()
+            expiry = self._expiry
+            if expiry and expiry[0][0] < self.now - self.limits.idempotency_window:
+                self._forget_old()
             legs = self._txns[key] = _Legs(account, amount)
-            self._expiry.append((self.now, key))
+            expiry.append((self.now, key))
         elif legs.account != account or legs.amount != amount:
             self.event("DUPLICATE_MISMATCH", txn_id, account, "", amount)
             return None

@@ -48,6 +48,8 @@ class FraudMonitor(Logic):
                  address: str = "fraud") -> None:
         super().__init__(Address(address), seed)
         self.rules = rules
+        self._actions = {"HIGH_VALUE": rules.high_value_action,
+                         "DAILY_CAP": rules.daily_cap_action, "VELOCITY": rules.velocity_action}
         self._payers: dict[Vpa, _Payer] = {}
 
     def score(self, payer: Vpa, amount: int) -> tuple[str, tuple[str, ...]]:
@@ -63,19 +65,20 @@ class FraudMonitor(Logic):
         recent = state.recent
         while recent and recent[0] <= now - HOUR:
             recent.popleft()
-        fired: list[tuple[str, str]] = []
-        if amount >= rules.high_value:
-            fired.append(("HIGH_VALUE", rules.high_value_action))
-        if state.day_amount + amount > rules.daily_cap:
-            fired.append(("DAILY_CAP", rules.daily_cap_action))
-        if len(recent) >= rules.velocity_per_hour:
-            fired.append(("VELOCITY", rules.velocity_action))
-        names = tuple(name for name, _ in fired)
-        if any(action == "decline" for _, action in fired):
-            return DECLINE, names
+        high = amount >= rules.high_value
+        cap = state.day_amount + amount > rules.daily_cap
+        fast = len(recent) >= rules.velocity_per_hour
+        if not (high or cap or fast):  # the common case, kept cheap
+            state.day_amount += amount
+            recent.append(now)
+            return ALLOW, ()
+        fired = [rule for rule, hit in (("HIGH_VALUE", high), ("DAILY_CAP", cap),
+                                        ("VELOCITY", fast)) if hit]
+        if any(self._actions[rule] == "decline" for rule in fired):
+            return DECLINE, tuple(fired)
         state.day_amount += amount
         recent.append(now)
-        return (FLAG if fired else ALLOW), names
+        return FLAG, tuple(fired)
 
     def on_ReqRiskScore(self, msg: ReqRiskScore, sender: Address) -> None:
         decision, rules = self.score(msg.payer, msg.amount)

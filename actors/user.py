@@ -84,17 +84,17 @@ class UserCohort(Logic):
         return Paise(min(max(rupees * 100, b.min_amount), b.max_amount))
 
     def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
-        rng = self.rng
-        users = self.users
-        payees = self.payees
+        rand = self.rng.random
+        users, n_users = self.users, len(self.users)
+        payees, n_payees = self.payees, len(self.payees)
         wrong_pin_rate = self.behaviour.wrong_pin_rate
         for _ in range(msg.number):
-            user = users[rng.randrange(len(users))]
-            payee = payees[rng.randrange(len(payees))]
-            while payee == user.vpa and len(payees) > 1:
-                payee = payees[rng.randrange(len(payees))]
+            user = users[int(rand() * n_users)]
+            payee = payees[int(rand() * n_payees)]
+            while payee == user.vpa and n_payees > 1:
+                payee = payees[int(rand() * n_payees)]
             amount = self.draw_amount()
-            if wrong_pin_rate and rng.random() < wrong_pin_rate:
+            if wrong_pin_rate and rand() < wrong_pin_rate:
                 cred = pin_block(user.vpa, user.pin + "0")
             else:
                 cred = self._creds[user.vpa]

@@ -106,8 +106,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports import build_report
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "summary.json").exists():
-        raise UpisimError(f"{run_dir}: not a run folder (no summary.json)")
     html = build_report(run_dir, Path(args.out) if args.out else None)
     out.print(f"report: {html}")
     return 0
@@ -116,9 +114,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from reports import compare_runs
 
-    for run_dir in (args.run_a, args.run_b):
-        if not (Path(run_dir) / "summary.json").exists():
-            raise UpisimError(f"{run_dir}: not a run folder (no summary.json)")
     out_dir = Path(args.out) if args.out else Path(args.run_b) / "compare"
     html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
     out.print(f"comparison: {html}")
@@ -190,9 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["run", *(argv or [])])
+    from reports import RunFolderError
+
     try:
         return int(args.func(args))
-    except UpisimError as error:
+    except (UpisimError, RunFolderError) as error:
         # plain text: an error message must survive pipes and never be wrapped mid-path
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -34,6 +34,11 @@ class TableWriter:
         self._buffer: list[tuple[Any, ...]] = []
         self._writer = pq.ParquetWriter(path, schema, compression="zstd")
 
+    @property
+    def count(self) -> int:
+        """Rows appended so far, written or not."""
+        return self.rows + len(self._buffer)
+
     def append(self, row: tuple[Any, ...]) -> None:
         self._buffer.append(row)
         if len(self._buffer) >= self.chunk_rows:

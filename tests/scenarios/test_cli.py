@@ -41,7 +41,7 @@ def test_a_broken_scenario_exits_2_naming_file_and_field(tmp_path: Path,
 def test_report_of_something_that_is_not_a_run(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(tmp_path)]) == 2
-    assert "not a run folder" in capsys.readouterr().err
+    assert "summary.json: missing" in capsys.readouterr().err
 
 
 def test_bench_json_prints_one_object_per_size() -> None:

@@ -1,0 +1,10 @@
+"""Reports on a finished run: load its tables, build the HTML report, compare two runs.
+
+Reads run folders only (docs/run-folder.md); never imports actors, scenarios or SimPy.
+"""
+
+from reports.compare import compare_runs
+from reports.report import build_report
+from reports.run import Run, RunFolderError, load_run
+
+__all__ = ["Run", "RunFolderError", "build_report", "compare_runs", "load_run"]

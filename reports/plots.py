@@ -1,0 +1,561 @@
+"""Matplotlib figures drawn from the tables in `reports.tables`.
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot: they never enter
+pyplot's global registry (nothing to close, nothing leaks across a long
+notebook session) and importing this module never switches a notebook's
+backend. `png_bytes` renders with Agg.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec
+
+import numpy as np
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from reports import fmt
+from reports.tables import PERCENTILES
+
+WIDTH = 11.0
+DPI = 110
+STATE_COLOURS = {
+    "SUCCESS": "#2e7d32",
+    "FAILED": "#c62828",
+    "EXPIRED": "#ef6c00",
+    "DEEMED": "#6a1b9a",
+}
+DECLINE_COLOURS = {"": "#2e7d32", "BD": "#ef6c00", "TD": "#c62828"}
+PERCENTILE_COLOURS = {50: "#1565c0", 95: "#ef6c00", 99: "#c62828"}
+RUN_STYLES = ("-", "--")
+CYCLE = ("#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#6d4c41", "#ad1457")
+STYLE: dict[Any, Any] = {
+    # Names and VPAs come from the run: never let a "$" start mathtext.
+    "text.parse_math": False,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+}
+MAX_LABEL = 40
+
+P = ParamSpec("P")
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """The report's matplotlib settings; text is also laid out inside it at render time."""
+    with rc_context(STYLE):
+        yield
+
+
+def _styled(draw: Callable[P, Figure]) -> Callable[P, Figure]:
+    @wraps(draw)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure:
+        with style():
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """Render a figure to PNG with Agg."""
+    buffer = io.BytesIO()
+    with style():
+        FigureCanvasAgg(fig)
+        fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _figure(height: float, ncols: int = 1, nrows: int = 1, **kwargs: Any) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(WIDTH, height), layout="constrained")
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **kwargs)
+
+
+def short(label: Any) -> str:
+    """A run-supplied label fit for an axis; legends hide labels starting with '_'."""
+    text = str(label) if str(label) != "" else "(none)"
+    if len(text) > MAX_LABEL:
+        text = text[: MAX_LABEL - 1] + "…"
+    return " " + text if text.startswith("_") else text
+
+
+def _time_axis(ax: Axes, t_s: pd.Series, *others: pd.Series) -> np.ndarray:
+    """x values for `t_s` in seconds, or in minutes when any series (`t_s` or `others`,
+    the other run's times on a shared axis) passes 20 minutes; labels the axis to match."""
+    longest = max((float(t.max()) for t in (t_s, *others) if len(t)), default=0.0)
+    minutes = longest > 1200
+    ax.set_xlabel(f"simulated time ({'min' if minutes else 's'})")
+    x: np.ndarray = t_s.to_numpy(dtype=float) / (60 if minutes else 1)
+    return x
+
+
+def _rupee_axis(ax: Axes) -> None:
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.rupees_short(v)))
+
+
+def _legend_outside(ax: Axes, **kwargs: Any) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), **kwargs)
+
+
+def _headroom(ax: Axes, factor: float = 1.5) -> None:
+    """Room above rising lines for a legend in the upper left."""
+    _, top = ax.get_ylim()
+    ax.set_ylim(0, max(top, 1) * factor)
+
+
+def _no_data(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+# -- single run -------------------------------------------------------------------------
+
+
+@_styled
+def throughput_figure(table: pd.DataFrame, bin_ms: int) -> Figure:
+    """Offered vs completed payments per second, completed stacked by terminal state."""
+    fig, axes = _figure(4.2)
+    ax = axes[0, 0]
+    per_second = 1000 / bin_ms
+    x = _time_axis(ax, table["t_s"])
+    edges = np.r_[x, x[-1] + (x[1] - x[0] if x.size > 1 else 1)] if x.size else x
+    state_columns = [c for c in table.columns if c.startswith("completed_")]
+    if state_columns:
+        ys = [table[c].to_numpy() * per_second for c in state_columns]
+        labels = [f"completed {short(c.removeprefix('completed_'))}" for c in state_columns]
+        colours = [
+            STATE_COLOURS.get(c.removeprefix("completed_"), CYCLE[i % len(CYCLE)])
+            for i, c in enumerate(state_columns)
+        ]
+        baseline = np.zeros(len(table))
+        for y, label, colour in zip(ys, labels, colours, strict=True):
+            ax.stairs(
+                baseline + y,
+                edges,
+                baseline=baseline,
+                fill=True,
+                color=colour,
+                alpha=0.75,
+                label=label,
+            )
+            baseline = baseline + y
+    if len(table):
+        ax.stairs(
+            table["offered"].to_numpy() * per_second,
+            edges,
+            color="black",
+            linewidth=1.2,
+            label="offered",
+        )
+    ax.set_ylabel(f"payments per second ({fmt.seconds_label(bin_ms)} bins)")
+    ax.set_title("Throughput: offered vs completed")
+    ax.set_ylim(bottom=0)
+    _legend_outside(ax)
+    return fig
+
+
+@_styled
+def latency_over_time_figure(table: pd.DataFrame) -> Figure:
+    """p50/p95/p99 latency of the payments completing in each bin."""
+    fig, axes = _figure(3.8)
+    ax = axes[0, 0]
+    x = _time_axis(ax, table["t_s"])
+    for p in PERCENTILES:
+        ax.plot(x, table[f"p{p}_ms"], color=PERCENTILE_COLOURS[p], label=f"p{p}", linewidth=1.3)
+    _maybe_log(ax, table[[f"p{p}_ms" for p in PERCENTILES]].to_numpy(dtype=float))
+    ax.set_ylabel("latency")
+    ax.set_title("Latency percentiles over time (by completion time)")
+    _legend_outside(ax)
+    return fig
+
+
+def _maybe_log(ax: Axes, values: np.ndarray, axis: str = "y") -> None:
+    """Log scale (labelled in ms/s, no mathtext) when values span more than 50×."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size and positive.max() / positive.min() > 50:
+        _log_ms(ax, axis, positive.max() / positive.min())
+
+
+def _log_ms(ax: Axes, axis: str, span: float) -> None:
+    """Log scale labelled '200 ms', '1 s'; 1-2-5 ticks unless `span` (max / min) is wide."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    subs = (1.0, 2.0, 5.0) if span <= 300 else (1.0,)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
+    target.set_minor_formatter(NullFormatter())
+
+
+@_styled
+def latency_distribution_figure(histogram: pd.DataFrame, stages: pd.DataFrame) -> Figure:
+    """Histogram of end-to-end latency (log x) beside per-stage percentiles."""
+    fig, axes = _figure(3.8, ncols=2, width_ratios=[3, 2])
+    ax, stage_ax = axes[0]
+    if histogram.empty:
+        _no_data(ax, "no payments")
+    else:
+        edges = np.r_[histogram["lo_ms"].to_numpy(), histogram["hi_ms"].iloc[-1]]
+        ax.stairs(histogram["payments"].to_numpy(), edges, fill=True, color="#90a4ae")
+        if edges[-1] / edges[0] > 20:
+            _log_ms(ax, "x", edges[-1] / edges[0])
+            ax.set_xlabel("end-to-end latency (log scale)")
+        else:
+            ax.set_xlabel("end-to-end latency (ms)")
+        whole = stages.set_index("stage").loc["end to end"]
+        for p in PERCENTILES:
+            ax.axvline(
+                whole[f"p{p}_ms"],
+                color=PERCENTILE_COLOURS[p],
+                linestyle="--",
+                label=f"p{p} = {fmt.milliseconds(whole[f'p{p}_ms'])}",
+            )
+        ax.set_ylabel("payments")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3)
+    ax.set_title("Latency distribution")
+    known = stages[stages["payments"] > 0].iloc[::-1]
+    if known.empty:
+        _no_data(stage_ax, "no stage timestamps")
+    else:
+        y = np.arange(len(known))
+        height = 0.8 / len(PERCENTILES)
+        for i, p in enumerate(PERCENTILES):
+            stage_ax.barh(
+                y + (1 - i) * height,
+                known[f"p{p}_ms"],
+                height=height,
+                color=PERCENTILE_COLOURS[p],
+                label=f"p{p}",
+            )
+        stage_ax.set_yticks(y, known["stage"])
+        stage_ax.set_xlabel("latency")
+        _maybe_log(stage_ax, known[[f"p{p}_ms" for p in PERCENTILES]].to_numpy(dtype=float), "x")
+        _legend_outside(stage_ax)
+        stage_ax.grid(axis="y", visible=False)
+    stage_ax.set_title("Latency by stage")
+    return fig
+
+
+@_styled
+def outcomes_figure(outcomes: pd.DataFrame, declines: pd.DataFrame, top: int = 15) -> Figure:
+    """Payments per reason code (top codes) beside approved / BD / TD totals."""
+    fig, axes = _figure(
+        max(3.2, 0.28 * min(len(outcomes), top) + 1.2), ncols=2, width_ratios=[3, 2]
+    )
+    ax, decline_ax = axes[0]
+    shown = outcomes.head(top)
+    if len(outcomes) > top:
+        rest = outcomes.iloc[top:]["payments"].sum()
+        shown = pd.concat(
+            [
+                shown,
+                pd.DataFrame(
+                    [
+                        {
+                            "reason_code": f"{len(outcomes) - top} other codes",
+                            "meaning": "",
+                            "decline_type": "",
+                            "payments": rest,
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+    if shown.empty:
+        _no_data(ax, "no payments")
+    else:
+        shown = shown.iloc[::-1]
+        y = np.arange(len(shown))
+        colours = [DECLINE_COLOURS.get(t, "#78909c") for t in shown["decline_type"]]
+        ax.barh(y, shown["payments"], color=colours)
+        labels = [
+            short(f"{c}  {m}".strip())
+            for c, m in zip(shown["reason_code"], shown["meaning"], strict=True)
+        ]
+        ax.set_yticks(y, labels)
+        for yi, n in zip(y, shown["payments"], strict=True):
+            ax.annotate(
+                fmt.count(int(n)),
+                (n, yi),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlabel("payments")
+        ax.grid(axis="y", visible=False)
+        ax.margins(x=0.12)
+    ax.set_title("Payments by reason code")
+    y = np.arange(len(declines))[::-1]
+    decline_ax.barh(
+        y,
+        declines["payments"],
+        color=[DECLINE_COLOURS.get(t, "#78909c") for t in declines["decline_type"]],
+    )
+    decline_ax.set_yticks(y, [short(label) for label in declines["label"]])
+    for yi, n, s in zip(y, declines["payments"], declines["share"], strict=True):
+        decline_ax.annotate(
+            f"{fmt.count(int(n))} ({fmt.share(s)})",
+            (n, yi),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    decline_ax.set_xlabel("payments")
+    decline_ax.margins(x=0.3)
+    decline_ax.grid(axis="y", visible=False)
+    decline_ax.set_title("Approved vs declined")
+    return fig
+
+
+@_styled
+def rate_limit_figure(over_time: pd.DataFrame, top_users: pd.DataFrame) -> Figure:
+    """Cumulative rate-limit hits per window beside the users hit most."""
+    fig, axes = _figure(3.8, ncols=2)
+    ax, users_ax = axes[0]
+    x = _time_axis(ax, over_time["t_s"])
+    for i, window in enumerate(c for c in over_time.columns if c != "t_s"):
+        hits = over_time[window].to_numpy()
+        ax.step(
+            x,
+            np.cumsum(hits),
+            where="post",
+            color=CYCLE[i % len(CYCLE)],
+            label=f"window {short(window)} ({fmt.count(int(hits.sum()))})",
+        )
+    ax.set_ylabel("hits so far")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Rate-limit hits over time")
+    _headroom(ax)
+    ax.legend(loc="upper left")
+    y = np.arange(len(top_users))[::-1]
+    users_ax.barh(y, top_users["hits"], color="#6d4c41")
+    users_ax.set_yticks(y, [short(u) for u in top_users["user"]])
+    users_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    users_ax.set_xlabel("hits")
+    users_ax.grid(axis="y", visible=False)
+    users_ax.set_title(f"Top {len(top_users)} users hit")
+    return fig
+
+
+@_styled
+def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
+    """Total money (flat when conserved), money in flight, and each bank's net position."""
+    fig, axes = _figure(7.5, nrows=3, sharex=True)
+    total_ax, flight_ax, bank_ax = axes[:, 0]
+    x = _time_axis(bank_ax, table["t_ms"] / 1000)
+    total = table["total_paise"].to_numpy(dtype=float) / 100
+    total_ax.plot(x, total, color="#1565c0", label="total money")
+    if start_paise is not None:
+        total_ax.axhline(start_paise / 100, color="grey", linestyle=":", label="money at start")
+    off = table["deviation_paise"].to_numpy() != 0
+    if off.any():
+        total_ax.plot(x[off], total[off], "o", color="#c62828", label="deviation")
+    top = max(float(np.abs(total).max()) if total.size else 0, (start_paise or 0) / 100)
+    total_ax.set_ylim(0, top * 1.15 or 1)
+    total_ax.set_title("Total money (customers + settlement): conserved when flat")
+    _legend_outside(total_ax)
+    flight_ax.plot(x, table["in_flight_paise"].to_numpy(dtype=float) / 100, color="#ef6c00")
+    flight_ax.set_title("Money in flight (sum of settlement accounts)")
+    banks = [c for c in table.columns if c.startswith("settlement_")]
+    for i, column in enumerate(banks):
+        bank = column.removeprefix("settlement_").removesuffix("_paise")
+        bank_ax.plot(
+            x,
+            table[column].to_numpy(dtype=float, na_value=np.nan) / 100,
+            color=CYCLE[i % len(CYCLE)],
+            label=short(bank),
+        )
+    bank_ax.axhline(0, color="grey", linewidth=0.8)
+    bank_ax.set_title("Net position per bank (+ owed to the network)")
+    if banks:
+        _legend_outside(bank_ax)
+    for ax in axes[:, 0]:
+        _rupee_axis(ax)
+    return fig
+
+
+@_styled
+def fraud_figure(over_time: pd.DataFrame, by_rule: pd.DataFrame) -> Figure:
+    """Cumulative fraud flags and declines per rule beside the totals per rule."""
+    fig, axes = _figure(3.8, ncols=2)
+    ax, rule_ax = axes[0]
+    x = _time_axis(ax, over_time["t_s"])
+    rules = list(by_rule["rule"])
+    for column in (c for c in over_time.columns if c != "t_s"):
+        kind, rule = column.split(":", 1)
+        colour = CYCLE[rules.index(rule) % len(CYCLE)] if rule in rules else "grey"
+        ax.step(
+            x,
+            np.cumsum(over_time[column].to_numpy()),
+            where="post",
+            color=colour,
+            linestyle="-" if kind == "flagged" else "--",
+            label=f"{kind} {short(rule)}",
+        )
+    ax.set_ylabel("events so far")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title("Fraud flags (solid) and declines (dashed)")
+    _headroom(ax, 1.6)
+    ax.legend(loc="upper left", fontsize=8)
+    y = np.arange(len(by_rule))
+    rule_ax.bar(y - 0.2, by_rule["flagged"], width=0.4, color="#ef6c00", label="flagged")
+    rule_ax.bar(y + 0.2, by_rule["declined"], width=0.4, color="#c62828", label="declined")
+    rule_ax.set_xticks(y, [short(r) for r in by_rule["rule"]], rotation=20, ha="right")
+    rule_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    rule_ax.set_ylabel("events")
+    rule_ax.grid(axis="x", visible=False)
+    rule_ax.set_title("Fraud events by rule")
+    rule_ax.legend()
+    return fig
+
+
+@_styled
+def collects_figure(table: pd.DataFrame) -> Figure:
+    """Collect requests created and what became of them."""
+    fig, axes = _figure(2.8)
+    ax = axes[0, 0]
+    y = np.arange(len(table))[::-1]
+    colours = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#78909c"]
+    ax.barh(y, table["collects"], color=colours[: len(table)])
+    ax.set_yticks(y, table["outcome"])
+    for yi, n in zip(y, table["collects"], strict=True):
+        ax.annotate(
+            fmt.count(int(n)),
+            (n, yi),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.margins(x=0.1)
+    ax.set_xlabel("collect requests")
+    ax.grid(axis="y", visible=False)
+    ax.set_title("Collect requests")
+    return fig
+
+
+# -- two runs ---------------------------------------------------------------------------
+
+
+@_styled
+def compare_throughput_figure(
+    a: pd.DataFrame, b: pd.DataFrame, bin_ms: int, names: tuple[str, str]
+) -> Figure:
+    """Completed (and offered, thin) payments per second of two runs on one axis."""
+    fig, axes = _figure(4.0)
+    ax = axes[0, 0]
+    per_second = 1000 / bin_ms
+    for table, other, name, line in zip((a, b), (b, a), names, RUN_STYLES, strict=True):
+        x = _time_axis(ax, table["t_s"], other["t_s"])
+        ax.plot(
+            x,
+            table["completed"] * per_second,
+            linestyle=line,
+            color="#1565c0",
+            label=f"{short(name)} completed",
+        )
+        ax.plot(
+            x,
+            table["offered"] * per_second,
+            linestyle=line,
+            color="grey",
+            linewidth=0.8,
+            label=f"{short(name)} offered",
+        )
+    ax.set_ylabel(f"payments per second ({fmt.seconds_label(bin_ms)} bins)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Throughput")
+    _legend_outside(ax)
+    return fig
+
+
+@_styled
+def compare_latency_figure(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> Figure:
+    """p50/p95/p99 latency over time of two runs (A solid, B dashed)."""
+    fig, axes = _figure(4.0)
+    ax = axes[0, 0]
+    values = []
+    for table, other, name, line in zip((a, b), (b, a), names, RUN_STYLES, strict=True):
+        x = _time_axis(ax, table["t_s"], other["t_s"])
+        for p in PERCENTILES:
+            ax.plot(
+                x,
+                table[f"p{p}_ms"],
+                linestyle=line,
+                color=PERCENTILE_COLOURS[p],
+                label=f"{short(name)} p{p}",
+            )
+            values.append(table[f"p{p}_ms"].to_numpy(dtype=float))
+    _maybe_log(ax, np.concatenate(values) if values else np.array([]))
+    ax.set_ylabel("latency")
+    ax.set_title("Latency percentiles over time")
+    _legend_outside(ax, fontsize=8)
+    return fig
+
+
+@_styled
+def compare_outcomes_figure(
+    a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], top: int = 15
+) -> Figure:
+    """Payments per reason code in two runs, side by side."""
+    both = pd.merge(
+        a[["reason_code", "payments"]],
+        b[["reason_code", "payments"]],
+        on="reason_code",
+        how="outer",
+        suffixes=("_a", "_b"),
+    ).fillna(0)
+    both["most"] = both[["payments_a", "payments_b"]].max(axis=1)
+    both = both.sort_values(["most", "reason_code"], ascending=[False, True]).head(top)
+    fig, axes = _figure(max(3.0, 0.35 * len(both) + 1.2))
+    ax = axes[0, 0]
+    y = np.arange(len(both))[::-1]
+    ax.barh(y + 0.2, both["payments_a"], height=0.4, color="#1565c0", label=short(names[0]))
+    ax.barh(y - 0.2, both["payments_b"], height=0.4, color="#ef6c00", label=short(names[1]))
+    ax.set_yticks(y, [short(c) for c in both["reason_code"]])
+    ax.set_xlabel("payments")
+    ax.grid(axis="y", visible=False)
+    ax.set_title("Payments by reason code")
+    ax.legend(loc="lower right")
+    return fig
+
+
+@_styled
+def compare_money_figure(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> Figure:
+    """Money in flight and deviation from the starting total of two runs."""
+    fig, axes = _figure(5.0, nrows=2, sharex=True)
+    flight_ax, dev_ax = axes[:, 0]
+    for table, other, name, line in zip((a, b), (b, a), names, RUN_STYLES, strict=True):
+        x = _time_axis(dev_ax, table["t_ms"] / 1000, other["t_ms"] / 1000)
+        flight_ax.plot(x, table["in_flight_paise"] / 100, linestyle=line, label=short(name))
+        dev_ax.plot(x, table["deviation_paise"], linestyle=line, label=short(name))
+    flight_ax.set_title("Money in flight")
+    _rupee_axis(flight_ax)
+    dev_ax.set_title("Deviation of total money from the start (0 when conserved)")
+    dev_ax.set_ylabel("paise")
+    low, high = dev_ax.get_ylim()
+    dev_ax.set_ylim(min(low, -1), max(high, 1))  # whole paise, even when all zero
+    dev_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (flight_ax, dev_ax):
+        _legend_outside(ax)
+    return fig

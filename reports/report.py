@@ -1,0 +1,440 @@
+"""The single-run report: `build_report` turns a run folder into report/index.html."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from reports import fmt, plots, tables
+from reports.html import Safe, banner, image, join, markup, page, section, table
+from reports.run import Run, load_run
+
+# Only what the report uses: the id and party columns are most of the file.
+REPORT_COLUMNS = (
+    "kind",
+    "state",
+    "reason_code",
+    "decline_type",
+    "t_initiated_ms",
+    "t_received_ms",
+    "t_resolved_ms",
+    "t_risk_ms",
+    "t_debited_ms",
+    "t_credited_ms",
+    "t_completed_ms",
+    "latency_ms",
+)
+COLUMNS = ["parameter", "value"]
+PNG_NAMES = (
+    "throughput.png",
+    "latency_over_time.png",
+    "latency_distribution.png",
+    "outcomes.png",
+    "rate_limits.png",
+    "money.png",
+    "fraud.png",
+    "collects.png",
+)
+
+
+@dataclass
+class Output:
+    """The report folder being written: every figure and table lands here too."""
+
+    folder: Path
+    written: list[str] = field(default_factory=list)
+
+    def figure(self, name: str, fig: Figure, alt: str) -> Safe:
+        png = plots.png_bytes(fig)
+        (self.folder / name).write_bytes(png)
+        self.written.append(name)
+        return image(png, alt)
+
+    def csv(self, name: str, frame: pd.DataFrame) -> None:
+        frame.to_csv(self.folder / name, index=False)
+        self.written.append(name)
+
+    def remove_stale(self) -> None:
+        """Drop plots an earlier report of this run wrote that this one does not have."""
+        for name in PNG_NAMES:
+            if name not in self.written:
+                (self.folder / name).unlink(missing_ok=True)
+
+
+def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write `index.html` with its PNGs and CSVs into `out_dir` (default `RUN_DIR/report`)
+    and return the HTML file's path."""
+    run = load_run(run_dir, transaction_columns=REPORT_COLUMNS)
+    out = Output(Path(out_dir) if out_dir is not None else run.path / "report")
+    out.folder.mkdir(parents=True, exist_ok=True)
+    end_ms = tables.span_ms(
+        run.summary,
+        run.transactions["t_initiated_ms"],
+        run.transactions["t_completed_ms"],
+        run.events["t_ms"],
+        run.money["t_ms"],
+    )
+    bin_ms = tables.bin_ms_for(end_ms)
+    money = tables.money_over_time(run.money, tables.start_paise(run.summary))
+    head = tables.headline(run.summary, run.transactions, money)
+    with plots.style():
+        sections = {
+            "Summary": _summary(run, head, out),
+            "Throughput": _throughput(run, bin_ms, end_ms, out),
+            "Latency": _latency(run, bin_ms, out),
+            "Outcomes": _outcomes(run, out),
+            "Rate-limit hits": _rate_limits(run, bin_ms, end_ms, out),
+            "Balance conservation": _money(run, money, out),
+            "Fraud": _fraud(run, bin_ms, end_ms, out),
+            "Collect requests": _collects(run, out),
+        }
+    out.remove_stale()
+    target = out.folder / "index.html"
+    target.write_text(
+        page(_title(run), _subtitle(run, bin_ms), _banner(run, money, head), sections),
+        encoding="utf-8",
+    )
+    return target
+
+
+def _title(run: Run) -> str:
+    name = run.summary.get("scenario") or run.scenario.get("name") or run.path.name
+    return f"upisim run report: {name}"
+
+
+def _subtitle(run: Run, bin_ms: int) -> Safe:
+    duration = tables.as_int(run.summary.get("sim_duration_ms"))
+    return markup(
+        "Run folder {} · seed {} · {} simulated · {} payments · time bins of {}",
+        run.path.resolve().name,
+        run.summary.get("seed", "?"),
+        "?" if duration is None else fmt.milliseconds(duration),
+        fmt.count(len(run.transactions)),
+        fmt.seconds_label(bin_ms),
+    )
+
+
+def _banner(run: Run, money: pd.DataFrame, head: pd.DataFrame) -> Safe:
+    problems = []
+    if run.summary.get("ok") is False:
+        problems.append("the run reports ok = false")
+    reported = run.summary.get("problems")
+    if isinstance(reported, list) and reported:
+        problems.extend(str(p) for p in reported)
+    deviation = tables.max_deviation(money)
+    if deviation:
+        problems.append(f"total money deviates by up to {fmt.rupees(deviation)}")
+    if run.summary.get("conservation_max_deviation_paise"):
+        problems.append("summary.json reports a conservation deviation")
+    if run.summary.get("stuck_payments"):
+        problems.append(f"{run.summary['stuck_payments']} stuck payments")
+    mismatches = int((head["check"] == "MISMATCH").sum())
+    if mismatches:
+        problems.append(f"{mismatches} figure(s) in summary.json disagree with the tables")
+    if problems:
+        return banner(False, markup("Check failed: {}.", "; ".join(problems)))
+    checked = (
+        f"total money conserved over {len(money):,} samples"
+        if len(money)
+        else "no money samples to check"
+    )
+    return banner(
+        True,
+        markup(
+            "Every check passed: {}; no stuck payments; summary.json agrees with the tables.",
+            checked,
+        ),
+    )
+
+
+# -- sections ----------------------------------------------------------------------------
+
+
+def _summary(run: Run, head: pd.DataFrame, out: Output) -> Safe:
+    out.csv("headline.csv", head)
+    out.csv("scenario.csv", pd.DataFrame(tables.flatten(run.scenario), columns=COLUMNS))
+    # On the page, short lists of objects (banks, load profile) read better as tables.
+    objects: dict[str, pd.DataFrame] = {}
+    scenario = pd.DataFrame(tables.flatten(run.scenario, objects=objects), columns=COLUMNS)
+    total = len(run.transactions)
+    approved = int((run.transactions["state"] == "SUCCESS").sum())
+    key = markup(
+        "{} payments, {} approved ({}).",
+        fmt.count(total),
+        fmt.count(approved),
+        fmt.share(approved / total) if total else "n/a",
+    )
+    mismatch = head["check"] == "MISMATCH"
+    note = (
+        markup(
+            '<p class="bad">{} figure(s) in summary.json disagree with the tables.</p>',
+            int(mismatch.sum()),
+        )
+        if mismatch.any()
+        else Safe("")
+    )
+    return section(
+        "Summary",
+        key,
+        [
+            note,
+            Safe('<div class="cols"><div>'),
+            Safe("<h3>Headline figures</h3>"),
+            table(
+                _readable(head),
+                headers={"recomputed": "from the tables"},
+                classes=["bad" if m else "" for m in mismatch],
+            ),
+            Safe("</div><div>"),
+            Safe("<h3>Scenario parameters</h3>"),
+            table(scenario, {"value": _cell})
+            if len(scenario)
+            else Safe("<p>No scenario.json.</p>"),
+            Safe("</div></div>"),
+            *(
+                join([markup("<h3>Scenario: {}</h3>", name), table(frame, _cells(frame))])
+                for name, frame in objects.items()
+            ),
+        ],
+    )
+
+
+def _cells(frame: pd.DataFrame) -> dict[str, Any]:
+    return {str(column): _cell for column in frame.columns}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "none"
+    return fmt.count(value) if not isinstance(value, str) else value
+
+
+def _readable(head: pd.DataFrame) -> pd.DataFrame:
+    """Headline values as text; amounts in paise also in rupees."""
+    shown = head.copy()
+    for column in ("value", "recomputed"):
+        shown[column] = [
+            _paise_cell(v) if str(k).endswith("_paise") else _cell(v)
+            for k, v in zip(head["figure"], head[column], strict=True)
+        ]
+    return shown
+
+
+def _paise_cell(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value:
+        return _cell(value)
+    return f"{fmt.count(value)} ({fmt.rupees(int(value))})"
+
+
+def _throughput(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
+    tp = tables.throughput(run.transactions, bin_ms, end_ms)
+    out.csv("throughput.csv", tp)
+    if run.transactions.empty:
+        return section("Throughput", Safe("No payments in this run."), [])
+    per_second = 1000 / bin_ms
+    peak = int(tp["completed"].max()) if len(tp) else 0
+    seconds = end_ms / 1000
+    key = markup(
+        "Completed payments peaked at {} per second (mean {} per second over {} s).",
+        f"{peak * per_second:,.1f}",
+        f"{len(run.transactions) / seconds:,.1f}",
+        f"{seconds:,.0f}",
+    )
+    fig = plots.throughput_figure(tp, bin_ms)
+    return section(
+        "Throughput",
+        key,
+        [
+            out.figure("throughput.png", fig, "Throughput over simulated time"),
+        ],
+    )
+
+
+def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
+    over_time = tables.latency_over_time(run.transactions, bin_ms)
+    histogram = tables.latency_histogram(run.transactions)
+    stages = tables.stage_latencies(run.transactions)
+    out.csv("latency_over_time.csv", over_time)
+    out.csv("latency_histogram.csv", histogram)
+    out.csv("latency_stages.csv", stages)
+    whole = stages.set_index("stage").loc["end to end"]
+    if not whole["payments"]:
+        return section("Latency", Safe("No payments, so no latency."), [])
+    key = markup(
+        "End-to-end latency: p50 {}, p95 {}, p99 {}, max {}.",
+        *(fmt.milliseconds(whole[c]) for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+    )
+    ms = {c: fmt.milliseconds for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
+    return section(
+        "Latency",
+        key,
+        [
+            out.figure(
+                "latency_over_time.png",
+                plots.latency_over_time_figure(over_time),
+                "Latency percentiles over time",
+            ),
+            out.figure(
+                "latency_distribution.png",
+                plots.latency_distribution_figure(histogram, stages),
+                "Latency distribution and latency by stage",
+            ),
+            table(stages, ms, headers={c: c.removesuffix("_ms") for c in ms}),
+        ],
+    )
+
+
+def _outcomes(run: Run, out: Output) -> Safe:
+    codes = tables.outcomes(run.transactions)
+    declines = tables.declines(run.transactions)
+    out.csv("outcomes.csv", codes)
+    out.csv("declines.csv", declines)
+    if codes.empty:
+        return section("Outcomes", Safe("No payments in this run."), [])
+    by_type = declines.set_index("decline_type")["share"]
+    key = markup(
+        "{} approved, {} business declines, {} technical declines; the most common "
+        "decline is {} ({} payments).",
+        fmt.share(by_type.get("", 0)),
+        fmt.share(by_type.get("BD", 0)),
+        fmt.share(by_type.get("TD", 0)),
+        *_top_decline(codes),
+    )
+    fig = plots.outcomes_figure(codes, declines)
+    return section(
+        "Outcomes",
+        key,
+        [
+            out.figure("outcomes.png", fig, "Payments by reason code and decline type"),
+            Safe('<div class="cols"><div>'),
+            table(codes, {"share": fmt.share}),
+            Safe("</div><div>"),
+            table(declines, {"share": fmt.share}),
+            Safe("</div></div>"),
+        ],
+    )
+
+
+def _top_decline(codes: pd.DataFrame) -> tuple[str, str]:
+    declined = codes[codes["reason_code"] != "00"]
+    if declined.empty:
+        return ("none", "0")
+    row = declined.iloc[0]
+    name = f"{row['reason_code']} {row['meaning']}".strip()
+    return (name, fmt.count(int(row["payments"])))
+
+
+def _rate_limits(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
+    windows = tables.rate_limit_windows(run.events)
+    over_time = tables.rate_limit_over_time(run.events, bin_ms, end_ms)
+    top = tables.rate_limit_top_users(run.events)
+    out.csv("rate_limit_windows.csv", windows)
+    out.csv("rate_limit_over_time.csv", over_time)
+    out.csv("rate_limit_top_users.csv", top)
+    title = "Rate-limit hits"
+    if windows.empty:
+        return section(title, Safe("No rate-limit hits in this run."), [])
+    key = markup(
+        "{} rate-limit hits ({}); the user hit most was {} ({} hits).",
+        fmt.count(int(windows["hits"].sum())),
+        ", ".join(
+            f"{w or '(none)'}: {fmt.count(int(n))}" for w, n in windows.itertuples(index=False)
+        ),
+        top["user"].iloc[0],
+        fmt.count(int(top["hits"].iloc[0])),
+    )
+    fig = plots.rate_limit_figure(over_time, top)
+    return section(
+        title,
+        key,
+        [
+            out.figure("rate_limits.png", fig, "Rate-limit hits over time and top users"),
+            Safe('<div class="cols"><div>'),
+            table(windows),
+            Safe("</div><div>"),
+            table(top),
+            Safe("</div></div>"),
+        ],
+    )
+
+
+def _money(run: Run, money: pd.DataFrame, out: Output) -> Safe:
+    out.csv("money.csv", money)
+    title = "Balance conservation"
+    if money.empty:
+        return section(title, Safe("No money samples in this run."), [])
+    deviation = tables.max_deviation(money) or 0
+    start = tables.start_paise(run.summary)
+    reference = (
+        markup("the starting {}", fmt.rupees(start))
+        if start is not None
+        else Safe("the first sample (summary.json has no money_start_paise)")
+    )
+    in_flight = money["in_flight_paise"].abs().max()
+    key = markup(
+        '<span class="{}">Largest deviation of total money from {}: {} paise</span> '
+        "over {} samples; at most {} was in flight.",
+        "bad" if deviation else "good",
+        reference,
+        fmt.count(deviation),
+        fmt.count(len(money)),
+        fmt.rupees(int(in_flight)),
+    )
+    fig = plots.money_figure(money, start)
+    return section(
+        title,
+        key,
+        [
+            out.figure("money.png", fig, "Total money, money in flight and bank net positions"),
+        ],
+    )
+
+
+def _fraud(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
+    by_rule = tables.fraud_by_rule(run.events)
+    over_time = tables.fraud_over_time(run.events, bin_ms, end_ms)
+    out.csv("fraud.csv", by_rule)
+    out.csv("fraud_over_time.csv", over_time)
+    if by_rule.empty:
+        return section("Fraud", Safe("No fraud flags or declines in this run."), [])
+    key = markup(
+        "{} fraud flags and {} fraud declines across {} rule(s).",
+        fmt.count(int(by_rule["flagged"].sum())),
+        fmt.count(int(by_rule["declined"].sum())),
+        len(by_rule),
+    )
+    fig = plots.fraud_figure(over_time, by_rule)
+    return section(
+        "Fraud",
+        key,
+        [
+            out.figure("fraud.png", fig, "Fraud flags and declines by rule"),
+            table(by_rule),
+        ],
+    )
+
+
+def _collects(run: Run, out: Output) -> Safe:
+    table_ = tables.collects(run.transactions)
+    out.csv("collects.csv", table_)
+    title = "Collect requests"
+    counts = dict(zip(table_["outcome"], table_["collects"], strict=True))
+    if not counts["created"]:
+        return section(title, Safe("No collect requests in this run."), [])
+    key = markup(
+        "{} collect requests: {} approved, {} declined by the payer, {} expired.",
+        *(fmt.count(int(n)) for n in table_["collects"].iloc[:4]),
+    )
+    fig = plots.collects_figure(table_)
+    return section(
+        title,
+        key,
+        [
+            out.figure("collects.png", fig, "Collect requests and their outcomes"),
+            table(table_),
+        ],
+    )

@@ -1,0 +1,462 @@
+"""Pure functions from a run's tables to the small tables behind every plot."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PERCENTILES = (50, 95, 99)
+STATE_ORDER = ("SUCCESS", "FAILED", "EXPIRED", "DEEMED")
+FRAUD_KINDS = {"FRAUD_FLAG": "flagged", "FRAUD_DECLINE": "declined"}
+# (name, start column, end column), as docs/run-folder.md defines the stages.
+STAGES = (
+    ("switch resolve", "t_received_ms", "t_resolved_ms"),
+    ("remitter bank", "t_risk_ms", "t_debited_ms"),
+    ("beneficiary bank", "t_debited_ms", "t_credited_ms"),
+)
+DECLINE_LABELS = {"": "approved", "BD": "business decline", "TD": "technical decline"}
+# NPCI codes a reader is likely to meet (shared/UPI.md §3); others show blank.
+CODE_MEANINGS = {
+    "00": "approved",
+    "U30": "debit failed",
+    "U31": "credit failed",
+    "U16": "risk threshold exceeded",
+    "U69": "collect expired",
+    "U66": "device fingerprint mismatch",
+    "U67": "debit timeout",
+    "U68": "credit timeout",
+    "U09": "ReqAuth timeout",
+    "U28": "remitter bank not available",
+    "U29": "address resolution failed",
+    "U03": "net debit cap exceeded",
+    "U48": "transaction id not present",
+    "U80": "PSP throttling",
+    "U86": "remitter bank throttling",
+    "U89": "beneficiary bank throttling",
+    "U94": "throttling",
+    "M16": "AI model decline",
+    "BT": "beneficiary unavailable (timeout)",
+    "UT": "remitter unavailable (timeout)",
+    "RB": "credit reversal timeout",
+    "RR": "debit reversal timeout",
+    "Z9": "insufficient funds",
+    "ZM": "invalid UPI PIN",
+    "Z6": "PIN tries exceeded",
+    "Z7": "frequency limit exceeded",
+    "Z8": "per-transaction limit exceeded",
+    "ZD": "validation error",
+    "XH": "remitter account does not exist",
+    "XI": "beneficiary account does not exist",
+    "XY": "remitter core banking offline",
+    "Y1": "beneficiary core banking offline",
+    "YE": "remitter account blocked",
+    "YF": "beneficiary account blocked",
+    "K1": "suspected fraud (remitter)",
+    "ZI": "suspected fraud (beneficiary)",
+    "B3": "not permitted to the account",
+    "AM": "UPI PIN not set",
+    "FL": "first-transaction limit exceeded",
+    "FP": "new-user freeze",
+    "ZA": "declined by customer",
+    "ZH": "invalid VPA",
+    "UX": "expired VPA",
+    "ZG": "restricted by customer",
+    "ZE": "not permitted by PSP",
+    "S0": "spam collect declined",
+    "TM": "requester blocked",
+}
+_NICE_BIN_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
+_WINDOW_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_MAX_LIST_ITEMS = 10
+
+
+# -- time ----------------------------------------------------------------------------
+
+
+def span_ms(summary: Mapping[str, Any], *times: pd.Series) -> int:
+    """One past the last simulated millisecond seen in the summary or any time column."""
+    end = as_int(summary.get("sim_duration_ms")) or 0
+    for series in times:
+        if len(series) and series.notna().any():
+            end = max(end, int(series.max()) + 1)
+    return max(end, 1)
+
+
+def bin_ms_for(end_ms: int, max_bins: int = 600) -> int:
+    """The smallest round bin (1 s, 2 s, 5 s, …) giving at most `max_bins` bins."""
+    for seconds in _NICE_BIN_SECONDS:
+        if math.ceil(end_ms / (seconds * 1000)) <= max_bins:
+            return seconds * 1000
+    return math.ceil(end_ms / max_bins / 3_600_000) * 3_600_000
+
+
+def binned_counts(columns: Mapping[str, pd.Series], bin_ms: int, end_ms: int) -> pd.DataFrame:
+    """Counts of each column's times per bin, with `t_s` the bin's start in seconds."""
+    indexes = {name: _bin_index(times, bin_ms) for name, times in columns.items()}
+    n_bins = max(
+        [math.ceil(end_ms / bin_ms)] + [int(i.max()) + 1 for i in indexes.values() if i.size]
+    )
+    frame = pd.DataFrame({"t_s": np.arange(n_bins, dtype=np.int64) * bin_ms // 1000})
+    for name, index in indexes.items():
+        frame[name] = np.bincount(index, minlength=n_bins).astype(np.int64)
+    return frame
+
+
+def _bin_index(times: pd.Series, bin_ms: int) -> np.ndarray:
+    values: np.ndarray = times.dropna().to_numpy(dtype=np.int64)
+    if values.size and values.min() < 0:
+        raise ValueError(f"negative simulated time {values.min()} ms")
+    index: np.ndarray = values // bin_ms
+    return index
+
+
+# -- transactions -------------------------------------------------------------------
+
+
+def states(tx: pd.DataFrame) -> list[str]:
+    """Terminal states present, the documented ones first."""
+    seen = set(tx["state"].dropna().unique())
+    return [s for s in STATE_ORDER if s in seen] + sorted(seen - set(STATE_ORDER))
+
+
+def throughput(tx: pd.DataFrame, bin_ms: int, end_ms: int) -> pd.DataFrame:
+    """Payments offered (by start) and completed (by end, and per state) per bin."""
+    columns = {"offered": tx["t_initiated_ms"], "completed": tx["t_completed_ms"]}
+    for state in states(tx):
+        columns[f"completed_{state}"] = tx.loc[tx["state"] == state, "t_completed_ms"]
+    return binned_counts(columns, bin_ms, end_ms)
+
+
+def latency_over_time(tx: pd.DataFrame, bin_ms: int) -> pd.DataFrame:
+    """Latency percentiles of the payments completing in each bin (empty bins left out)."""
+    columns = ["t_s", "payments"] + [f"p{p}_ms" for p in PERCENTILES]
+    if tx.empty:
+        return pd.DataFrame(columns=columns)
+    bins = tx["t_completed_ms"].to_numpy(dtype=np.int64) // bin_ms
+    latency = tx["latency_ms"].to_numpy(dtype=np.int64)
+    order = np.lexsort((latency, bins))
+    bins, latency = bins[order], latency[order]
+    starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
+    counts = np.diff(np.r_[starts, bins.size])
+    frame = pd.DataFrame({"t_s": bins[starts] * bin_ms // 1000, "payments": counts})
+    for p in PERCENTILES:
+        frame[f"p{p}_ms"] = _sorted_percentile(latency, starts, counts, p)
+    return frame
+
+
+def _sorted_percentile(
+    values: np.ndarray, starts: np.ndarray, counts: np.ndarray, p: float
+) -> np.ndarray:
+    """Per-group percentile of sorted groups, interpolated like `np.percentile`."""
+    position = starts + (counts - 1) * p / 100
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, starts + counts - 1)
+    fraction = position - low
+    result: np.ndarray = values[low] + (values[high] - values[low]) * fraction
+    return result
+
+
+def latency_histogram(tx: pd.DataFrame, n_bins: int = 60) -> pd.DataFrame:
+    """Counts of `latency_ms` in whole-ms bins, log-spaced when latencies span more than
+    20× (timeouts beside fast payments); 0 ms falls in the first bin."""
+    if tx.empty:
+        return pd.DataFrame(columns=["lo_ms", "hi_ms", "payments"])
+    latency = np.maximum(tx["latency_ms"].to_numpy(dtype=np.int64), 1)
+    low, high = int(latency.min()), int(latency.max()) + 1
+    spaced = np.geomspace if high / low > 20 else np.linspace
+    edges = np.unique(np.round(spaced(low, high, n_bins + 1)).astype(np.int64))
+    counts, _ = np.histogram(latency, bins=edges)
+    return pd.DataFrame({"lo_ms": edges[:-1], "hi_ms": edges[1:], "payments": counts})
+
+
+def stage_latencies(tx: pd.DataFrame) -> pd.DataFrame:
+    """Percentiles of each stage (where both ends are known) and of the whole payment."""
+    rows = []
+    for name, start, end in STAGES:
+        duration = (tx[end] - tx[start]).dropna().to_numpy(dtype=np.int64)
+        rows.append(_describe(name, duration))
+    rows.append(_describe("end to end", tx["latency_ms"].to_numpy(dtype=np.int64)))
+    return pd.DataFrame(rows)
+
+
+def _describe(name: str, values: np.ndarray) -> dict[str, Any]:
+    row: dict[str, Any] = {"stage": name, "payments": int(values.size)}
+    percentiles = np.percentile(values, PERCENTILES) if values.size else [np.nan] * 3
+    for p, value in zip(PERCENTILES, percentiles, strict=True):
+        row[f"p{p}_ms"] = float(value)
+    row["max_ms"] = int(values.max()) if values.size else pd.NA
+    return row
+
+
+def outcomes(tx: pd.DataFrame) -> pd.DataFrame:
+    """Payments per most specific code, most frequent first."""
+    codes = tx["reason_code"].fillna("")
+    types = tx["decline_type"].fillna("")
+    counts = codes.value_counts().rename("payments")
+    frame = counts.rename_axis("reason_code").reset_index()
+    kinds = pd.crosstab(codes, types) if len(tx) else pd.DataFrame()
+    frame["meaning"] = frame["reason_code"].map(CODE_MEANINGS).fillna("")
+    frame["decline_type"] = [
+        _types(kinds.columns[kinds.loc[code] > 0]) for code in frame["reason_code"]
+    ]
+    frame["share"] = frame["payments"] / max(len(tx), 1)
+    frame = frame.sort_values(["payments", "reason_code"], ascending=[False, True])
+    return frame[["reason_code", "meaning", "decline_type", "payments", "share"]].reset_index(
+        drop=True
+    )
+
+
+def _types(types: pd.Index) -> str:
+    """'BD', or 'BD/TD' when a code came with several decline types ('' is none)."""
+    return types[0] if len(types) == 1 else "/".join(t or "none" for t in types)
+
+
+def declines(tx: pd.DataFrame) -> pd.DataFrame:
+    """Payments approved, declined for business reasons (BD) and technical ones (TD)."""
+    counts = tx["decline_type"].fillna("").value_counts()
+    order = list(DECLINE_LABELS) + sorted(set(counts.index) - set(DECLINE_LABELS))
+    frame = pd.DataFrame({"decline_type": order})
+    frame["label"] = frame["decline_type"].map(DECLINE_LABELS).fillna(frame["decline_type"])
+    frame["payments"] = [int(counts.get(t, 0)) for t in order]
+    frame["share"] = frame["payments"] / max(len(tx), 1)
+    return frame
+
+
+def collects(tx: pd.DataFrame) -> pd.DataFrame:
+    """What became of collect (pull) requests; the outcomes after `created` add up to it."""
+    c = tx[tx["kind"] == "COLLECT"]
+    approved = c["state"] == "SUCCESS"
+    expired = ((c["state"] == "EXPIRED") | (c["reason_code"] == "U69")) & ~approved
+    declined = (c["reason_code"] == "ZA") & ~approved & ~expired
+    rows = [
+        ("created", len(c)),
+        ("approved", int(approved.sum())),
+        ("declined by payer (ZA)", int(declined.sum())),
+        ("expired (U69)", int(expired.sum())),
+        ("other", int((~approved & ~expired & ~declined).sum())),
+    ]
+    return pd.DataFrame(rows, columns=["outcome", "collects"])
+
+
+# -- events ---------------------------------------------------------------------------
+
+
+def rate_limit_windows(events: pd.DataFrame) -> pd.DataFrame:
+    """Rate-limit hits per window (`detail`), shortest window first."""
+    hits = events.loc[events["kind"] == "RATE_LIMIT", "detail"].fillna("").value_counts()
+    windows = sorted(hits.index, key=_window_key)
+    return pd.DataFrame({"window": windows, "hits": [int(hits[w]) for w in windows]})
+
+
+def rate_limit_over_time(events: pd.DataFrame, bin_ms: int, end_ms: int) -> pd.DataFrame:
+    """Rate-limit hits per bin, one column per window."""
+    hits = events[events["kind"] == "RATE_LIMIT"]
+    windows = rate_limit_windows(events)["window"]
+    columns = {w: hits.loc[hits["detail"].fillna("") == w, "t_ms"] for w in windows}
+    return binned_counts(columns, bin_ms, end_ms)
+
+
+def rate_limit_top_users(events: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The `n` users (`subject`) hit most often; ties go alphabetically."""
+    hits = events.loc[events["kind"] == "RATE_LIMIT", "subject"].fillna("").value_counts()
+    frame = hits.rename("hits").rename_axis("user").reset_index()
+    frame = frame.sort_values(["hits", "user"], ascending=[False, True]).head(n)
+    return frame.reset_index(drop=True)
+
+
+def _window_key(window: str) -> tuple[float, str]:
+    match = re.fullmatch(r"(\d+)\s*([a-z]+)", window.strip().lower())
+    if match and match[2] in _WINDOW_UNITS:
+        return (int(match[1]) * _WINDOW_UNITS[match[2]], window)
+    return (math.inf, window)
+
+
+def fraud_by_rule(events: pd.DataFrame) -> pd.DataFrame:
+    """Fraud flags and fraud declines per rule."""
+    fraud = events[events["kind"].isin(list(FRAUD_KINDS))]
+    rules = sorted(fraud["detail"].fillna("").unique())
+    frame = pd.DataFrame({"rule": rules})
+    for kind, column in FRAUD_KINDS.items():
+        counts = fraud.loc[fraud["kind"] == kind, "detail"].fillna("").value_counts()
+        frame[column] = [int(counts.get(rule, 0)) for rule in rules]
+    return frame
+
+
+def fraud_over_time(events: pd.DataFrame, bin_ms: int, end_ms: int) -> pd.DataFrame:
+    """Fraud events per bin, one column per `flagged:RULE` / `declined:RULE`."""
+    fraud = events[events["kind"].isin(list(FRAUD_KINDS))]
+    columns = {}
+    for kind, label in FRAUD_KINDS.items():
+        of_kind = fraud[fraud["kind"] == kind]
+        for rule in sorted(of_kind["detail"].fillna("").unique()):
+            columns[f"{label}:{rule}"] = of_kind.loc[of_kind["detail"].fillna("") == rule, "t_ms"]
+    return binned_counts(columns, bin_ms, end_ms)
+
+
+# -- money ----------------------------------------------------------------------------
+
+
+def money_over_time(money: pd.DataFrame, start_paise: int | None) -> pd.DataFrame:
+    """Per sample: total money, its deviation from the start, money in flight, and
+    each bank's net position (`settlement_<BANK>_paise`), all in integer paise.
+
+    Without `start_paise` the first sample's total is the reference.
+    """
+    base = ["t_ms", "total_paise", "deviation_paise", "in_flight_paise"]
+    if money.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64") for c in base})
+    held = money["customers_paise"] + money["settlement_paise"]
+    grouped = money.assign(total_paise=held).groupby("t_ms", sort=True)
+    frame = grouped[["total_paise"]].sum()
+    frame["in_flight_paise"] = grouped["settlement_paise"].sum()
+    reference = int(frame["total_paise"].iloc[0]) if start_paise is None else start_paise
+    frame.insert(1, "deviation_paise", frame["total_paise"] - reference)
+    banks = money.pivot_table(
+        index="t_ms", columns="bank", values="settlement_paise", aggfunc="sum"
+    )
+    banks = banks.reindex(frame.index).astype("Int64")
+    banks.columns = [f"settlement_{bank}_paise" for bank in banks.columns]
+    return pd.concat([frame, banks], axis=1).reset_index()
+
+
+def max_deviation(money_table: pd.DataFrame) -> int | None:
+    """The largest absolute deviation from the starting total, or None without samples."""
+    if money_table.empty:
+        return None
+    return int(money_table["deviation_paise"].abs().max())
+
+
+# -- summary and scenario -----------------------------------------------------------------
+
+
+def headline(
+    summary: Mapping[str, Any], tx: pd.DataFrame, money_table: pd.DataFrame
+) -> pd.DataFrame:
+    """Headline figures from summary.json, each beside the same figure recomputed from
+    the tables where that is possible; `check` says whether exact counts agree."""
+    by_state = tx["state"].value_counts()
+    latency = tx["latency_ms"].to_numpy(dtype=np.int64)
+    recomputed: dict[str, Any] = {
+        "payments_total": len(tx),
+        "conservation_max_deviation_paise": max_deviation(money_table),
+    }
+    exact = set(recomputed) | {"money_end_paise"}
+    for state in sorted(set(by_state.index) | set(summary.get("payments_by_state") or {})):
+        key = f"payments_by_state.{state}"
+        recomputed[key] = int(by_state.get(state, 0))
+        exact.add(key)
+    if not money_table.empty:
+        recomputed["money_end_paise"] = int(money_table["total_paise"].iloc[-1])
+    if latency.size:
+        for p in PERCENTILES:
+            recomputed[f"latency_ms.p{p}"] = float(np.percentile(latency, p))
+        recomputed["latency_ms.max"] = int(latency.max())
+    flat = dict(flatten({k: v for k, v in summary.items() if k != "payments_by_code"}))
+    rows = []
+    for key in list(flat) + [k for k in recomputed if k not in flat]:
+        value, again = flat.get(key, ""), recomputed.get(key, "")
+        check = ""
+        if key in exact and key in flat and again is not None and again != "":
+            check = "ok" if _same_number(value, again) else "MISMATCH"
+        rows.append((key, value, "" if again is None else again, check))
+    return pd.DataFrame(rows, columns=["figure", "value", "recomputed", "check"])
+
+
+def side_by_side(
+    a: list[tuple[str, Any]], b: list[tuple[str, Any]], key: str = "figure"
+) -> pd.DataFrame:
+    """Two runs' (key, value) rows as `key, A, B, difference`: B − A for numbers,
+    "changed" for other values that differ, blank when equal or missing."""
+    values_a, values_b = dict(a), dict(b)
+    keys = list(values_a) + [k for k in values_b if k not in values_a]
+    rows = []
+    for k in keys:
+        va, vb = values_a.get(k, ""), values_b.get(k, "")
+        rows.append((k, va, vb, difference(va, vb)))
+    return pd.DataFrame(rows, columns=[key, "A", "B", "difference"])
+
+
+def difference(a: Any, b: Any) -> Any:
+    """B − A for two numbers; otherwise "changed" or "" (equal)."""
+    if _is_number(a) and _is_number(b):
+        return b - a
+    return "" if a == b else "changed"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def start_paise(summary: Mapping[str, Any]) -> int | None:
+    """`money_start_paise` from summary.json, if it is there."""
+    return as_int(summary.get("money_start_paise"))
+
+
+def flatten(
+    data: Mapping[str, Any],
+    prefix: str = "",
+    objects: dict[str, pd.DataFrame] | None = None,
+) -> list[tuple[str, Any]]:
+    """Nested JSON as (dotted key, scalar) rows. Long lists (more than ten items)
+    become a count such as "1000 items". Given `objects`, a short list of objects
+    goes there as one table (a row per object) instead of a row per field."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if _is_secret(str(key)) and value not in (None, ""):
+            rows.append((name, "****"))
+        elif isinstance(value, Mapping):
+            rows.extend(flatten(value, f"{name}.", objects) if value else [(name, "{}")])
+        elif isinstance(value, list):
+            rows.extend(_flatten_list(name, value, objects))
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def _flatten_list(
+    name: str, items: list[Any], objects: dict[str, pd.DataFrame] | None
+) -> list[tuple[str, Any]]:
+    if not items:
+        return [(name, "none")]
+    if len(items) > _MAX_LIST_ITEMS:
+        return [(name, f"{len(items)} items")]
+    if all(not isinstance(item, Mapping | list) for item in items):
+        return [(name, ", ".join(str(item) for item in items))]
+    if objects is not None and all(isinstance(item, Mapping) for item in items):
+        objects[name] = pd.DataFrame([dict(flatten(item)) for item in items])
+        return [(name, f"{len(items)} items (table below)")]
+    rows: list[tuple[str, Any]] = []
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            rows.extend(flatten(item, f"{name}[{i}].", objects))
+        elif isinstance(item, list):
+            rows.extend(_flatten_list(f"{name}[{i}]", item, objects))
+        else:
+            rows.append((f"{name}[{i}]", item))
+    return rows
+
+
+def _is_secret(key: str) -> bool:
+    # scenario.json masks PINs already; this keeps a slip from reaching the report.
+    key = key.lower()
+    return key in ("pin", "upi_pin", "password", "secret") or key.endswith("_pin")
+
+
+def as_int(value: Any) -> int | None:
+    """A JSON number as an int; None for anything else (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False

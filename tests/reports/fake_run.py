@@ -1,0 +1,305 @@
+"""A small, hand-made run folder whose every count is known.
+
+Written with pyarrow straight from docs/run-folder.md (not from `reports`), so
+a mistake in how `reports` reads the contract cannot hide in the fixture. A
+module of its own (not conftest) so tests can import its constants.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MALICIOUS_VPA = "<script>alert(1)</script>@x"
+MALICIOUS_NAME = 'Chai & "<Snacks>"'
+BANKS = ("HDFC", "SBI", "ICICI")
+START_PER_BANK_PAISE = 50_000_000
+
+TRANSACTIONS_SCHEMA = pa.schema(
+    [
+        ("txn_id", pa.string()),
+        ("kind", pa.string()),
+        ("method", pa.string()),
+        ("payer_vpa", pa.string()),
+        ("payee_vpa", pa.string()),
+        ("payer_bank", pa.string()),
+        ("payee_bank", pa.string()),
+        ("amount_paise", pa.int64()),
+        ("state", pa.string()),
+        ("response_code", pa.string()),
+        ("reason_code", pa.string()),
+        ("decline_type", pa.string()),
+        ("fraud_flags", pa.string()),
+        ("t_initiated_ms", pa.int64()),
+        ("t_received_ms", pa.int64()),
+        ("t_resolved_ms", pa.int64()),
+        ("t_risk_ms", pa.int64()),
+        ("t_debited_ms", pa.int64()),
+        ("t_credited_ms", pa.int64()),
+        ("t_completed_ms", pa.int64()),
+        ("latency_ms", pa.int64()),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("t_ms", pa.int64()),
+        ("kind", pa.string()),
+        ("actor", pa.string()),
+        ("txn_id", pa.string()),
+        ("subject", pa.string()),
+        ("detail", pa.string()),
+        ("value", pa.int64()),
+    ]
+)
+MONEY_SCHEMA = pa.schema(
+    [
+        ("t_ms", pa.int64()),
+        ("bank", pa.string()),
+        ("customers_paise", pa.int64()),
+        ("settlement_paise", pa.int64()),
+    ]
+)
+
+# (kind, state, response_code, reason_code, decline_type, count); Z7 rows are the
+# rate-limited ones and their count is a parameter.
+OUTCOME_PLAN = (
+    ("PAY", "SUCCESS", "00", "00", "", 230),
+    ("COLLECT", "SUCCESS", "00", "00", "", 10),
+    ("PAY", "FAILED", "U30", "Z9", "BD", 20),
+    ("PAY", "FAILED", "U16", "U16", "BD", 8),
+    ("PAY", "FAILED", "U30", "ZM", "BD", 5),
+    ("PAY", "FAILED", "U67", "U67", "TD", 4),
+    ("COLLECT", "FAILED", "ZA", "ZA", "BD", 6),
+    ("COLLECT", "EXPIRED", "U69", "U69", "BD", 7),
+    ("PAY", "DEEMED", "U68", "U68", "TD", 3),
+)
+# Who the rate limiter stopped, in order: 5 + 4 + 3 + 2 + ten users once = 24 hits.
+RATE_LIMITED = (
+    ["alice@okhdfc"] * 5
+    + ["bob@oksbi"] * 4
+    + [MALICIOUS_VPA] * 3
+    + ["carol@okicici"] * 2
+    + [f"u{i:02d}@okaxis" for i in range(1, 11)]
+)
+RATE_LIMIT_WINDOWS = ("1m",) * 18 + ("1h",) * 6
+FRAUD_FLAGS = {"HIGH_VALUE": 6, "VELOCITY": 5, "DAILY_CAP": 4}
+FRAUD_DECLINES = ("DAILY_CAP",) * 5 + ("VELOCITY",) * 3  # one per U16 payment
+SIM_DURATION_MS = 40_000
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """What a test needs to know about the run it was given."""
+
+    path: Path
+    rate_limited: int
+    per_minute: int
+    leak_paise: int
+
+    @property
+    def payments(self) -> int:
+        return sum(row[-1] for row in OUTCOME_PLAN) + self.rate_limited
+
+
+def write_run(
+    path: Path, *, rate_limited: int = 24, per_minute: int = 5, leak_paise: int = 0
+) -> Fixture:
+    """Write a run folder; `leak_paise` makes HDFC lose money from the 10th second on
+    (summary.json still claims 0 deviation, as a buggy simulator might)."""
+    path.mkdir(parents=True, exist_ok=True)
+    plan = [*OUTCOME_PLAN, ("PAY", "FAILED", "Z7", "Z7", "BD", rate_limited)]
+    rows = []
+    for kind, state, response, reason, decline, count in plan:
+        rows.extend([(kind, state, response, reason, decline)] * count)
+    tx = _transactions(rows)
+    events = _events(tx, rate_limited)
+    money = _money(tx, leak_paise)
+    pq.write_table(
+        pa.Table.from_pylist(tx, schema=TRANSACTIONS_SCHEMA), path / "transactions.parquet"
+    )
+    pq.write_table(pa.Table.from_pylist(events, schema=EVENTS_SCHEMA), path / "events.parquet")
+    pq.write_table(pa.Table.from_pylist(money, schema=MONEY_SCHEMA), path / "money.parquet")
+    _write_json(path / "summary.json", _summary(tx, events, money))
+    _write_json(path / "scenario.json", _scenario(per_minute))
+    return Fixture(path, rate_limited, per_minute, leak_paise)
+
+
+def _transactions(rows: list[tuple[str, str, str, str, str]]) -> list[dict]:
+    tx = []
+    limited = iter(RATE_LIMITED * 10)
+    for i, (kind, state, response, reason, decline) in enumerate(rows):
+        start = i * 100
+        debited = state in ("SUCCESS", "DEEMED")
+        completed = start + {
+            "00": 300,
+            "U67": 15_000,
+            "U68": 30_000,
+            "U69": 60_000,
+        }.get(reason, 100)
+        payer = (
+            next(limited)
+            if reason == "Z7"
+            else (MALICIOUS_VPA if i % 6 == 5 else f"user{i % 6}@okhdfc")
+        )
+        tx.append(
+            {
+                "txn_id": f"TXN{i:06d}",
+                "kind": kind,
+                "method": "UPI_COLLECT" if kind == "COLLECT" else "UPI_PUSH",
+                "payer_vpa": payer,
+                "payee_vpa": f"shop{i % 4}@okicici",
+                "payer_bank": BANKS[i % 3],
+                "payee_bank": BANKS[(i + 1) % 3],
+                "amount_paise": 10_000 + (i % 7) * 1_000,
+                "state": state,
+                "response_code": response,
+                "reason_code": reason,
+                "decline_type": decline,
+                "fraud_flags": "DAILY_CAP" if reason == "U16" else "",
+                "t_initiated_ms": start,
+                "t_received_ms": start + 5,
+                "t_resolved_ms": None if reason == "Z7" else start + 20,
+                "t_risk_ms": None if reason == "Z7" else start + 30,
+                "t_debited_ms": start + 150 if debited else None,
+                "t_credited_ms": start + 250 if state == "SUCCESS" else None,
+                "t_completed_ms": completed,
+                "latency_ms": completed - start,
+            }
+        )
+    return sorted(tx, key=lambda r: (r["t_completed_ms"], r["txn_id"]))
+
+
+def _events(tx: list[dict], rate_limited: int) -> list[dict]:
+    def event(t: int, kind: str, row: dict | None, detail: str, actor: str = "switch") -> dict:
+        return {
+            "t_ms": t,
+            "kind": kind,
+            "actor": actor,
+            "txn_id": row["txn_id"] if row else "",
+            "subject": row["payer_vpa"] if row else "",
+            "detail": detail,
+            "value": row["amount_paise"] if row else 0,
+        }
+
+    by_code: dict[str, list[dict]] = {}
+    for row in sorted(tx, key=lambda r: r["txn_id"]):
+        by_code.setdefault(row["reason_code"], []).append(row)
+    events = []
+    for row, window in zip(by_code.get("Z7", []), RATE_LIMIT_WINDOWS * 10, strict=False):
+        events.append(event(row["t_received_ms"], "RATE_LIMIT", row, window, "users:0"))
+    successes = by_code["00"]
+    i = 0
+    for rule, count in FRAUD_FLAGS.items():
+        for _ in range(count):
+            events.append(
+                event(
+                    successes[i * 7]["t_received_ms"] + 25,
+                    "FRAUD_FLAG",
+                    successes[i * 7],
+                    rule,
+                    "fraud",
+                )
+            )
+            i += 1
+    for row, rule in zip(by_code["U16"], FRAUD_DECLINES, strict=True):
+        events.append(event(row["t_received_ms"] + 25, "FRAUD_DECLINE", row, rule, "fraud"))
+    for row in by_code["U67"]:
+        events.append(event(row["t_completed_ms"], "TIMEOUT", row, "debit"))
+    for row in by_code["U69"]:
+        events.append(event(row["t_completed_ms"], "COLLECT_EXPIRED", row, ""))
+    return sorted(events, key=lambda e: (e["t_ms"], e["kind"], e["txn_id"]))
+
+
+def _money(tx: list[dict], leak_paise: int) -> list[dict]:
+    """Debits raise the remitter's settlement account, credits lower the beneficiary's."""
+    end = max(r["t_completed_ms"] for r in tx)
+    samples = [*range(0, end, 1000), end]
+    rows = []
+    for t in samples:
+        for bank in BANKS:
+            out = sum(
+                r["amount_paise"]
+                for r in tx
+                if r["payer_bank"] == bank
+                and r["t_debited_ms"] is not None
+                and r["t_debited_ms"] <= t
+            )
+            into = sum(
+                r["amount_paise"]
+                for r in tx
+                if r["payee_bank"] == bank
+                and r["t_credited_ms"] is not None
+                and r["t_credited_ms"] <= t
+            )
+            leak = leak_paise if bank == "HDFC" and t >= 10_000 else 0
+            rows.append(
+                {
+                    "t_ms": t,
+                    "bank": bank,
+                    "customers_paise": START_PER_BANK_PAISE - out + into - leak,
+                    "settlement_paise": out - into,
+                }
+            )
+    return rows
+
+
+def _summary(tx: list[dict], events: list[dict], money: list[dict]) -> dict:
+    latency = np.array([r["latency_ms"] for r in tx])
+    states: dict[str, int] = {}
+    codes: dict[str, int] = {}
+    for r in tx:
+        states[r["state"]] = states.get(r["state"], 0) + 1
+        codes[r["reason_code"]] = codes.get(r["reason_code"], 0) + 1
+    last = max(m["t_ms"] for m in money)
+    return {
+        "seed": 42,
+        "scenario": "festival_peak",
+        "sim_duration_ms": SIM_DURATION_MS,
+        "wall_seconds": 1.5,
+        "money_start_paise": START_PER_BANK_PAISE * len(BANKS),
+        "money_end_paise": sum(
+            m["customers_paise"] + m["settlement_paise"] for m in money if m["t_ms"] == last
+        ),
+        "conservation_max_deviation_paise": 0,
+        "conservation_checks": len(money) // len(BANKS),
+        "payments_total": len(tx),
+        "payments_by_state": states,
+        "payments_by_code": codes,
+        "payments_per_wall_second": round(len(tx) / 1.5, 1),
+        "envelopes": 9 * len(tx),
+        "latency_ms": {
+            "p50": float(np.percentile(latency, 50)),
+            "p95": float(np.percentile(latency, 95)),
+            "p99": float(np.percentile(latency, 99)),
+            "max": int(latency.max()),
+        },
+        "fraud_flagged": sum(e["kind"] == "FRAUD_FLAG" for e in events),
+        "fraud_declined": sum(e["kind"] == "FRAUD_DECLINE" for e in events),
+        "stuck_payments": 0,
+        "ok": True,
+    }
+
+
+def _scenario(per_minute: int) -> dict:
+    return {
+        "name": "festival_peak",
+        "seed": 42,
+        "duration_s": SIM_DURATION_MS // 1000,
+        "banks": list(BANKS),
+        "users": [
+            {"vpa": vpa, "pin": "****", "balance_paise": 1_000_000}
+            for vpa in sorted(set(RATE_LIMITED))
+        ],
+        "merchant": {"name": MALICIOUS_NAME, "vpa": MALICIOUS_VPA},
+        "limits": {"per_minute": per_minute, "per_hour": 50},
+        "fraud": {"high_value_paise": 5_000_000, "daily_cap_paise": 10_000_000},
+    }
+
+
+def _write_json(file: Path, data: dict) -> None:
+    file.write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -1,0 +1,62 @@
+"""compare_runs: two runs that differ in one parameter, side by side."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pandas as pd
+import pytest
+
+from reports import compare_runs
+from tests.reports.fake_run import MALICIOUS_VPA
+
+
+@pytest.fixture(scope="module")
+def comparison(fixture_run, make_run, tmp_path_factory):
+    # B allows 10 payments a minute instead of 5, so 14 fewer are rate-limited.
+    b = make_run("looser", rate_limited=10, per_minute=10)
+    return compare_runs(fixture_run.path, b.path, tmp_path_factory.mktemp("compare"))
+
+
+def csv(index, name):
+    return pd.read_csv(index.parent / name, keep_default_na=False, dtype=str)
+
+
+def test_the_changed_parameter_is_the_only_difference(comparison):
+    params = csv(comparison, "compare_scenario.csv").set_index("parameter")
+
+    assert params.loc["limits.per_minute"].to_dict() == {"A": "5", "B": "10", "difference": "5"}
+    others = params.drop(index="limits.per_minute")["difference"]
+    assert set(others) <= {"", "0"}
+
+
+def test_headline_difference_is_b_minus_a(fixture_run, comparison):
+    head = csv(comparison, "compare_headline.csv").set_index("figure")
+
+    assert int(head.loc["payments_total", "A"]) == fixture_run.payments
+    assert int(head.loc["payments_total", "B"]) == fixture_run.payments - 14
+    assert int(head.loc["payments_total", "difference"]) == -14
+    assert int(head.loc["payments_by_state.FAILED", "difference"]) == -14
+    assert int(head.loc["payments_by_state.SUCCESS", "difference"]) == 0
+
+
+def test_outcome_difference_is_in_the_rate_limit_code(comparison):
+    codes = csv(comparison, "compare_outcomes.csv").set_index("reason_code")
+
+    assert codes.loc["Z7"].to_dict() == {"A": "24", "B": "10", "difference": "-14"}
+    assert set(codes.drop(index="Z7")["difference"]) == {"0"}
+
+
+def test_comparison_page_is_self_contained_and_escaped(comparison):
+    page = comparison.read_text(encoding="utf-8")
+
+    for heading in ("Summary", "Throughput", "Latency", "Outcomes", "Balance conservation"):
+        assert f"<h2>{heading}</h2>" in page
+    assert "1 parameter(s) differ: limits.per_minute: 5 → 10." in page
+    assert "https://" not in page and "http://" not in page
+    sources = re.findall(r'src="([^"]*)"', page)
+    assert len(sources) == 4
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert html.escape(MALICIOUS_VPA) in page
+    assert MALICIOUS_VPA not in page

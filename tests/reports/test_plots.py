@@ -1,0 +1,79 @@
+"""Figures survive whatever text a run puts in their labels, and empty tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reports import plots, tables
+
+PNG = b"\x89PNG\r\n\x1a\n"
+# Unbalanced or unknown mathtext makes matplotlib raise if "$" is parsed as math.
+HOSTILE = ["$\\nosuchsymbol$@x", "_hidden@x", "a" * 300 + "@x", "₹ & <b>"]
+
+
+def legend_texts(fig):
+    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+
+def test_rate_limit_figure_takes_any_user_name():
+    events = pd.DataFrame({
+        "t_ms": range(len(HOSTILE)), "kind": "RATE_LIMIT", "subject": HOSTILE,
+        "detail": ["1m", "$x$", "_w", "1h"],
+    })  # fmt: skip
+    over_time = tables.rate_limit_over_time(events, 1000, 5000)
+
+    fig = plots.rate_limit_figure(over_time, tables.rate_limit_top_users(events))
+
+    assert plots.png_bytes(fig).startswith(PNG)
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert "$\\nosuchsymbol$@x" in labels
+    assert max(len(label) for label in labels) <= plots.MAX_LABEL
+
+
+def test_legend_shows_names_starting_with_an_underscore():
+    money = pd.DataFrame({
+        "t_ms": [0, 0, 1000, 1000], "bank": ["_HIDDEN", "SBI"] * 2,
+        "customers_paise": [100, 100, 90, 110], "settlement_paise": [0, 0, 10, -10],
+    })  # fmt: skip
+
+    fig = plots.money_figure(tables.money_over_time(money, 200), 200)
+
+    assert plots.png_bytes(fig).startswith(PNG)
+    assert " _HIDDEN" in legend_texts(fig)
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plots.latency_over_time_figure(tables.latency_over_time(EMPTY_TX, 1000)),
+        lambda: plots.latency_distribution_figure(
+            tables.latency_histogram(EMPTY_TX), tables.stage_latencies(EMPTY_TX)
+        ),
+        lambda: plots.outcomes_figure(tables.outcomes(EMPTY_TX), tables.declines(EMPTY_TX)),
+        lambda: plots.throughput_figure(tables.throughput(EMPTY_TX, 1000, 1000), 1000),
+    ],
+)
+def test_figures_of_an_empty_run_still_render(draw):
+    assert plots.png_bytes(draw()).startswith(PNG)
+
+
+EMPTY_TX = pd.DataFrame({
+    "kind": pd.Series(dtype="str"), "state": pd.Series(dtype="str"),
+    "reason_code": pd.Series(dtype="str"), "decline_type": pd.Series(dtype="str"),
+    **{c: pd.Series(dtype="int64") for c in ("t_initiated_ms", "t_received_ms", "t_completed_ms",
+                                              "latency_ms")},
+    **{c: pd.Series(dtype="Int64") for c in ("t_resolved_ms", "t_risk_ms", "t_debited_ms",
+                                              "t_credited_ms")},
+})  # fmt: skip
+
+
+def test_two_runs_share_one_time_unit():
+    short_run = pd.DataFrame({"t_ms": [0, 60_000], "in_flight_paise": 0, "deviation_paise": 0})
+    long_run = pd.DataFrame({"t_ms": [0, 3_600_000], "in_flight_paise": 0, "deviation_paise": 0})
+
+    fig = plots.compare_money_figure(short_run, long_run, ("A", "B"))
+
+    lines = fig.axes[1].get_lines()
+    assert [line.get_xdata()[-1] for line in lines] == [1.0, 60.0]  # minutes, both
+    assert fig.axes[1].get_xlabel() == "simulated time (min)"

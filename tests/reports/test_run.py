@@ -1,0 +1,101 @@
+"""load_run: one call turns a run folder into DataFrames with the documented columns."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from reports import Run, RunFolderError, load_run
+
+# Copied from docs/run-folder.md on purpose: the test checks reports against the doc.
+DOC_TRANSACTIONS = [
+    "txn_id", "kind", "method", "payer_vpa", "payee_vpa", "payer_bank", "payee_bank",
+    "amount_paise", "state", "response_code", "reason_code", "decline_type", "fraud_flags",
+    "t_initiated_ms", "t_received_ms", "t_resolved_ms", "t_risk_ms", "t_debited_ms",
+    "t_credited_ms", "t_completed_ms", "latency_ms",
+]  # fmt: skip
+DOC_NULLABLE = ["t_resolved_ms", "t_risk_ms", "t_debited_ms", "t_credited_ms"]
+DOC_EVENTS = ["t_ms", "kind", "actor", "txn_id", "subject", "detail", "value"]
+DOC_MONEY = ["t_ms", "bank", "customers_paise", "settlement_paise"]
+
+
+def test_load_run_gives_every_documented_column(fixture_run):
+    run = load_run(fixture_run.path)
+
+    assert isinstance(run, Run)
+    assert list(run.transactions.columns) == DOC_TRANSACTIONS
+    assert list(run.events.columns) == DOC_EVENTS
+    assert list(run.money.columns) == DOC_MONEY
+    assert len(run.transactions) == fixture_run.payments
+    assert run.summary["payments_total"] == fixture_run.payments
+    assert run.scenario["limits"]["per_minute"] == fixture_run.per_minute
+
+
+def test_integer_columns_stay_integers_and_nulls_stay_null(fixture_run):
+    tx = load_run(fixture_run.path).transactions
+
+    for column in ("amount_paise", "t_initiated_ms", "t_completed_ms", "latency_ms"):
+        assert tx[column].dtype == "int64", column
+    for column in DOC_NULLABLE:
+        assert tx[column].dtype == "Int64", column
+    # Only SUCCESS and DEEMED payments were debited (243 of them).
+    assert tx["t_debited_ms"].notna().sum() == 243
+    assert tx["t_debited_ms"].dropna().max() < 2**53 + 1  # not squeezed through float
+    assert pd.api.types.is_string_dtype(tx["reason_code"])
+
+
+def test_missing_optional_files_give_empty_frames_with_documented_columns(make_run):
+    run_dir = make_run("sparse").path
+    for name in ("events.parquet", "money.parquet", "scenario.json"):
+        (run_dir / name).unlink()
+
+    run = load_run(run_dir)
+
+    assert run.events.empty and list(run.events.columns) == DOC_EVENTS
+    assert run.money.empty and list(run.money.columns) == DOC_MONEY
+    assert run.events["t_ms"].dtype == "int64"
+    assert run.scenario == {}
+    assert len(run.transactions) > 0
+
+
+def test_transaction_columns_reads_only_those(fixture_run):
+    run = load_run(fixture_run.path, transaction_columns=["state", "latency_ms"])
+
+    assert list(run.transactions.columns) == ["state", "latency_ms"]
+
+
+def test_unknown_transaction_column_is_refused(fixture_run):
+    with pytest.raises(RunFolderError, match="no_such_column"):
+        load_run(fixture_run.path, transaction_columns=["state", "no_such_column"])
+
+
+def test_missing_summary_is_a_clear_error(make_run):
+    run_dir = make_run("nosummary").path
+    (run_dir / "summary.json").unlink()
+
+    with pytest.raises(RunFolderError, match=r"summary\.json: missing"):
+        load_run(run_dir)
+
+
+def test_summary_that_is_not_an_object_is_refused(make_run):
+    run_dir = make_run("badsummary").path
+    (run_dir / "summary.json").write_text(json.dumps([1, 2]), encoding="utf-8")
+
+    with pytest.raises(RunFolderError, match="JSON object"):
+        load_run(run_dir)
+
+
+def test_missing_column_is_named(make_run):
+    run_dir = make_run("nocolumn").path
+    money = pd.read_parquet(run_dir / "money.parquet").drop(columns=["settlement_paise"])
+    money.to_parquet(run_dir / "money.parquet")
+
+    with pytest.raises(RunFolderError, match="settlement_paise"):
+        load_run(run_dir)
+
+
+def test_not_a_run_folder(tmp_path):
+    with pytest.raises(RunFolderError, match="no such run folder"):
+        load_run(tmp_path / "nowhere")

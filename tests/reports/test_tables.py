@@ -1,0 +1,172 @@
+"""The pure table functions behind every plot, checked against direct computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports import fmt, tables
+from reports.run import load_run
+
+
+@pytest.mark.parametrize(
+    ("end_ms", "bin_ms"),
+    [(1, 1000), (60_000, 1000), (600_000, 1000), (600_001, 2000), (3_600_000, 10_000),
+     (86_400_000, 300_000)],
+)  # fmt: skip
+def test_bins_are_one_second_until_there_would_be_more_than_600(end_ms, bin_ms):
+    assert tables.bin_ms_for(end_ms) == bin_ms
+    assert math.ceil(end_ms / bin_ms) <= 600
+
+
+def test_latency_over_time_matches_numpy_percentiles_per_bin():
+    rng = np.random.default_rng(7)
+    completed = rng.integers(0, 10_000, 2_000)
+    tx = pd.DataFrame({"t_completed_ms": completed, "latency_ms": rng.integers(1, 5_000, 2_000)})
+
+    table = tables.latency_over_time(tx, 1000)
+
+    for row in table.itertuples(index=False):
+        in_bin = tx.loc[tx["t_completed_ms"] // 1000 == row.t_s, "latency_ms"]
+        assert row.payments == len(in_bin)
+        for p in (50, 95, 99):
+            assert getattr(row, f"p{p}_ms") == pytest.approx(np.percentile(in_bin, p))
+    assert table["payments"].sum() == len(tx)
+
+
+def test_throughput_counts_every_payment_once_by_start_and_by_end(fixture_run):
+    tx = load_run(fixture_run.path).transactions
+    end = tables.span_ms({}, tx["t_initiated_ms"], tx["t_completed_ms"])
+
+    table = tables.throughput(tx, 1000, end)
+
+    assert table["offered"].sum() == len(tx)
+    assert table["completed"].sum() == len(tx)
+    for state, count in tx["state"].value_counts().items():
+        assert table[f"completed_{state}"].sum() == count
+    # The fixture starts one payment every 100 ms.
+    assert (table["offered"].head(30) == 10).all()
+
+
+def test_stage_latencies_use_the_documented_differences(fixture_run):
+    tx = load_run(fixture_run.path).transactions
+
+    stages = tables.stage_latencies(tx).set_index("stage")
+
+    assert stages.loc["switch resolve", "p50_ms"] == 15
+    assert stages.loc["remitter bank", "p99_ms"] == 120
+    assert stages.loc["beneficiary bank", "max_ms"] == 100
+    assert stages.loc["beneficiary bank", "payments"] == 240
+    assert stages.loc["end to end", "payments"] == len(tx)
+
+
+def test_collects_split_into_outcomes_that_add_up(fixture_run):
+    tx = load_run(fixture_run.path).transactions
+
+    table = dict(tables.collects(tx).itertuples(index=False))
+
+    assert table == {
+        "created": 23,
+        "approved": 10,
+        "declined by payer (ZA)": 6,
+        "expired (U69)": 7,
+        "other": 0,
+    }
+
+
+def test_declines_separate_business_from_technical(fixture_run):
+    tx = load_run(fixture_run.path).transactions
+
+    table = tables.declines(tx).set_index("decline_type")["payments"]
+
+    assert table.to_dict() == {"": 240, "BD": 70, "TD": 7}
+
+
+def test_money_over_time_finds_a_leak_in_integer_paise(make_run):
+    run = load_run(make_run("leak", leak_paise=123).path)
+
+    table = tables.money_over_time(run.money, run.summary["money_start_paise"])
+
+    assert tables.max_deviation(table) == 123
+    assert table["deviation_paise"].dtype == "int64"
+    assert (table.loc[table["t_ms"] < 10_000, "deviation_paise"] == 0).all()
+    banks = [c for c in table.columns if c.startswith("settlement_")]
+    assert sorted(banks) == ["settlement_HDFC_paise", "settlement_ICICI_paise",
+                             "settlement_SBI_paise"]  # fmt: skip
+    assert (table[banks].sum(axis=1) == table["in_flight_paise"]).all()
+
+
+def test_rate_limit_windows_sort_by_length():
+    events = pd.DataFrame({
+        "t_ms": [1, 2, 3, 4], "kind": ["RATE_LIMIT"] * 4, "subject": ["a", "b", "a", "c"],
+        "detail": ["1h", "1m", "30s", "1m"],
+    })  # fmt: skip
+
+    assert list(tables.rate_limit_windows(events)["window"]) == ["30s", "1m", "1h"]
+
+
+def test_top_users_break_ties_alphabetically():
+    events = pd.DataFrame({
+        "t_ms": range(5), "kind": ["RATE_LIMIT"] * 4 + ["FRAUD_FLAG"],
+        "subject": ["zed", "bob", "zed", "amy", "amy"], "detail": ["1m"] * 5,
+    })  # fmt: skip
+
+    top = tables.rate_limit_top_users(events, n=2)
+
+    assert list(top.itertuples(index=False, name=None)) == [("zed", 2), ("amy", 1)]
+
+
+def test_flatten_summarises_long_lists_and_masks_pins():
+    scenario = {
+        "name": "x",
+        "banks": ["HDFC", "SBI"],
+        "users": [{"vpa": f"u{i}@x", "pin": "1234"} for i in range(50)],
+        "admin": {"pin": "9999", "pin_tries": 3},
+        "faults": [{"bank": "SBI", "from_s": 10}],
+    }
+
+    rows = dict(tables.flatten(scenario))
+
+    assert rows == {
+        "name": "x",
+        "banks": "HDFC, SBI",
+        "users": "50 items",
+        "admin.pin": "****",
+        "admin.pin_tries": 3,
+        "faults[0].bank": "SBI",
+        "faults[0].from_s": 10,
+    }
+
+
+def test_side_by_side_subtracts_numbers_and_flags_other_changes():
+    table = tables.side_by_side([("n", 5), ("name", "a"), ("same", "s"), ("only_a", 1)],
+                                [("n", 8), ("name", "b"), ("same", "s")])  # fmt: skip
+
+    assert table.set_index("figure")["difference"].to_dict() == {
+        "n": 3,
+        "name": "changed",
+        "same": "",
+        "only_a": "changed",
+    }
+
+
+def test_headline_flags_a_summary_that_disagrees_with_the_tables(fixture_run):
+    run = load_run(fixture_run.path)
+    summary = {**run.summary, "payments_total": run.summary["payments_total"] + 1}
+    money = tables.money_over_time(run.money, summary["money_start_paise"])
+
+    head = tables.headline(summary, run.transactions, money).set_index("figure")
+
+    assert head.loc["payments_total", "check"] == "MISMATCH"
+    assert head.loc["payments_by_state.SUCCESS", "check"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("paise", "text"),
+    [(0, "₹0.00"), (5, "₹0.05"), (12_345_678, "₹1,23,456.78"), (-1_000_000_00, "-₹10,00,000.00")],
+)
+def test_rupees_use_indian_grouping(paise, text):
+    assert fmt.rupees(paise) == text
