@@ -10,8 +10,8 @@ from actors.base import Deliver, Envelope, Logic, LogicActor, Outbox, derive_see
 from actors.errors import AmountError, InvariantError, ScenarioError, UpisimError
 from actors.fraud import FraudMonitor, FraudMonitorActor, FraudRules
 from actors.money import format_inr, parse_amount
+from actors.records import TRANSACTION_COLUMNS
 from actors.switch import (
-    TRANSACTION_COLUMNS,
     TRANSITIONS,
     NpciSwitch,
     Stage,

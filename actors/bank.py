@@ -57,8 +57,16 @@ class AccountSpec:
 
 
 class _Account:
-    __slots__ = ("balance", "day", "day_amount", "day_count", "locked_until", "number",
-                 "pin_failures", "pin_hash")
+    __slots__ = (
+        "balance",
+        "day",
+        "day_amount",
+        "day_count",
+        "locked_until",
+        "number",
+        "pin_failures",
+        "pin_hash",
+    )
 
     def __init__(self, spec: AccountSpec) -> None:
         self.number = spec.number
@@ -85,8 +93,13 @@ class _Legs:
 class Bank(Logic):
     """One bank's ledger. Every leg is idempotent by (transaction id, leg)."""
 
-    def __init__(self, code: BankCode, accounts: Iterable[AccountSpec],
-                 limits: BankLimits = BankLimits(), seed: int = 0) -> None:
+    def __init__(
+        self,
+        code: BankCode,
+        accounts: Iterable[AccountSpec],
+        limits: BankLimits = BankLimits(),
+        seed: int = 0,
+    ) -> None:
         super().__init__(Address(f"bank:{code}"), seed)
         self.code = code
         self.limits = limits

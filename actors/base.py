@@ -115,11 +115,13 @@ class Logic:
     def record(self, table: str, row: tuple[Any, ...]) -> None:
         self._records.append((table, row))
 
-    def event(self, kind: str, txn_id: str = "", subject: str = "", detail: str = "",
-              value: int = 0) -> None:
+    def event(
+        self, kind: str, txn_id: str = "", subject: str = "", detail: str = "", value: int = 0
+    ) -> None:
         """Record a row of the events table (see docs/run-folder.md)."""
-        self._records.append(("events", (self.now, kind, self.address, txn_id, subject, detail,
-                                         value)))
+        self._records.append(
+            ("events", (self.now, kind, self.address, txn_id, subject, detail, value))
+        )
 
     # -- what the shell calls ----------------------------------------------------------
 
@@ -180,8 +182,10 @@ class Logic:
     def _handler_for(self, kind: type) -> Callable[[Any, Address], None]:
         handler = getattr(self, f"on_{kind.__name__}", None)
         if handler is None:
+
             def handler(message: Any, sender: Address) -> None:
                 self.event("UNKNOWN_MESSAGE", subject=str(sender), detail=kind.__name__)
+
         self._dispatch[kind] = handler
         return handler
 
@@ -199,7 +203,8 @@ class LogicActor(pykka.ThreadingActor):
         raise TypeError(f"{self.logic.address} expects Deliver, got {type(message).__name__}")
 
 
-def envelope(message: Any, at: int = 0, sender: str = "test", seq: int = 1,
-             to: str = "") -> Envelope:
+def envelope(
+    message: Any, at: int = 0, sender: str = "test", seq: int = 1, to: str = ""
+) -> Envelope:
     """One envelope, for tests and scripts talking to a single actor."""
     return (SimTime(at), Address(sender), seq, Address(to), message)

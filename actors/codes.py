@@ -33,6 +33,7 @@ BENEFICIARY_ACCOUNT_MISSING: Final = "XI"
 
 # payer PSP
 INVALID_VPA: Final = "ZH"
+PSP_THROTTLED: Final = "U86"
 DECLINED_BY_CUSTOMER: Final = "ZA"
 
 BD: Final = "BD"
@@ -52,6 +53,7 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "U28": ("remitter bank not available", TD),
     "U29": ("address resolution failed", BD),
     "U48": ("transaction id not present", TD),
+    "U86": ("throttled: payer PSP rate limit", TD),
     "BT": ("beneficiary unavailable", TD),
     "UT": ("remitter unavailable", TD),
     "RB": ("credit reversal timeout", TD),

@@ -44,12 +44,16 @@ class _Payer:
 class FraudMonitor(Logic):
     """Per-payer windows of allowed payments; answers ``ReqRiskScore`` with a decision."""
 
-    def __init__(self, rules: FraudRules = FraudRules(), seed: int = 0,
-                 address: str = "fraud") -> None:
+    def __init__(
+        self, rules: FraudRules = FraudRules(), seed: int = 0, address: str = "fraud"
+    ) -> None:
         super().__init__(Address(address), seed)
         self.rules = rules
-        self._actions = {"HIGH_VALUE": rules.high_value_action,
-                         "DAILY_CAP": rules.daily_cap_action, "VELOCITY": rules.velocity_action}
+        self._actions = {
+            "HIGH_VALUE": rules.high_value_action,
+            "DAILY_CAP": rules.daily_cap_action,
+            "VELOCITY": rules.velocity_action,
+        }
         self._payers: dict[Vpa, _Payer] = {}
 
     def score(self, payer: Vpa, amount: int) -> tuple[str, tuple[str, ...]]:
@@ -72,8 +76,11 @@ class FraudMonitor(Logic):
             state.day_amount += amount
             recent.append(now)
             return ALLOW, ()
-        fired = [rule for rule, hit in (("HIGH_VALUE", high), ("DAILY_CAP", cap),
-                                        ("VELOCITY", fast)) if hit]
+        fired = [
+            rule
+            for rule, hit in (("HIGH_VALUE", high), ("DAILY_CAP", cap), ("VELOCITY", fast))
+            if hit
+        ]
         if any(self._actions[rule] == "decline" for rule in fired):
             return DECLINE, tuple(fired)
         state.day_amount += amount

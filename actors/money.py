@@ -17,7 +17,7 @@ def parse_amount(text: object) -> Paise:
     """
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise AmountError(
-            f"amount {text!r} must be a string of rupees like \"499.99\" or a whole number "
+            f'amount {text!r} must be a string of rupees like "499.99" or a whole number '
             f"of rupees, not {type(text).__name__}"
         )
     raw = str(text).strip().replace(",", "").removeprefix("₹").strip()
@@ -27,7 +27,7 @@ def parse_amount(text: object) -> Paise:
     if match is None:
         if re.match(r"^\d+\.\d{3,}$", raw):
             raise AmountError(f"amount {text!r} has more than two decimals (paise are the unit)")
-        raise AmountError(f"amount {text!r} is not a number of rupees like \"499.99\"")
+        raise AmountError(f'amount {text!r} is not a number of rupees like "499.99"')
     paise = int(match["rupees"]) * 100 + int((match["paise"] or "0").ljust(2, "0"))
     if paise == 0:
         raise AmountError(f"amount {text!r} is zero; amounts must be positive")

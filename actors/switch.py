@@ -80,10 +80,29 @@ class SwitchTimeouts:
 
 
 class _Payment:
-    __slots__ = ("amount", "attempt", "code", "cred", "flags", "initiated_at", "payee",
-                 "payee_account", "payee_bank", "payer", "payer_account", "payer_bank", "psp",
-                 "reason", "received_at", "stage", "t_credited", "t_debited", "t_resolved",
-                 "t_risk", "txn_id")
+    __slots__ = (
+        "amount",
+        "attempt",
+        "code",
+        "cred",
+        "flags",
+        "initiated_at",
+        "payee",
+        "payee_account",
+        "payee_bank",
+        "payer",
+        "payer_account",
+        "payer_bank",
+        "psp",
+        "reason",
+        "received_at",
+        "stage",
+        "t_credited",
+        "t_debited",
+        "t_resolved",
+        "t_risk",
+        "txn_id",
+    )
 
     def __init__(self, msg: ReqPay, psp: Address, now: int) -> None:
         self.txn_id = msg.txn_id
@@ -109,21 +128,17 @@ class _Payment:
         self.t_credited: int | None = None
 
 
-#: Column order of the rows the switch records in the ``transactions`` table.
-TRANSACTION_COLUMNS = (
-    "txn_id", "kind", "method", "payer_vpa", "payee_vpa", "payer_bank", "payee_bank",
-    "amount_paise", "state", "response_code", "reason_code", "decline_type", "fraud_flags",
-    "t_initiated_ms", "t_received_ms", "t_resolved_ms", "t_risk_ms", "t_debited_ms",
-    "t_credited_ms", "t_completed_ms", "latency_ms",
-)
-
-
 class Switch(Logic):
     """Routes push payments; ``directory`` maps each VPA to the PSP (user actor) hosting it."""
 
-    def __init__(self, directory: Mapping[Vpa, Address], banks: frozenset[BankCode] | set[str],
-                 timeouts: SwitchTimeouts = SwitchTimeouts(), fraud: str = "fraud",
-                 seed: int = 0) -> None:
+    def __init__(
+        self,
+        directory: Mapping[Vpa, Address],
+        banks: frozenset[BankCode] | set[str],
+        timeouts: SwitchTimeouts = SwitchTimeouts(),
+        fraud: str = "fraud",
+        seed: int = 0,
+    ) -> None:
         super().__init__(Address("switch"), seed)
         self.directory = directory
         self.banks = frozenset(banks)
@@ -152,8 +167,9 @@ class Switch(Logic):
         p.reason = reason or code
         del self.payments[p.txn_id]
         now = self.now
-        result = "SUCCESS" if to == Stage.SUCCESS else ("DEEMED" if to == Stage.DEEMED
-                                                        else "FAILURE")
+        result = (
+            "SUCCESS" if to == Stage.SUCCESS else ("DEEMED" if to == Stage.DEEMED else "FAILURE")
+        )
         self.send(p.psp, RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason))
         if to != Stage.FAILED:
             payee_psp = self.directory.get(p.payee)
@@ -161,12 +177,32 @@ class Switch(Logic):
                 self.send(payee_psp, ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount))
         elif p.t_risk is not None and p.code != codes.RISK_DECLINED:
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
-        self.record("transactions", (
-            p.txn_id, "PAY", "UPI_PUSH", p.payer, p.payee, p.payer_bank, p.payee_bank,
-            p.amount, to, p.code, p.reason, codes.decline_type(p.reason), p.flags,
-            p.initiated_at, p.received_at, p.t_resolved, p.t_risk, p.t_debited, p.t_credited,
-            now, now - p.initiated_at,
-        ))
+        self.record(
+            "transactions",
+            (
+                p.txn_id,
+                "PAY",
+                "UPI_PUSH",
+                p.payer,
+                p.payee,
+                p.payer_bank,
+                p.payee_bank,
+                p.amount,
+                to,
+                p.code,
+                p.reason,
+                codes.decline_type(p.reason),
+                p.flags,
+                p.initiated_at,
+                p.received_at,
+                p.t_resolved,
+                p.t_risk,
+                p.t_debited,
+                p.t_credited,
+                now,
+                now - p.initiated_at,
+            ),
+        )
 
     def _current(self, txn_id: TxnId, stage: str) -> _Payment | None:
         """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
@@ -201,8 +237,12 @@ class Switch(Logic):
             return
         p.t_resolved = self.now
         if msg.code != codes.APPROVED or msg.bank not in self.banks:
-            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED,
-                         msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA)
+            self._finish(
+                p,
+                Stage.FAILED,
+                codes.ADDRESS_RESOLUTION_FAILED,
+                msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA,
+            )
             return
         p.payee_bank = msg.bank
         p.payee_account = msg.account
@@ -222,8 +262,9 @@ class Switch(Logic):
 
     def _debit(self, p: _Payment) -> None:
         self._move(p, Stage.DEBITING, self.timeouts.pay)
-        self.send(self._bank[p.payer_bank],
-                  ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred))
+        self.send(
+            self._bank[p.payer_bank], ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred)
+        )
 
     def on_RespPayLeg(self, msg: RespPayLeg, sender: Address) -> None:
         leg = msg.leg
@@ -236,8 +277,7 @@ class Switch(Logic):
                 self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, msg.code)
                 return
             self._move(p, Stage.CREDITING, self.timeouts.pay)
-            self.send(self._bank[p.payee_bank],
-                      ReqPayCredit(p.txn_id, p.payee_account, p.amount))
+            self.send(self._bank[p.payee_bank], ReqPayCredit(p.txn_id, p.payee_account, p.amount))
         elif leg == CREDIT:
             p = self._current(msg.txn_id, Stage.CREDITING)
             if p is None:
@@ -271,11 +311,14 @@ class Switch(Logic):
 
     def _send_reversal(self, p: _Payment) -> None:
         if p.stage == Stage.REVERSING_DEBIT:
-            self.send(self._bank[p.payer_bank],
-                      ReqPayReversal(p.txn_id, DEBIT, p.payer_account, p.amount))
+            self.send(
+                self._bank[p.payer_bank], ReqPayReversal(p.txn_id, DEBIT, p.payer_account, p.amount)
+            )
         else:
-            self.send(self._bank[p.payee_bank],
-                      ReqPayReversal(p.txn_id, CREDIT, p.payee_account, p.amount))
+            self.send(
+                self._bank[p.payee_bank],
+                ReqPayReversal(p.txn_id, CREDIT, p.payee_account, p.amount),
+            )
 
     def on_Timeout(self, msg: Timeout, sender: Address) -> None:
         p = self.payments.get(msg.txn_id)

@@ -25,7 +25,8 @@ from actors.messages import (
     StartPayment,
     StartPayments,
 )
-from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from actors.records import refused_at_psp
+from actors.types import HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +51,27 @@ class Behaviour:
     wrong_pin_rate: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Sliding windows per user that the payer's PSP applies before anything leaves the app;
+    0 turns a window off."""
+
+    per_minute: int = 5
+    per_hour: int = 50
+
+
 class UserCohort(Logic):
     """Users hosted by one PSP app server; ``payees`` is everyone they may pay."""
 
-    def __init__(self, index: int, users: Sequence[User], payees: Sequence[Vpa],
-                 behaviour: Behaviour = Behaviour(), seed: int = 0) -> None:
+    def __init__(
+        self,
+        index: int,
+        users: Sequence[User],
+        payees: Sequence[Vpa],
+        behaviour: Behaviour = Behaviour(),
+        seed: int = 0,
+        limits: RateLimits = RateLimits(),
+    ) -> None:
         super().__init__(Address(f"users:{index}"), seed)
         self.index = index
         self.users = list(users)
@@ -66,6 +83,8 @@ class UserCohort(Logic):
         self.outcomes: Counter[str] = Counter()
         self.notifications: Counter[str] = Counter()
         self._mu = math.log(behaviour.median_amount / 100)
+        self.limits = limits
+        self._recent: dict[Vpa, list[int]] = {}
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -74,9 +93,53 @@ class UserCohort(Logic):
         return TxnId(f"UPS{self.index:05d}T{self._txn_counter:011d}")
 
     def _pay(self, user: User, payee: Vpa, amount: int, cred: str) -> None:
-        self.send(Address("switch"), ReqPay(
-            self._next_txn_id(), user.vpa, payee, Paise(amount), user.bank, user.account, cred,
-            SimTime(self.now)))
+        txn_id = self._next_txn_id()
+        window = self._throttled(user.vpa)
+        if window:
+            self.event("RATE_LIMIT", txn_id, user.vpa, window, amount)
+            self.record(
+                "transactions",
+                refused_at_psp(
+                    txn_id, user.vpa, payee, user.bank, amount, codes.PSP_THROTTLED, self.now
+                ),
+            )
+            self.outcomes[codes.PSP_THROTTLED] += 1
+            return
+        self.send(
+            Address("switch"),
+            ReqPay(
+                txn_id,
+                user.vpa,
+                payee,
+                Paise(amount),
+                user.bank,
+                user.account,
+                cred,
+                SimTime(self.now),
+            ),
+        )
+
+    def _throttled(self, vpa: Vpa) -> str:
+        """The window (``1m`` or ``1h``) this payment would overflow, or ``""`` (and count it)."""
+        limits = self.limits
+        if not (limits.per_minute or limits.per_hour):
+            return ""
+        now = self.now
+        recent = self._recent.get(vpa)
+        if recent is None:
+            recent = self._recent[vpa] = []
+        elif recent[0] <= now - HOUR:
+            recent[:] = [t for t in recent if t > now - HOUR]
+        if limits.per_hour and len(recent) >= limits.per_hour:
+            return "1h"
+        if (
+            limits.per_minute
+            and len(recent) >= limits.per_minute
+            and recent[-limits.per_minute] > now - MINUTE
+        ):
+            return "1m"
+        recent.append(now)
+        return ""
 
     def draw_amount(self) -> Paise:
         b = self.behaviour
@@ -115,8 +178,10 @@ class UserCohort(Logic):
         if user is None:
             self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.INVALID_VPA))
         else:
-            self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.APPROVED, user.bank,
-                                              user.account))
+            self.send(
+                sender,
+                RespAuthDetails(msg.txn_id, msg.vpa, codes.APPROVED, user.bank, user.account),
+            )
 
     # -- notifications ------------------------------------------------------------------
 

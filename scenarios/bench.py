@@ -64,8 +64,9 @@ def _parse_sizes(text: str) -> list[tuple[int, int]]:
         try:
             users, payments = (int(x.replace("_", "")) for x in part.lower().split("x"))
         except ValueError:
-            raise UpisimError(f"--sizes: {part!r} is not USERSxPAYMENTS, e.g. 100000x200000"
-                              ) from None
+            raise UpisimError(
+                f"--sizes: {part!r} is not USERSxPAYMENTS, e.g. 100000x200000"
+            ) from None
         if users < 2 or payments < 1:
             raise UpisimError(f"--sizes: {part!r} needs at least 2 users and 1 payment")
         sizes.append((users, payments))
@@ -79,8 +80,17 @@ def main(args: argparse.Namespace) -> int:
         return 0
     console = Console()
     table = Table(title="upisim bench (push payments)", title_justify="left")
-    for col in ("users", "payments", "payments/s", "envelopes/s", "peak RSS MB", "wall s",
-                "sim s", "executor", "ok"):
+    for col in (
+        "users",
+        "payments",
+        "payments/s",
+        "envelopes/s",
+        "peak RSS MB",
+        "wall s",
+        "sim s",
+        "executor",
+        "ok",
+    ):
         table.add_column(col, justify="right")
     results = []
     for users, payments in _parse_sizes(args.sizes):
@@ -94,11 +104,17 @@ def main(args: argparse.Namespace) -> int:
         results.append(result)
         if args.json:
             print(json.dumps(result), flush=True)
-        table.add_row(f"{result['users']:,}", f"{result['payments']:,}",
-                      f"{result['payments_per_second']:,.0f}",
-                      f"{result['envelopes_per_second']:,.0f}", f"{result['peak_rss_mb']:,.0f}",
-                      f"{result['wall_seconds']:,.1f}", f"{result['sim_seconds']:,.1f}",
-                      result["executor"], str(result["ok"]))
+        table.add_row(
+            f"{result['users']:,}",
+            f"{result['payments']:,}",
+            f"{result['payments_per_second']:,.0f}",
+            f"{result['envelopes_per_second']:,.0f}",
+            f"{result['peak_rss_mb']:,.0f}",
+            f"{result['wall_seconds']:,.1f}",
+            f"{result['sim_seconds']:,.1f}",
+            result["executor"],
+            str(result["ok"]),
+        )
     if args.report_rows:
         from reports.bench import bench_report
 
@@ -106,9 +122,11 @@ def main(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(report), flush=True)
         else:
-            console.print(f"report of {report['report_rows']:,} rows: "
-                          f"{report['report_seconds']:.1f} s, "
-                          f"peak RSS {report['report_peak_rss_mb']:,.0f} MB")
+            console.print(
+                f"report of {report['report_rows']:,} rows: "
+                f"{report['report_seconds']:.1f} s, "
+                f"peak RSS {report['report_peak_rss_mb']:,.0f} MB"
+            )
     if not args.json:
         console.print(table)
     return 0 if all(r["ok"] for r in results) else 1

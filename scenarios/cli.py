@@ -27,26 +27,42 @@ def _default_out_dir(name: str, seed: int) -> Path:
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"upisim run: {summary['scenario']} (seed {summary['seed']})",
-                  show_header=False, title_justify="left")
+    table = Table(
+        title=f"upisim run: {summary['scenario']} (seed {summary['seed']})",
+        show_header=False,
+        title_justify="left",
+    )
     table.add_column(style="bold")
     table.add_column()
     states = ", ".join(f"{k} {v:,}" for k, v in summary["payments_by_state"].items())
     lat = summary["latency_ms"]
     rows = [
         ("users / banks", f"{summary['users']:,} / {', '.join(summary['banks'])}"),
-        ("simulated time", f"{summary['sim_duration_ms'] / 1000:,.1f} s "
-                           f"(load for {summary['load_duration_ms'] / 1000:,.1f} s)"),
+        (
+            "simulated time",
+            f"{summary['sim_duration_ms'] / 1000:,.1f} s "
+            f"(load for {summary['load_duration_ms'] / 1000:,.1f} s)",
+        ),
         ("payments", f"{summary['payments_total']:,} ({states})"),
-        ("throughput", f"{summary['payments_per_wall_second']:,.0f} payments per wall second; "
-                       f"{summary['envelopes']:,} envelopes in {summary['wall_seconds']:,.2f} s"),
-        ("latency", f"p50 {lat['p50']:,} ms, p95 {lat['p95']:,} ms, p99 {lat['p99']:,} ms, "
-                    f"max {lat['max']:,} ms"),
+        (
+            "throughput",
+            f"{summary['payments_per_wall_second']:,.0f} payments per wall second; "
+            f"{summary['envelopes']:,} envelopes in {summary['wall_seconds']:,.2f} s",
+        ),
+        (
+            "latency",
+            f"p50 {lat['p50']:,} ms, p95 {lat['p95']:,} ms, p99 {lat['p99']:,} ms, "
+            f"max {lat['max']:,} ms",
+        ),
         ("fraud", f"{summary['fraud_flagged']:,} flagged, {summary['fraud_declined']:,} declined"),
         ("money at start", format_inr(summary["money_start_paise"])),
         ("money at end", format_inr(summary["money_end_paise"])),
-        ("conservation", "held at every window" if summary["conservation_max_deviation_paise"] == 0
-         else f"[red]broken by {summary['conservation_max_deviation_paise']} paise[/red]"),
+        (
+            "conservation",
+            "held at every window"
+            if summary["conservation_max_deviation_paise"] == 0
+            else f"[red]broken by {summary['conservation_max_deviation_paise']} paise[/red]",
+        ),
     ]
     for key, value in rows:
         table.add_row(key, value)
@@ -63,8 +79,13 @@ def _codes_table(summary: dict[str, Any]) -> Table:
     total = summary["payments_total"] or 1
     by_code = sorted(summary["payments_by_code"].items(), key=lambda kv: (-kv[1], kv[0]))
     for code, count in by_code:
-        table.add_row(code, codes.describe(code), codes.decline_type(code) or "-",
-                      f"{count:,}", f"{100 * count / total:.1f}%")
+        table.add_row(
+            code,
+            codes.describe(code),
+            codes.decline_type(code) or "-",
+            f"{count:,}",
+            f"{100 * count / total:.1f}%",
+        )
     return table
 
 
@@ -75,18 +96,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(resolve_path(args.scenario))
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = Path(args.out) if args.out else _default_out_dir(scenario.name, seed)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.fields[sim]}"), TextColumn("{task.fields[done]}"),
-                  TimeElapsedColumn(), console=console, transient=True,
-                  disable=args.quiet) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[sim]}"),
+        TextColumn("{task.fields[done]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=args.quiet,
+    ) as bar:
         task = bar.add_task(f"{scenario.name}", total=scenario.duration_ms, sim="", done="")
 
         def progress(now: int, end: int, done: int) -> None:
-            bar.update(task, completed=now, sim=f"t={now / 1000:,.1f}/{end / 1000:,.0f} s",
-                       done=f"{done:,} payments")
+            bar.update(
+                task,
+                completed=now,
+                sim=f"t={now / 1000:,.1f}/{end / 1000:,.0f} s",
+                done=f"{done:,} payments",
+            )
 
-        result = run_scenario(scenario, out_dir, seed=seed, csv=args.csv, progress=progress,
-                              direct=args.direct)
+        result = run_scenario(
+            scenario, out_dir, seed=seed, csv=args.csv, progress=progress, direct=args.direct
+        )
     summary = result.summary
     if not args.quiet:
         out.print(_summary_table(summary))
@@ -143,15 +175,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run a scenario file and write a run folder")
-    run.add_argument("scenario", nargs="?", default="quickstart",
-                     help="a scenario file, or the name of a bundled one (default: quickstart)")
+    run.add_argument(
+        "scenario",
+        nargs="?",
+        default="quickstart",
+        help="a scenario file, or the name of a bundled one (default: quickstart)",
+    )
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--out", help="run folder (default: runs/NAME-seedN-TIME)")
     run.add_argument("--csv", action="store_true", help="also write transactions.csv")
     run.add_argument("--no-report", action="store_true", help="do not build the HTML report")
     run.add_argument("--quiet", action="store_true", help="no progress bar or tables")
-    run.add_argument("--direct", action="store_true",
-                     help="call actors in one thread instead of through Pykka (same results)")
+    run.add_argument(
+        "--direct",
+        action="store_true",
+        help="call actors in one thread instead of through Pykka (same results)",
+    )
     run.set_defaults(func=cmd_run)
 
     report = sub.add_parser("report", help="build the HTML report of a run folder")
@@ -166,12 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(func=cmd_compare)
 
     bench = sub.add_parser("bench", help="measure payments per wall second and peak memory")
-    bench.add_argument("--sizes", default="1000x20000,100000x200000",
-                       help="comma-separated USERSxPAYMENTS (default: %(default)s)")
+    bench.add_argument(
+        "--sizes",
+        default="1000x20000,100000x200000",
+        help="comma-separated USERSxPAYMENTS (default: %(default)s)",
+    )
     bench.add_argument("--json", action="store_true", help="one JSON object per size")
     bench.add_argument("--direct", action="store_true", help="bench without Pykka")
-    bench.add_argument("--report-rows", type=int, default=0,
-                       help="also time building a report of this many rows")
+    bench.add_argument(
+        "--report-rows", type=int, default=0, help="also time building a report of this many rows"
+    )
     bench.add_argument("--one", help=argparse.SUPPRESS)
     bench.set_defaults(func=cmd_bench)
 

@@ -83,8 +83,9 @@ class PopulationConfig(_Strict):
     size: int = Field(ge=2, le=5_000_000)
     balance_median: Amount = 10_000_00
     balance_sigma: float = Field(1.0, ge=0, le=4)
-    bank_weights: dict[str, float] = Field(default_factory=dict,
-                                           description="bank code -> share of users")
+    bank_weights: dict[str, float] = Field(
+        default_factory=dict, description="bank code -> share of users"
+    )
 
 
 class RatePoint(_Strict):
@@ -94,8 +95,9 @@ class RatePoint(_Strict):
 
 class LoadConfig(_Strict):
     rate_per_s: float = Field(0, ge=0, description="Poisson arrival rate of generated payments")
-    profile: list[RatePoint] = Field(default_factory=list,
-                                     description="piecewise rate over the run (overrides rate)")
+    profile: list[RatePoint] = Field(
+        default_factory=list, description="piecewise rate over the run (overrides rate)"
+    )
     amount_median: Amount = 500_00
     amount_sigma: float = Field(1.0, ge=0, le=4)
     amount_min: Amount = 1_00
@@ -121,8 +123,15 @@ class LoadConfig(_Strict):
         return rate
 
 
+class RateLimitConfig(_Strict):
+    per_minute: int = Field(5, ge=0, description="payments per user per minute (0: off)")
+    per_hour: int = Field(50, ge=0, description="payments per user per hour (0: off)")
+
+
 class ScriptedPayment(_Strict):
     at_ms: int = Field(0, ge=0)
+    repeat: int = Field(1, ge=1, le=100_000, description="send it this many times")
+    every_ms: int = Field(1000, ge=1, description="apart by this much")
     payer: str = Field(alias="from")
     payee: str = Field(alias="to")
     amount: Amount
@@ -131,9 +140,9 @@ class ScriptedPayment(_Strict):
 
 
 class NetworkConfig(_Strict):
-    psp_switch_ms: int = Field(20, ge=1, description="user app server <-> switch, one way")
-    switch_bank_ms: int = Field(30, ge=1, description="switch <-> bank, one way")
-    switch_fraud_ms: int = Field(10, ge=1, description="switch <-> fraud monitor, one way")
+    psp_switch_ms: int = Field(40, ge=1, description="user app server <-> switch, one way")
+    switch_bank_ms: int = Field(60, ge=1, description="switch <-> bank, one way, with core banking")
+    switch_fraud_ms: int = Field(20, ge=1, description="switch <-> fraud monitor, one way")
     jitter_ms: int = Field(0, ge=0, description="extra uniform delay 0..jitter per message")
 
 
@@ -169,6 +178,7 @@ class Scenario(_Strict):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     fraud: FraudConfig = Field(default_factory=FraudConfig)
+    rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -182,27 +192,31 @@ class Scenario(_Strict):
         vpas: set[str] = set()
         for i, user in enumerate(self.users):
             if user.bank not in codes:
-                raise ValueError(f"users[{i}].bank: {user.bank!r} is not one of the banks "
-                                 f"{codes}")
+                raise ValueError(f"users[{i}].bank: {user.bank!r} is not one of the banks {codes}")
             if user.vpa in vpas:
                 raise ValueError(f"users[{i}].vpa: {user.vpa!r} is used twice")
             vpas.add(user.vpa)
         if self.population is not None:
             for code in self.population.bank_weights:
                 if code not in codes:
-                    raise ValueError(f"population.bank_weights: {code!r} is not one of the "
-                                     f"banks {codes}")
+                    raise ValueError(
+                        f"population.bank_weights: {code!r} is not one of the banks {codes}"
+                    )
         n_users = len(self.users) + (self.population.size if self.population else 0)
         if n_users < 2:
-            raise ValueError("a scenario needs at least two users: add [[users]] or "
-                             "[population]")
+            raise ValueError("a scenario needs at least two users: add [[users]] or [population]")
         for i, pay in enumerate(self.payments):
             if pay.payer not in vpas:
-                raise ValueError(f"payments[{i}].from: {pay.payer!r} is not one of the listed "
-                                 f"[[users]] (scripted payments start from listed users)")
-            if pay.at_ms >= self.duration_s * 1000:
-                raise ValueError(f"payments[{i}].at_ms: {pay.at_ms} is after the end of the "
-                                 f"load (duration_s = {self.duration_s})")
+                raise ValueError(
+                    f"payments[{i}].from: {pay.payer!r} is not one of the listed "
+                    f"[[users]] (scripted payments start from listed users)"
+                )
+            last = pay.at_ms + (pay.repeat - 1) * pay.every_ms
+            if last >= self.duration_s * 1000:
+                raise ValueError(
+                    f"payments[{i}]: the last one would start at {last} ms, after "
+                    f"the end of the load (duration_s = {self.duration_s})"
+                )
         return self
 
     @property
@@ -263,8 +277,10 @@ def resolve_path(name_or_path: str) -> Path:
     bundled = bundled_scenarios()
     if name_or_path in bundled:
         return bundled[name_or_path]
-    raise ScenarioError(f"{name_or_path}: no such file, and no bundled scenario of that name "
-                        f"(bundled: {', '.join(bundled)})")
+    raise ScenarioError(
+        f"{name_or_path}: no such file, and no bundled scenario of that name "
+        f"(bundled: {', '.join(bundled)})"
+    )
 
 
 def resolved_dict(scenario: Scenario) -> dict[str, Any]:

@@ -37,8 +37,9 @@ class RunError(UpisimError):
 class Network:
     """Routes envelopes by address with a per-link latency; a calendar queue of windows."""
 
-    def __init__(self, latency: Mapping[tuple[str, str], int], window: int, jitter: int = 0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, latency: Mapping[tuple[str, str], int], window: int, jitter: int = 0, seed: int = 0
+    ) -> None:
         self.latency = dict(latency)
         self.window = window
         self.jitter = jitter
@@ -70,8 +71,9 @@ class Network:
             try:
                 at = sent_at + latency[sender, to]
             except KeyError:
-                raise RunError(f"{sender} sent {type(message).__name__} to {to}, "
-                               f"which has no link from it") from None
+                raise RunError(
+                    f"{sender} sent {type(message).__name__} to {to}, which has no link from it"
+                ) from None
             if jitter:
                 at += rand(0, jitter)
             k = at // window
@@ -109,8 +111,14 @@ class DeliveryLoop:
     """Runs actors against SimPy time. ``direct=True`` calls the logic in this thread instead of
     through Pykka (same results, used to measure the actor overhead)."""
 
-    def __init__(self, logics: Iterable[Logic], network: Network, env: simpy.Environment,
-                 direct: bool = False, answer_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        logics: Iterable[Logic],
+        network: Network,
+        env: simpy.Environment,
+        direct: bool = False,
+        answer_timeout_s: float = 120.0,
+    ) -> None:
         self.logics = {logic.address: logic for logic in logics}
         self.network = network
         self.env = env
@@ -159,8 +167,9 @@ class DeliveryLoop:
     def inject(self, to: str, message: Any, sender: str = "load") -> None:
         """Put a message from outside the actors (load, scripted payments) on the network now."""
         self._seq += 1
-        self.network.post((SimTime(int(self.env.now)), Address(sender), self._seq, Address(to),
-                           message))
+        self.network.post(
+            (SimTime(int(self.env.now)), Address(sender), self._seq, Address(to), message)
+        )
 
     def _wake_later(self, address: str, wake_at: int) -> None:
         """Make sure ``address`` is delivered to in the window holding ``wake_at``.
@@ -179,8 +188,10 @@ class DeliveryLoop:
             slot = self._wake_slots[k] = []
             start = k * window
             if start < self.env.now:
-                raise RunError(f"{address} asked to wake at {wake_at} ms, inside the window "
-                               f"being delivered; timers must be at least one window long")
+                raise RunError(
+                    f"{address} asked to wake at {wake_at} ms, inside the window "
+                    f"being delivered; timers must be at least one window long"
+                )
             self.env.timeout(start - self.env.now, k).callbacks.append(self._fire)
         slot.append(address)
 
@@ -225,8 +236,9 @@ class DeliveryLoop:
         stats.delivered += len(batch)
         return outboxes
 
-    def _deliver(self, recipients: list[str], by_to: dict[str, list[Envelope]], until: int
-                 ) -> list[tuple[str, Outbox]]:
+    def _deliver(
+        self, recipients: list[str], by_to: dict[str, list[Envelope]], until: int
+    ) -> list[tuple[str, Outbox]]:
         """Each recipient handles its batch. Through Pykka the loop asks one actor at a time
         while the GIL serialises Python anyway: asking all at once only adds contention
         (measured at 100k users: ~15% slower). A free-threaded Python asks them all at once."""
@@ -235,27 +247,43 @@ class DeliveryLoop:
             return [(to, logics[to].deliver(by_to[to], until)) for to in recipients]
         refs = self._refs
         if _GIL:
-            return [(to, self._answer(to, refs[to].ask(Deliver(by_to[to], until), block=False),
-                                      by_to[to])) for to in recipients]
-        futures = [(to, refs[to].ask(Deliver(by_to[to], until), block=False))
-                   for to in recipients]
+            return [
+                (
+                    to,
+                    self._answer(
+                        to, refs[to].ask(Deliver(by_to[to], until), block=False), by_to[to]
+                    ),
+                )
+                for to in recipients
+            ]
+        futures = [(to, refs[to].ask(Deliver(by_to[to], until), block=False)) for to in recipients]
         return [(to, self._answer(to, future, by_to[to])) for to, future in futures]
 
     def _answer(self, to: str, future: pykka.Future[Outbox], batch: list[Envelope]) -> Outbox:
         try:
             return future.get(timeout=self.answer_timeout_s)
         except pykka.Timeout:
-            raise RunError(f"actor {to} did not answer within {self.answer_timeout_s} s "
-                           f"of wall time") from None
+            raise RunError(
+                f"actor {to} did not answer within {self.answer_timeout_s} s of wall time"
+            ) from None
         except UpisimError:
             raise
         except Exception as error:
-            raise RunError(f"actor {to} failed handling {len(batch)} envelope(s) at "
-                           f"t={batch[0][0]} ms: {type(error).__name__}: {error}") from error
+            raise RunError(
+                f"actor {to} failed handling {len(batch)} envelope(s) at "
+                f"t={batch[0][0]} ms: {type(error).__name__}: {error}"
+            ) from error
 
 
-def arrivals(env: simpy.Environment, loop: DeliveryLoop, rate_at: Callable[[int], float],
-             shares: list[tuple[str, float]], tick: int, end: int, seed: int):  # type: ignore[no-untyped-def]
+def arrivals(
+    env: simpy.Environment,
+    loop: DeliveryLoop,
+    rate_at: Callable[[int], float],
+    shares: list[tuple[str, float]],
+    tick: int,
+    end: int,
+    seed: int,
+):  # type: ignore[no-untyped-def]
     """Poisson arrivals: each tick, a Poisson count split over the cohorts by their size."""
     rng = np.random.Generator(np.random.PCG64(derive_seed(seed, "load")))
     names = [name for name, _ in shares]
@@ -273,8 +301,9 @@ def arrivals(env: simpy.Environment, loop: DeliveryLoop, rate_at: Callable[[int]
         yield env.timeout(min(tick, end - int(env.now)))
 
 
-def scripted(env: simpy.Environment, loop: DeliveryLoop,
-             payments: list[tuple[int, str, StartPayment]]):  # type: ignore[no-untyped-def]
+def scripted(
+    env: simpy.Environment, loop: DeliveryLoop, payments: list[tuple[int, str, StartPayment]]
+):  # type: ignore[no-untyped-def]
     """Scripted payments at their times, in file order for equal times."""
     for at, cohort, message in sorted(payments, key=lambda p: p[0]):
         if at > env.now:

@@ -9,18 +9,28 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from actors.switch import TRANSACTION_COLUMNS
+from actors.records import TRANSACTION_COLUMNS
 
 _S, _I = pa.string(), pa.int64()
 
-TRANSACTIONS = pa.schema([
-    (name, _I if name.startswith("t_") or name in ("amount_paise", "latency_ms") else _S)
-    for name in TRANSACTION_COLUMNS
-])
-EVENTS = pa.schema([("t_ms", _I), ("kind", _S), ("actor", _S), ("txn_id", _S),
-                    ("subject", _S), ("detail", _S), ("value", _I)])
-MONEY = pa.schema([("t_ms", _I), ("bank", _S), ("customers_paise", _I),
-                   ("settlement_paise", _I)])
+TRANSACTIONS = pa.schema(
+    [
+        (name, _I if name.startswith("t_") or name in ("amount_paise", "latency_ms") else _S)
+        for name in TRANSACTION_COLUMNS
+    ]
+)
+EVENTS = pa.schema(
+    [
+        ("t_ms", _I),
+        ("kind", _S),
+        ("actor", _S),
+        ("txn_id", _S),
+        ("subject", _S),
+        ("detail", _S),
+        ("value", _I),
+    ]
+)
+MONEY = pa.schema([("t_ms", _I), ("bank", _S), ("customers_paise", _I), ("settlement_paise", _I)])
 
 
 class TableWriter:

@@ -28,6 +28,7 @@ from scenarios.world import World, build_world, link_latency
 Progress = Callable[[int, int, int], None]
 """``progress(sim_now_ms, sim_end_ms, payments_done)``, called now and then during a run."""
 
+
 @dataclass(frozen=True)
 class RunResult:
     out_dir: Path
@@ -52,13 +53,18 @@ class _Tally:
         columns = ["state", "response_code", "reason_code", "fraud_flags", "latency_ms"]
         for i in range(source.num_row_groups):
             group = source.read_row_group(i, columns=columns)
-            for counter, column in ((self.by_state, "state"), (self.by_code, "reason_code"),
-                                    (self.by_response, "response_code"),
-                                    (self.latency, "latency_ms")):
+            for counter, column in (
+                (self.by_state, "state"),
+                (self.by_code, "reason_code"),
+                (self.by_response, "response_code"),
+                (self.latency, "latency_ms"),
+            ):
                 for item in pc.value_counts(group[column]).to_pylist():
                     counter[item["values"]] += item["counts"]
-            flagged = pc.and_(pc.not_equal(group["fraud_flags"], ""),
-                              pc.not_equal(group["response_code"], codes.RISK_DECLINED))
+            flagged = pc.and_(
+                pc.not_equal(group["fraud_flags"], ""),
+                pc.not_equal(group["response_code"], codes.RISK_DECLINED),
+            )
             self.flagged += pc.sum(flagged).as_py() or 0
         self.total = sum(self.by_state.values())
 
@@ -110,24 +116,31 @@ def _latencies(world: World, scenario: Scenario) -> dict[tuple[str, str], int]:
     return latency
 
 
-def run_scenario(scenario: Scenario, out_dir: Path, seed: int | None = None, csv: bool = False,
-                 progress: Progress | None = None, direct: bool = False) -> RunResult:
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    seed: int | None = None,
+    csv: bool = False,
+    progress: Progress | None = None,
+    direct: bool = False,
+) -> RunResult:
     """Run ``scenario`` at ``seed`` (default: the scenario's) and write the run folder."""
-    return _Run(scenario, out_dir, scenario.seed if seed is None else seed, progress,
-                direct).run(csv)
+    return _Run(scenario, out_dir, scenario.seed if seed is None else seed, progress, direct).run(
+        csv
+    )
 
 
 class _Run:
     """One run: the world, SimPy, the delivery loop, the writers and the invariant checks."""
 
-    def __init__(self, scenario: Scenario, out_dir: Path, seed: int, progress: Progress | None,
-                 direct: bool) -> None:
+    def __init__(
+        self, scenario: Scenario, out_dir: Path, seed: int, progress: Progress | None, direct: bool
+    ) -> None:
         self.scenario, self.out_dir, self.seed, self.progress = scenario, out_dir, seed, progress
         self.world = world = build_world(scenario, seed)
         latency = _latencies(world, scenario)
         t = scenario.timeouts
-        self.window = window = min(*latency.values(), t.auth_ms, t.risk_ms, t.pay_ms,
-                                   t.reversal_ms)
+        self.window = window = min(*latency.values(), t.auth_ms, t.risk_ms, t.pay_ms, t.reversal_ms)
         self.env = env = simpy.Environment()
         self.network = Network(latency, window, scenario.network.jitter_ms, seed)
         self.loop = loop = DeliveryLoop(world.logics(), self.network, env, direct=direct)
@@ -135,19 +148,25 @@ class _Run:
         load = scenario.load
         if load.rate_per_s > 0 or any(p.rate_per_s > 0 for p in load.profile):
             shares = [(c.address, float(len(c.users))) for c in world.cohorts]
-            env.process(arrivals(env, loop, load.rate_at, shares, load.tick_ms or window, end,
-                                 seed))
+            env.process(
+                arrivals(env, loop, load.rate_at, shares, load.tick_ms or window, end, seed)
+            )
         if scenario.payments:
-            script = [(p.at_ms, f"users:{world.cohort_of[Vpa(p.payer)]}",
-                       StartPayment(Vpa(p.payer), Vpa(p.payee), Paise(p.amount), p.pin, p.note))
-                      for p in scenario.payments]
+            script = [
+                (
+                    p.at_ms + i * p.every_ms,
+                    f"users:{world.cohort_of[Vpa(p.payer)]}",
+                    StartPayment(Vpa(p.payer), Vpa(p.payee), Paise(p.amount), p.pin, p.note),
+                )
+                for p in scenario.payments
+                for i in range(p.repeat)
+            ]
             env.process(scripted(env, loop, script))
 
         out_dir.mkdir(parents=True, exist_ok=True)
         resolved = resolved_dict(scenario)
         resolved["seed"] = seed
-        (out_dir / "scenario.json").write_text(json.dumps(resolved, indent=2,
-                                                          ensure_ascii=False))
+        (out_dir / "scenario.json").write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
         self.tx = TableWriter(out_dir / "transactions.parquet", TRANSACTIONS)
         self.events = TableWriter(out_dir / "events.parquet", EVENTS)
         self.money = TableWriter(out_dir / "money.parquet", MONEY)
@@ -177,8 +196,7 @@ class _Run:
         summary = self._summary(_Tally(self.out_dir / "transactions.parquet"))
         (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if csv:
-            parquet_to_csv(self.out_dir / "transactions.parquet",
-                           self.out_dir / "transactions.csv")
+            parquet_to_csv(self.out_dir / "transactions.parquet", self.out_dir / "transactions.csv")
         return RunResult(self.out_dir, summary)
 
     def _drive(self) -> None:
@@ -207,8 +225,11 @@ class _Run:
             windows = loop.stats.windows
             if windows % 1024 == 0:
                 gc.collect(1)
-            if (windows % 32 == 0 and self.progress is not None
-                    and time.perf_counter() - last_progress > 0.1):
+            if (
+                windows % 32 == 0
+                and self.progress is not None
+                and time.perf_counter() - last_progress > 0.1
+            ):
                 last_progress = time.perf_counter()
                 self.progress(min(k * window, self.end), self.end, self.tx.count)
         self.sim_end = k * window
@@ -286,15 +307,13 @@ class _Run:
         }
         problems = []
         if self.max_deviation:
-            problems.append(f"conservation broken: money moved by up to {self.max_deviation} "
-                            f"paise")
+            problems.append(f"conservation broken: money moved by up to {self.max_deviation} paise")
         if money_end != money_start:
             problems.append(f"money at end {money_end} != money at start {money_start} paise")
         if stuck:
             problems.append(f"{stuck} payment(s) still in flight after the drain limit")
         if not stuck and in_flight_money:
-            problems.append(f"{in_flight_money} paise left in settlement with no payment in "
-                            f"flight")
+            problems.append(f"{in_flight_money} paise left in settlement with no payment in flight")
         summary["problems"] = problems
         summary["ok"] = not problems
         return summary

@@ -15,23 +15,113 @@ from actors.base import Logic, derive_seed
 from actors.fraud import FraudMonitor, FraudRules
 from actors.switch import Switch, SwitchTimeouts
 from actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
-from actors.user import Behaviour, User, UserCohort
+from actors.user import Behaviour, RateLimits, User, UserCohort
 from scenarios.config import Scenario
 
 FIRST_NAMES = (
-    "Aarav", "Aditi", "Aditya", "Amit", "Ananya", "Anil", "Anjali", "Arjun", "Deepa", "Divya",
-    "Farhan", "Gaurav", "Geeta", "Harish", "Ishaan", "Kavya", "Kiran", "Lakshmi", "Manoj",
-    "Meera", "Mohan", "Neha", "Nikhil", "Pooja", "Pradeep", "Priya", "Rahul", "Rajesh", "Ravi",
-    "Rohan", "Sakshi", "Sandeep", "Sanjay", "Shreya", "Simran", "Sneha", "Sunita", "Suresh",
-    "Tanvi", "Varun", "Vikram", "Vivek", "Yash", "Zoya", "Arnav", "Isha", "Kabir", "Nandini",
-    "Farah", "Gurpreet", "Harpreet", "Jaya", "Karthik", "Lalitha", "Murali", "Naveen", "Padma",
+    "Aarav",
+    "Aditi",
+    "Aditya",
+    "Amit",
+    "Ananya",
+    "Anil",
+    "Anjali",
+    "Arjun",
+    "Deepa",
+    "Divya",
+    "Farhan",
+    "Gaurav",
+    "Geeta",
+    "Harish",
+    "Ishaan",
+    "Kavya",
+    "Kiran",
+    "Lakshmi",
+    "Manoj",
+    "Meera",
+    "Mohan",
+    "Neha",
+    "Nikhil",
+    "Pooja",
+    "Pradeep",
+    "Priya",
+    "Rahul",
+    "Rajesh",
+    "Ravi",
+    "Rohan",
+    "Sakshi",
+    "Sandeep",
+    "Sanjay",
+    "Shreya",
+    "Simran",
+    "Sneha",
+    "Sunita",
+    "Suresh",
+    "Tanvi",
+    "Varun",
+    "Vikram",
+    "Vivek",
+    "Yash",
+    "Zoya",
+    "Arnav",
+    "Isha",
+    "Kabir",
+    "Nandini",
+    "Farah",
+    "Gurpreet",
+    "Harpreet",
+    "Jaya",
+    "Karthik",
+    "Lalitha",
+    "Murali",
+    "Naveen",
+    "Padma",
 )
 LAST_NAMES = (
-    "Sharma", "Patel", "Kumar", "Reddy", "Singh", "Gupta", "Iyer", "Nair", "Menon", "Das",
-    "Banerjee", "Chatterjee", "Mukherjee", "Joshi", "Kulkarni", "Deshpande", "Rao", "Pillai",
-    "Verma", "Mishra", "Agarwal", "Mehta", "Shah", "Desai", "Khan", "Ansari", "Fernandes",
-    "D'Souza", "Gill", "Sandhu", "Bose", "Ghosh", "Naidu", "Hegde", "Shetty", "Kapoor",
-    "Malhotra", "Chopra", "Saxena", "Tiwari", "Yadav", "Chauhan", "Bhat", "Krishnan",
+    "Sharma",
+    "Patel",
+    "Kumar",
+    "Reddy",
+    "Singh",
+    "Gupta",
+    "Iyer",
+    "Nair",
+    "Menon",
+    "Das",
+    "Banerjee",
+    "Chatterjee",
+    "Mukherjee",
+    "Joshi",
+    "Kulkarni",
+    "Deshpande",
+    "Rao",
+    "Pillai",
+    "Verma",
+    "Mishra",
+    "Agarwal",
+    "Mehta",
+    "Shah",
+    "Desai",
+    "Khan",
+    "Ansari",
+    "Fernandes",
+    "D'Souza",
+    "Gill",
+    "Sandhu",
+    "Bose",
+    "Ghosh",
+    "Naidu",
+    "Hegde",
+    "Shetty",
+    "Kapoor",
+    "Malhotra",
+    "Chopra",
+    "Saxena",
+    "Tiwari",
+    "Yadav",
+    "Chauhan",
+    "Bhat",
+    "Krishnan",
 )
 
 DEFAULT_MAX_COHORTS = 8
@@ -90,11 +180,17 @@ def build_world(scenario: Scenario, seed: int) -> World:
     accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
     for user, balance in people:
         accounts[user.bank].append(
-            AccountSpec(user.account, user.vpa, Paise(balance), pin_block(user.vpa, user.pin)))
+            AccountSpec(user.account, user.vpa, Paise(balance), pin_block(user.vpa, user.pin))
+        )
     banks: dict[BankCode, Bank] = {}
     for b in scenario.banks:
-        limits = BankLimits(Paise(b.per_txn_limit), Paise(b.daily_limit), b.daily_count_limit,
-                            b.pin_tries, SimTime(b.lockout_s * SECOND))
+        limits = BankLimits(
+            Paise(b.per_txn_limit),
+            Paise(b.daily_limit),
+            b.daily_count_limit,
+            b.pin_tries,
+            SimTime(b.lockout_s * SECOND),
+        )
         banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed)
 
     n_cohorts = scenario.cohorts or min(len(users), DEFAULT_MAX_COHORTS)
@@ -105,20 +201,43 @@ def build_world(scenario: Scenario, seed: int) -> World:
         members[i % n_cohorts].append(user)
         cohort_of[user.vpa] = i % n_cohorts
     load = scenario.load
-    behaviour = Behaviour(Paise(load.amount_median), load.amount_sigma, Paise(load.amount_min),
-                          Paise(load.amount_max), load.wrong_pin_rate)
+    behaviour = Behaviour(
+        Paise(load.amount_median),
+        load.amount_sigma,
+        Paise(load.amount_min),
+        Paise(load.amount_max),
+        load.wrong_pin_rate,
+    )
     payees = tuple(u.vpa for u in users)
-    cohorts = [UserCohort(i, members[i], payees, behaviour, seed) for i in range(n_cohorts)]
+    limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
+    cohorts = [UserCohort(i, members[i], payees, behaviour, seed, limits) for i in range(n_cohorts)]
 
     directory = {vpa: Address(f"users:{c}") for vpa, c in cohort_of.items()}
     t = scenario.timeouts
-    switch = Switch(directory, set(banks), SwitchTimeouts(
-        SimTime(t.auth_ms), SimTime(t.risk_ms), SimTime(t.pay_ms), SimTime(t.reversal_ms),
-        t.reversal_tries), seed=seed)
+    switch = Switch(
+        directory,
+        set(banks),
+        SwitchTimeouts(
+            SimTime(t.auth_ms),
+            SimTime(t.risk_ms),
+            SimTime(t.pay_ms),
+            SimTime(t.reversal_ms),
+            t.reversal_tries,
+        ),
+        seed=seed,
+    )
     f = scenario.fraud
-    fraud = FraudMonitor(FraudRules(Paise(f.high_value), f.high_value_action,
-                                    Paise(f.daily_cap), f.daily_cap_action,
-                                    f.velocity_per_hour, f.velocity_action), seed)
+    fraud = FraudMonitor(
+        FraudRules(
+            Paise(f.high_value),
+            f.high_value_action,
+            Paise(f.daily_cap),
+            f.daily_cap_action,
+            f.velocity_per_hour,
+            f.velocity_action,
+        ),
+        seed,
+    )
     money = sum(balance for _, balance in people)
     return World(users, cohorts, cohort_of, banks, switch, fraud, money)
 

@@ -26,10 +26,16 @@ BAD = pin_block("rahul@okhdfcbank", "9999")
 
 
 def make_bank(**limits: Any) -> Bank:
-    return Bank(BankCode("HDFC"), [
-        AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(10_000_00), GOOD),
-        AccountSpec(PRIYA, "priya@okhdfcbank", Paise(500_00), pin_block("priya@okhdfcbank", "1")),
-    ], BankLimits(**limits))
+    return Bank(
+        BankCode("HDFC"),
+        [
+            AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(10_000_00), GOOD),
+            AccountSpec(
+                PRIYA, "priya@okhdfcbank", Paise(500_00), pin_block("priya@okhdfcbank", "1")
+            ),
+        ],
+        BankLimits(**limits),
+    )
 
 
 def ask(bank: Bank, message: Any, at: int = 0) -> RespPayLeg:
@@ -72,8 +78,11 @@ def test_wrong_pin_is_zm_then_z6_lockout_for_the_configured_time() -> None:
 def test_right_pin_resets_the_wrong_tries() -> None:
     bank = make_bank(pin_tries=3)
     for i in range(5):
-        assert ask(bank, debit(f"B{i}", 100, BAD)).code == codes.INVALID_PIN if i % 2 == 0 \
+        assert (
+            ask(bank, debit(f"B{i}", 100, BAD)).code == codes.INVALID_PIN
+            if i % 2 == 0
             else ask(bank, debit(f"G{i}", 100)).code == codes.APPROVED
+        )
 
 
 def test_per_transaction_daily_amount_and_daily_count_limits() -> None:
@@ -90,8 +99,10 @@ def test_per_transaction_daily_amount_and_daily_count_limits() -> None:
 def test_unknown_accounts_are_xh_and_xi() -> None:
     bank = make_bank()
     assert ask(bank, debit("T1", 100, account="NOPE")).code == codes.REMITTER_ACCOUNT_MISSING
-    assert ask(bank, ReqPayCredit(TxnId("T2"), "NOPE", Paise(100))).code == \
-        codes.BENEFICIARY_ACCOUNT_MISSING
+    assert (
+        ask(bank, ReqPayCredit(TxnId("T2"), "NOPE", Paise(100))).code
+        == codes.BENEFICIARY_ACCOUNT_MISSING
+    )
     assert bank.gauges() == (10_500_00, 0)
 
 
@@ -99,10 +110,11 @@ def test_every_leg_is_idempotent_by_transaction_id() -> None:
     bank = make_bank()
     for _ in range(3):
         assert ask(bank, debit("T1", 1_000_00)).code == codes.APPROVED
-        assert ask(bank, ReqPayCredit(TxnId("T1"), PRIYA, Paise(1_000_00))).code == \
-            codes.APPROVED
-        assert ask(bank, ReqPayReversal(TxnId("T1"), DEBIT, RAHUL, Paise(1_000_00))).code == \
-            codes.APPROVED
+        assert ask(bank, ReqPayCredit(TxnId("T1"), PRIYA, Paise(1_000_00))).code == codes.APPROVED
+        assert (
+            ask(bank, ReqPayReversal(TxnId("T1"), DEBIT, RAHUL, Paise(1_000_00))).code
+            == codes.APPROVED
+        )
     assert bank.balance(RAHUL) == 10_000_00  # debited once, reversed once
     assert bank.balance(PRIYA) == 1_500_00  # credited once
 
@@ -157,22 +169,34 @@ def test_idempotency_records_are_forgotten_after_the_window() -> None:
 
 def test_started_actor_answers_by_message(actors: None) -> None:
     ref = BankActor.start(make_bank())
-    out = ref.ask(Deliver([envelope(debit("T1", 1_000_00), sender="switch"),
-                           envelope(debit("T2", 20_000_00), at=1, sender="switch")]), timeout=5)
+    out = ref.ask(
+        Deliver(
+            [
+                envelope(debit("T1", 1_000_00), sender="switch"),
+                envelope(debit("T2", 20_000_00), at=1, sender="switch"),
+            ]
+        ),
+        timeout=5,
+    )
     replies = [(to, msg) for _, _, _, to, msg in out.sends]
-    assert replies == [("switch", RespPayLeg(TxnId("T1"), DEBIT, "00")),
-                       ("switch", RespPayLeg(TxnId("T2"), DEBIT, "Z9"))]
+    assert replies == [
+        ("switch", RespPayLeg(TxnId("T1"), DEBIT, "00")),
+        ("switch", RespPayLeg(TxnId("T2"), DEBIT, "Z9")),
+    ]
     assert out.gauges == (9_500_00, 1_000_00)
     assert ref.is_alive()
 
 
-ops = st.lists(st.tuples(
-    st.sampled_from(["debit", "credit", "rev_debit", "rev_credit"]),
-    st.integers(0, 5),  # txn id: small, so ids repeat (duplicates, replays)
-    st.sampled_from([RAHUL, PRIYA, "NOPE"]),
-    st.integers(1, 12_000_00),
-    st.booleans(),  # right PIN?
-), max_size=60)
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["debit", "credit", "rev_debit", "rev_credit"]),
+        st.integers(0, 5),  # txn id: small, so ids repeat (duplicates, replays)
+        st.sampled_from([RAHUL, PRIYA, "NOPE"]),
+        st.integers(1, 12_000_00),
+        st.booleans(),  # right PIN?
+    ),
+    max_size=60,
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,9 +9,16 @@ A = Vpa("rahul@okhdfcbank")
 
 
 def score(monitor: FraudMonitor, amount: int, at: int = 0, payer: Vpa = A) -> RespRiskScore:
-    out = monitor.deliver([envelope(ReqRiskScore(TxnId(f"T{at}"), payer, Vpa("p@x"),
-                                                 Paise(amount)), at=at, sender="switch")])
-    (_, _, _, to, reply), = out.sends
+    out = monitor.deliver(
+        [
+            envelope(
+                ReqRiskScore(TxnId(f"T{at}"), payer, Vpa("p@x"), Paise(amount)),
+                at=at,
+                sender="switch",
+            )
+        ]
+    )
+    ((_, _, _, to, reply),) = out.sends
     assert to == "switch"
     return reply  # type: ignore[no-any-return]
 
@@ -68,14 +75,15 @@ def test_release_gives_back_a_failed_payments_amount() -> None:
 def test_rules_are_recorded_as_events() -> None:
     m = FraudMonitor()
     out = m.deliver([envelope(ReqRiskScore(TxnId("T1"), A, Vpa("p@x"), Paise(50_000_00)))])
-    (table, row), = out.records
+    ((table, row),) = out.records
     assert table == "events" and row[1] == "FRAUD_FLAG" and row[5] == "HIGH_VALUE"
 
 
 def test_the_monitor_never_moves_money_it_only_answers_the_switch(actors: None) -> None:
     ref = FraudMonitorActor.start(FraudMonitor())
-    msgs = [envelope(ReqRiskScore(TxnId(f"T{i}"), A, Vpa("p@x"), Paise(100)), at=i)
-            for i in range(12)]
+    msgs = [
+        envelope(ReqRiskScore(TxnId(f"T{i}"), A, Vpa("p@x"), Paise(100)), at=i) for i in range(12)
+    ]
     out = ref.ask(Deliver(msgs), timeout=5)
     decisions = [m.decision for *_, to, m in out.sends]
     assert decisions == [ALLOW] * 10 + [DECLINE] * 2

@@ -8,19 +8,40 @@ from actors.errors import AmountError
 from actors.money import format_inr, parse_amount
 
 
-@pytest.mark.parametrize(("text", "paise"), [
-    ("499.99", 49999), ("1", 100), ("0.01", 1), ("100000", 10000000), ("12.5", 1250),
-    ("₹1,200.50", 120050), (" 7.00 ", 700), (250, 25000),
-])
+@pytest.mark.parametrize(
+    ("text", "paise"),
+    [
+        ("499.99", 49999),
+        ("1", 100),
+        ("0.01", 1),
+        ("100000", 10000000),
+        ("12.5", 1250),
+        ("₹1,200.50", 120050),
+        (" 7.00 ", 700),
+        (250, 25000),
+    ],
+)
 def test_parses_rupees_into_paise(text: object, paise: int) -> None:
     assert parse_amount(text) == paise
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    ("-5", "negative"), ("0", "zero"), ("0.00", "zero"), ("1.234", "more than two decimals"),
-    ("abc", "not a number"), ("NaN", "not a number"), ("", "not a number"), ("1e5", "not a number"),
-    (1.5, "not float"), (True, "not bool"), (None, "not NoneType"), ("inf", "not a number"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("-5", "negative"),
+        ("0", "zero"),
+        ("0.00", "zero"),
+        ("1.234", "more than two decimals"),
+        ("abc", "not a number"),
+        ("NaN", "not a number"),
+        ("", "not a number"),
+        ("1e5", "not a number"),
+        (1.5, "not float"),
+        (True, "not bool"),
+        (None, "not NoneType"),
+        ("inf", "not a number"),
+    ],
+)
 def test_refuses_what_is_not_an_amount_and_says_why(text: object, why: str) -> None:
     with pytest.raises(AmountError) as caught:
         parse_amount(text)

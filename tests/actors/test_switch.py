@@ -28,7 +28,8 @@ from actors.messages import (
     RespRiskScore,
     RiskRelease,
 )
-from actors.switch import TERMINAL, TRANSACTION_COLUMNS, TRANSITIONS, NpciSwitch, Stage, Switch
+from actors.records import TRANSACTION_COLUMNS
+from actors.switch import TERMINAL, TRANSITIONS, NpciSwitch, Stage, Switch
 from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 T = TxnId("T1")
@@ -39,8 +40,9 @@ class Drive:
     """Plays everyone around the switch; keeps the time and what the switch said."""
 
     def __init__(self) -> None:
-        self.switch = Switch({PAYER: Address("users:0"), PAYEE: Address("users:1")},
-                             {"HDFC", "SBI"})
+        self.switch = Switch(
+            {PAYER: Address("users:0"), PAYEE: Address("users:1")}, {"HDFC", "SBI"}
+        )
         self.t = 0
         self.sent: list[tuple[str, Any]] = []
         self.rows: list[tuple[Any, ...]] = []
@@ -62,15 +64,20 @@ class Drive:
         return self.take(self.switch.advance(self.t + 1))
 
     def pay(self, amount: int = 1_000_00, payee: Vpa = PAYEE) -> list[tuple[str, Any]]:
-        return self.tell(ReqPay(T, PAYER, payee, Paise(amount), BankCode("HDFC"), "ACC1", "cred",
-                                SimTime(self.t)), "users:0")
+        return self.tell(
+            ReqPay(
+                T, PAYER, payee, Paise(amount), BankCode("HDFC"), "ACC1", "cred", SimTime(self.t)
+            ),
+            "users:0",
+        )
 
     def up_to_debit(self, decision: str = ALLOW) -> None:
         assert self.pay() == [("users:1", ReqAuthDetails(T, PAYEE))]
         sent = self.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
         assert sent == [("fraud", ReqRiskScore(T, PAYER, PAYEE, Paise(1_000_00)))]
-        sent = self.tell(RespRiskScore(T, decision, ("HIGH_VALUE",) if decision == FLAG else ()),
-                         "fraud")
+        sent = self.tell(
+            RespRiskScore(T, decision, ("HIGH_VALUE",) if decision == FLAG else ()), "fraud"
+        )
         assert sent == [("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(1_000_00), "cred"))]
 
     def row(self) -> dict[str, Any]:

@@ -11,16 +11,26 @@ from actors.messages import (
     StartPayment,
     StartPayments,
 )
-from actors.types import BankCode, Paise, TxnId, Vpa
-from actors.user import Behaviour, User, UserActor, UserCohort
+from actors.records import TRANSACTION_COLUMNS
+from actors.types import MINUTE, BankCode, Paise, TxnId, Vpa
+from actors.user import Behaviour, RateLimits, User, UserActor, UserCohort
 
-USERS = [User("Rahul Sharma", Vpa("rahul@okhdfcbank"), BankCode("HDFC"), "H1", "1234"),
-         User("Priya Patel", Vpa("priya@oksbi"), BankCode("SBI"), "S1", "2345")]
+USERS = [
+    User("Rahul Sharma", Vpa("rahul@okhdfcbank"), BankCode("HDFC"), "H1", "1234"),
+    User("Priya Patel", Vpa("priya@oksbi"), BankCode("SBI"), "S1", "2345"),
+]
 EVERYONE = (*tuple(u.vpa for u in USERS), Vpa("amit@okicici"))
 
 
-def cohort(seed: int = 1, **behaviour: object) -> UserCohort:
-    return UserCohort(0, USERS, EVERYONE, Behaviour(**behaviour), seed)  # type: ignore[arg-type]
+def cohort(seed: int = 1, limits: RateLimits | None = None, **behaviour: object) -> UserCohort:
+    return UserCohort(
+        0,
+        USERS,
+        EVERYONE,
+        Behaviour(**behaviour),
+        seed,  # type: ignore[arg-type]
+        limits or RateLimits(0, 0),
+    )
 
 
 def sent(c: UserCohort, message: object, at: int = 0) -> list[tuple[str, object]]:
@@ -54,7 +64,9 @@ def test_wrong_pin_rate_sends_wrong_pin_blocks() -> None:
 
 
 def test_scripted_payment_with_a_typed_pin() -> None:
-    (_, msg), = sent(cohort(), StartPayment(USERS[0].vpa, Vpa("amit@okicici"), Paise(123), "0000"))
+    ((_, msg),) = sent(
+        cohort(), StartPayment(USERS[0].vpa, Vpa("amit@okicici"), Paise(123), "0000")
+    )
     assert isinstance(msg, ReqPay)
     assert msg.cred == pin_block("rahul@okhdfcbank", "0000") and msg.amount == 123
 
@@ -68,8 +80,9 @@ def test_scripted_payment_from_a_stranger_is_an_event_not_a_crash() -> None:
 def test_resolves_the_vpas_it_hosts_and_only_those() -> None:
     c = cohort()
     assert sent(c, ReqAuthDetails(TxnId("T1"), Vpa("priya@oksbi"))) == [
-        ("test", RespAuthDetails(TxnId("T1"), Vpa("priya@oksbi"), "00", BankCode("SBI"), "S1"))]
-    (_, reply), = sent(c, ReqAuthDetails(TxnId("T2"), Vpa("amit@okicici")))
+        ("test", RespAuthDetails(TxnId("T1"), Vpa("priya@oksbi"), "00", BankCode("SBI"), "S1"))
+    ]
+    ((_, reply),) = sent(c, ReqAuthDetails(TxnId("T2"), Vpa("amit@okicici")))
     assert reply.code == codes.INVALID_VPA  # type: ignore[attr-defined]
 
 
@@ -81,3 +94,35 @@ def test_started_user_actor_counts_its_notifications(actors: None) -> None:
     assert len(out.sends) == 2
     ref.stop()
     assert c.outcomes["Z9"] == 1 and c.notifications["FAILED"] == 1
+
+
+def test_rate_limits_refuse_at_the_psp_and_record_the_hit() -> None:
+    c = cohort(limits=RateLimits(per_minute=5, per_hour=7))
+    rahul, priya = USERS[0].vpa, USERS[1].vpa
+    outs = [
+        c.deliver([envelope(StartPayment(rahul, priya, Paise(100)), at=i * 1000)]) for i in range(8)
+    ]
+    assert [len(o.sends) for o in outs] == [1] * 5 + [0] * 3  # 6th-8th within the minute
+    hit = outs[5].records
+    assert hit[0] == ("events", (5000, "RATE_LIMIT", "users:0", hit[0][1][3], rahul, "1m", 100))
+    row = dict(zip(TRANSACTION_COLUMNS, hit[1][1], strict=True))
+    assert (row["state"], row["response_code"], row["payer_vpa"]) == ("FAILED", "U86", rahul)
+    # a minute later the minute window has room, the hour window has 2 left
+    later = [
+        c.deliver([envelope(StartPayment(rahul, priya, Paise(100)), at=MINUTE + 10_000 + i)])
+        for i in range(3)
+    ]
+    assert [len(o.sends) for o in later] == [1, 1, 0]
+    assert later[2].records[0][1][5] == "1h"
+    # other users are not affected
+    assert sent(c, StartPayment(priya, rahul, Paise(100)), at=MINUTE + 20_000)
+
+
+def test_refused_payments_do_not_use_up_the_window() -> None:
+    c = cohort(limits=RateLimits(per_minute=1, per_hour=0))
+    rahul, priya = USERS[0].vpa, USERS[1].vpa
+    results = [
+        len(c.deliver([envelope(StartPayment(rahul, priya, Paise(1)), at=t)]).sends)
+        for t in (0, 30_000, 59_999, 60_000)
+    ]
+    assert results == [1, 0, 0, 1]

@@ -12,8 +12,9 @@ import pytest
 from scenarios.cli import main
 
 
-def test_run_quickstart_writes_a_run_folder_and_exits_0(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_quickstart_writes_a_run_folder_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["run", "quickstart", "--out", str(tmp_path), "--no-report", "--csv"]) == 0
     shown = capsys.readouterr().out
     assert "₹70,000.00" in shown and "Z9" in shown and "insufficient funds" in shown
@@ -27,9 +28,9 @@ def test_run_with_no_scenario_runs_the_quickstart(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "summary.json").read_text())["seed"] == 3
 
 
-def test_a_broken_scenario_exits_2_naming_file_and_field(tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]
-                                                         ) -> None:
+def test_a_broken_scenario_exits_2_naming_file_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\nduration_s = 1\n[population]\nsize = 10\nbalance_medain = "1"\n')
     assert main(["run", str(bad), "--out", str(tmp_path / "out"), "--no-report"]) == 2
@@ -38,16 +39,21 @@ def test_a_broken_scenario_exits_2_naming_file_and_field(tmp_path: Path,
     assert not (tmp_path / "out").exists()  # nothing ran
 
 
-def test_report_of_something_that_is_not_a_run(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_of_something_that_is_not_a_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", str(tmp_path)]) == 2
     assert "summary.json: missing" in capsys.readouterr().err
 
 
 def test_bench_json_prints_one_object_per_size() -> None:
-    done = subprocess.run([sys.executable, "-m", "scenarios.cli", "bench", "--json",
-                           "--sizes", "50x300,80x200"], capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "bench", "--json", "--sizes", "50x300,80x200"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [x["users"] for x in lines] == [50, 80]

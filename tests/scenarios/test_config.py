@@ -53,14 +53,20 @@ def test_every_bundled_scenario_is_valid(bundled: str) -> None:
 
 
 def test_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
-    msg = error_of(tmp_path, GOOD + "\n[fraud]\nhigh_valu = \"1.00\"\n")
+    msg = error_of(tmp_path, GOOD + '\n[fraud]\nhigh_valu = "1.00"\n')
     assert "fraud.high_valu" in msg and "unknown key" in msg
 
 
-@pytest.mark.parametrize(("amount", "why"), [
-    ('"-5"', "negative"), ('"1.234"', "two decimals"), ('"ten"', "not a number"),
-    ("12.5", "not float"), ('"0"', "zero"),
-])
+@pytest.mark.parametrize(
+    ("amount", "why"),
+    [
+        ('"-5"', "negative"),
+        ('"1.234"', "two decimals"),
+        ('"ten"', "not a number"),
+        ("12.5", "not float"),
+        ('"0"', "zero"),
+    ],
+)
 def test_bad_amounts_say_where_and_why(tmp_path: Path, amount: str, why: str) -> None:
     text = GOOD + f'\n[[payments]]\nfrom = "a@okhdfcbank"\nto = "b@oksbi"\namount = {amount}\n'
     msg = error_of(tmp_path, text)
@@ -85,8 +91,9 @@ def test_missing_required_fields_and_wrong_types_are_all_listed(tmp_path: Path) 
 
 
 def test_a_pin_must_be_four_or_six_digits(tmp_path: Path) -> None:
-    assert "users.0.pin" in error_of(tmp_path, GOOD.replace('balance = "100.00"',
-                                                           'balance = "100.00"\npin = "12a4"'))
+    assert "users.0.pin" in error_of(
+        tmp_path, GOOD.replace('balance = "100.00"', 'balance = "100.00"\npin = "12a4"')
+    )
 
 
 def test_broken_toml_and_missing_files(tmp_path: Path) -> None:

@@ -37,18 +37,30 @@ def test_quickstart_ten_cross_bank_payments_one_z9_one_flag_money_kept(quickstar
     # all ten are in flight at once: every one started before any finished
     assert tx.t_initiated_ms.max() < tx.t_completed_ms.min()
     z9 = tx[tx.reason_code == "Z9"].iloc[0]
-    assert (z9.payer_vpa, z9.amount_paise, z9.response_code) == ("kavya@okhdfcbank", 9_000_00,
-                                                                   "U30")
+    assert (z9.payer_vpa, z9.amount_paise, z9.response_code) == (
+        "kavya@okhdfcbank",
+        9_000_00,
+        "U30",
+    )
     flagged = tx[tx.fraud_flags != ""].iloc[0]
-    assert (flagged.amount_paise, flagged.state, flagged.fraud_flags) == (50_000_00, "SUCCESS",
-                                                                          "HIGH_VALUE")
+    assert (flagged.amount_paise, flagged.state, flagged.fraud_flags) == (
+        50_000_00,
+        "SUCCESS",
+        "HIGH_VALUE",
+    )
 
 
 def test_quickstart_run_folder_has_the_stable_names(quickstart) -> None:
     _summary, tx, out = quickstart
     on_disk = json.loads((out / "summary.json").read_text())
-    for key in ("seed", "money_start_paise", "money_end_paise", "payments_total",
-                "payments_by_code", "payments_per_wall_second"):
+    for key in (
+        "seed",
+        "money_start_paise",
+        "money_end_paise",
+        "payments_total",
+        "payments_by_code",
+        "payments_per_wall_second",
+    ):
         assert key in on_disk
     scenario = json.loads((out / "scenario.json").read_text())
     assert scenario["seed"] == 42 and {u["pin"] for u in scenario["users"]} == {"****"}
@@ -80,7 +92,10 @@ def test_pykka_and_direct_give_identical_tables(tmp_path: Path) -> None:
 
 
 SMALL = {
-    "name": "small", "seed": 5, "duration_s": 20, "cohorts": 3,
+    "name": "small",
+    "seed": 5,
+    "duration_s": 20,
+    "cohorts": 3,
     "population": {"size": 300, "balance_median": "800.00"},
     "load": {"rate_per_s": 60, "wrong_pin_rate": 0.03, "amount_median": "300.00"},
     "network": {"jitter_ms": 12},
@@ -122,3 +137,38 @@ def test_population_scenario_exercises_concurrency_and_conserves(tmp_path: Path)
     assert (z8.payer_bank == "AXIS").all()
     # latency: a payment takes at least the sum of its hops
     assert (tx[tx.state == "SUCCESS"].latency_ms >= 2 * (25 + 35 + 35 + 10)).all()
+
+
+def test_rate_limit_storm_refuses_the_hammering_and_spares_everyone_else(tmp_path: Path) -> None:
+    result = run_scenario(load_scenario(bundled_scenarios()["rate_limit_storm"]), tmp_path)
+    assert result.ok, result.summary["problems"]
+    tx = pd.read_parquet(tmp_path / "transactions.parquet")
+    events = pd.read_parquet(tmp_path / "events.parquet")
+    stormers = {"vikram.storm@okhdfcbank", "sneha.storm@oksbi", "farhan.storm@okicici"}
+    scripted = {
+        ("vikram.storm@okhdfcbank", "sneha.storm@oksbi", 10_00),
+        ("sneha.storm@oksbi", "farhan.storm@okicici", 20_00),
+        ("farhan.storm@okicici", "vikram.storm@okhdfcbank", 15_00),
+    }
+    keys = zip(tx.payer_vpa, tx.payee_vpa, tx.amount_paise, strict=True)
+    assert sum(k in scripted for k in keys) == 90 + 60 + 36  # every try is a row
+    storm = tx[tx.payer_vpa.isin(stormers)]
+    # never more than 5 a minute leave any stormer's app
+    sent = storm[storm.response_code != "U86"].sort_values("t_initiated_ms")
+    for _, mine in sent.groupby("payer_vpa"):
+        t = mine.t_initiated_ms.to_numpy()
+        assert ((t[5:] - t[:-5]) >= 60_000).all()
+    # each refusal is one RATE_LIMIT event naming the user and the window
+    hits = events[events.kind == "RATE_LIMIT"]
+    assert len(hits) == (tx.response_code == "U86").sum()
+    assert (storm.response_code == "U86").sum() > 100
+    assert stormers <= set(hits.subject) and set(hits.detail) == {"1m"}
+    assert (
+        list(hits.subject.value_counts().index[:3]) != []
+        and set(hits.subject.value_counts().index[:3]) == stormers
+    )
+    # what gets through meets the fraud monitor's velocity rule
+    assert (storm.reason_code == "U16").sum() > 0
+    # ordinary users are hardly ever throttled (a rare burst of 6 in a minute is)
+    ordinary = tx[~tx.payer_vpa.isin(stormers)]
+    assert (ordinary.response_code == "U86").mean() < 0.01
