@@ -13,8 +13,8 @@ never call another actor: that is what keeps a run deterministic.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import random
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -74,12 +74,10 @@ class Logic:
     Handlers read ``self.now`` and call :meth:`send`, :meth:`set_timer`,
     :meth:`record` and :meth:`event`; :meth:`deliver` collects what they did.
 
-    Timers live with their actor, one FIFO queue per delay (a queue's fire times
-    only grow, because an actor's clock only moves forward), and fire in
-    ``(fire_at, seq)`` order, before any envelope due at the same time or later.
-    The delivery loop only has to wake the actor at ``Outbox.wake_at``; one SimPy
-    event per actor and window replaces one per timer, and most timers are
-    stale (the reply came first) by the time they fire.
+    Timers live with their actor in a heap and fire in ``(fire_at, seq)`` order,
+    before any envelope due at the same time or later. The delivery loop only has
+    to wake the actor at ``Outbox.wake_at``: one SimPy event per actor and window
+    instead of one per timer.
     """
 
     def __init__(self, address: Address, seed: int = 0) -> None:
@@ -89,7 +87,7 @@ class Logic:
         self._seq = 0
         self._sends: list[Sent] = []
         self._records: list[Record] = []
-        self._timer_queues: dict[int, deque[tuple[int, int, Any]]] = {}
+        self._timers: list[tuple[int, int, Any]] = []  # a heap
         self._next_due = NEVER
         self._dispatch: dict[type, Callable[[Any, Address], None]] = {}
 
@@ -101,14 +99,11 @@ class Logic:
 
     def set_timer(self, delay: int, message: Any) -> None:
         """Deliver ``message`` to this actor ``delay`` ms from now (``delay`` > 0)."""
+        if delay <= 0:
+            raise ValueError(f"{self.address}: a timer needs a positive delay, not {delay}")
         fire_at = self.now + delay
-        queue = self._timer_queues.get(delay)
-        if queue is None:
-            if delay <= 0:
-                raise ValueError(f"{self.address}: a timer needs a positive delay, not {delay}")
-            queue = self._timer_queues[delay] = deque()
         self._seq += 1
-        queue.append((fire_at, self._seq, message))
+        heapq.heappush(self._timers, (fire_at, self._seq, message))
         if fire_at < self._next_due:
             self._next_due = fire_at
 
@@ -131,7 +126,7 @@ class Logic:
 
     @property
     def pending_timers(self) -> int:
-        return sum(len(q) for q in self._timer_queues.values())
+        return len(self._timers)
 
     def deliver(self, envelopes: Sequence[Envelope], until: int | None = None) -> Outbox:
         """Handle due envelopes in order, and timers due before ``until``; return what they
@@ -158,23 +153,18 @@ class Logic:
 
     def _fire_timers(self, upto: int) -> None:
         """Fire every timer due at or before ``upto``, earliest first."""
-        queues = self._timer_queues.values()
+        timers = self._timers
         dispatch = self._dispatch
         address = self.address
-        while True:
-            best = None
-            for queue in queues:
-                if queue and (best is None or queue[0] < best[0]):
-                    best = queue
-            if best is None or best[0][0] > upto:
-                break
-            fire_at, _seq, message = best.popleft()
+        pop = heapq.heappop
+        while timers and timers[0][0] <= upto:
+            fire_at, _seq, message = pop(timers)
             self.now = fire_at
             handler = dispatch.get(type(message))
             if handler is None:
                 handler = self._handler_for(type(message))
             handler(message, address)
-        self._next_due = min((q[0][0] for q in queues if q), default=NEVER)
+        self._next_due = timers[0][0] if timers else NEVER
 
     def on_Wake(self, message: Wake, sender: Address) -> None:
         """Timers due by now have already fired; the wake-up only made sure we were called."""

@@ -158,11 +158,9 @@ class RespPayLeg(NamedTuple):
 
 
 class Timeout(NamedTuple):
-    """A response timer of the switch fired; stale unless the payment is still at ``stage``."""
+    """A response timer of the switch fired for a payment (stale if the payment is over)."""
 
     txn_id: TxnId
-    stage: str
-    attempt: int
 
 
 DEBIT = "DEBIT"

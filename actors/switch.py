@@ -73,7 +73,7 @@ class SwitchTimeouts:
     """Response timeouts in simulated ms (NPCI circular of 26 Apr 2025)."""
 
     auth: SimTime = SimTime(10 * SECOND)
-    risk: SimTime = SimTime(5 * SECOND)
+    risk: SimTime = SimTime(10 * SECOND)
     pay: SimTime = SimTime(15 * SECOND)
     reversal: SimTime = SimTime(10 * SECOND)
     reversal_tries: int = 3
@@ -85,6 +85,7 @@ class _Payment:
         "attempt",
         "code",
         "cred",
+        "deadline",
         "flags",
         "initiated_at",
         "payee",
@@ -101,6 +102,7 @@ class _Payment:
         "t_debited",
         "t_resolved",
         "t_risk",
+        "timer_at",
         "txn_id",
     )
 
@@ -117,6 +119,8 @@ class _Payment:
         self.received_at = now
         self.stage = Stage.RESOLVING
         self.attempt = 0
+        self.deadline = 0
+        self.timer_at: int | None = None
         self.payee_bank = ""
         self.payee_account = ""
         self.flags = ""
@@ -159,7 +163,20 @@ class Switch(Logic):
         p.stage = to
         p.attempt = 0
         if timeout:
-            self.set_timer(timeout, Timeout(p.txn_id, to, 0))
+            self._expect(p, timeout)
+
+    def _expect(self, p: _Payment, timeout: int) -> None:
+        """The current stage must be answered within ``timeout``.
+
+        One timer per payment, armed for the earliest deadline and re-armed lazily
+        when it fires: most payments finish long before their first timer, so one
+        stale timer per payment instead of one per stage.
+        """
+        deadline = self.now + timeout
+        p.deadline = deadline
+        if p.timer_at is None or deadline < p.timer_at:
+            p.timer_at = deadline
+            self.set_timer(timeout, Timeout(p.txn_id))
 
     def _finish(self, p: _Payment, to: str, code: str, reason: str = "") -> None:
         self._move(p, to)
@@ -228,7 +245,7 @@ class Switch(Logic):
         elif payee_psp is None:
             self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
         else:
-            self.set_timer(self.timeouts.auth, Timeout(p.txn_id, Stage.RESOLVING, 0))
+            self._expect(p, self.timeouts.auth)
             self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
 
     def on_RespAuthDetails(self, msg: RespAuthDetails, sender: Address) -> None:
@@ -322,8 +339,13 @@ class Switch(Logic):
 
     def on_Timeout(self, msg: Timeout, sender: Address) -> None:
         p = self.payments.get(msg.txn_id)
-        if p is None or p.stage != msg.stage or p.attempt != msg.attempt:
-            return  # answered in time: a stale timer
+        if p is None or p.timer_at != self.now:
+            return  # the payment is over, or an earlier timer replaced this one
+        p.timer_at = None
+        if self.now < p.deadline:  # it moved on in time: wait for the current stage
+            p.timer_at = p.deadline
+            self.set_timer(p.deadline - self.now, msg)
+            return
         self.event("TIMEOUT", p.txn_id, p.payer, p.stage, p.amount)
         stage = p.stage
         if stage == Stage.RESOLVING:
@@ -341,7 +363,7 @@ class Switch(Logic):
             self._reverse(p, Stage.REVERSING_CREDIT)
         elif p.attempt + 1 < self.timeouts.reversal_tries:
             p.attempt += 1  # reversals are idempotent: ask again
-            self.set_timer(self.timeouts.reversal, Timeout(p.txn_id, stage, p.attempt))
+            self._expect(p, self.timeouts.reversal)
             self._send_reversal(p)
         elif stage == Stage.REVERSING_DEBIT:
             # The remitter never confirmed: its money stays in settlement (in flight) and

@@ -148,7 +148,7 @@ class NetworkConfig(_Strict):
 
 class TimeoutsConfig(_Strict):
     auth_ms: int = Field(10_000, ge=1)
-    risk_ms: int = Field(5_000, ge=1)
+    risk_ms: int = Field(10_000, ge=1)
     pay_ms: int = Field(15_000, ge=1)
     reversal_ms: int = Field(10_000, ge=1)
     reversal_tries: int = Field(3, ge=1)

@@ -124,7 +124,7 @@ LAST_NAMES = (
     "Krishnan",
 )
 
-DEFAULT_MAX_COHORTS = 8
+DEFAULT_MAX_COHORTS = 4
 
 
 @dataclass(frozen=True, slots=True)

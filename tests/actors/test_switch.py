@@ -209,7 +209,7 @@ def test_silent_fraud_monitor_fails_open_and_says_so() -> None:
     d = Drive()
     d.pay()
     d.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
-    sent = d.wait(5_000)
+    sent = d.wait(10_000)
     assert sent == [("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(1_000_00), "cred"))]
 
 
@@ -245,3 +245,21 @@ def test_started_switch_answers_by_message(actors: None) -> None:
     assert [(to, m) for *_, to, m in out.sends] == [("users:1", ReqAuthDetails(T, PAYEE))]
     assert out.gauges == (1,)
     assert out.wake_at == 10_000  # the address-resolution timeout
+
+
+def test_a_stage_times_out_exactly_at_its_own_deadline() -> None:
+    d = Drive()
+    d.up_to_debit()  # the debit went out at t=30: it is due by 15,030
+    assert d.switch.pending_timers == 1  # one timer per payment, not one per stage
+    assert d.wait(15_029 - d.t) == []  # the first timer (t=10,010) re-armed itself
+    assert d.wait(1) == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
+
+
+def test_a_finished_payment_leaves_one_stale_timer_that_changes_nothing() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
+    assert d.switch.pending_timers == 1
+    assert d.wait(60_000) == [] and d.switch.pending_timers == 0
+    assert len(d.rows) == 1
