@@ -41,6 +41,9 @@ class Network:
         self, latency: Mapping[tuple[str, str], int], window: int, jitter: int = 0, seed: int = 0
     ) -> None:
         self.latency = dict(latency)
+        self._from: dict[str, dict[str, int]] = {}
+        for (a, b), ms in latency.items():
+            self._from.setdefault(a, {})[b] = ms
         self.window = window
         self.jitter = jitter
         self._rng = random.Random(derive_seed(seed, "network"))
@@ -59,9 +62,11 @@ class Network:
         bucket.append(env)
         self.in_flight += 1
 
-    def send_all(self, sends: Iterable[tuple[int, Address, int, Address, Any]]) -> None:
-        """Stamp each message with its link latency and queue it."""
-        latency = self.latency
+    def send_all(
+        self, sender: str, sends: Iterable[tuple[int, Address, int, Address, Any]]
+    ) -> None:
+        """Stamp each message one actor sent with its link latency and queue it."""
+        latency = self._from.get(sender, {})
         buckets = self._buckets
         window = self.window
         jitter = self.jitter
@@ -69,7 +74,7 @@ class Network:
         n = 0
         for sent_at, sender, seq, to, message in sends:
             try:
-                at = sent_at + latency[sender, to]
+                at = sent_at + latency[to]
             except KeyError:
                 raise RunError(
                     f"{sender} sent {type(message).__name__} to {to}, which has no link from it"
@@ -228,7 +233,7 @@ class DeliveryLoop:
         outboxes = self._deliver(recipients, by_to, until)
         for address, out in outboxes:
             if out.sends:
-                self.network.send_all(out.sends)
+                self.network.send_all(address, out.sends)
             if out.wake_at is not None:
                 self._wake_later(address, out.wake_at)
         stats = self.stats
