@@ -13,9 +13,11 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from actors import codes
 from actors.bank import pin_block
-from actors.base import Logic, LogicActor
+from actors.base import Logic, LogicActor, derive_seed
 from actors.messages import (
     ReqAuthDetails,
     ReqPay,
@@ -83,6 +85,7 @@ class UserCohort(Logic):
         self.outcomes: Counter[str] = Counter()
         self.notifications: Counter[str] = Counter()
         self._mu = math.log(behaviour.median_amount / 100)
+        self._np = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
         self.limits = limits
         self._recent: dict[Vpa, list[int]] = {}
 
@@ -141,27 +144,34 @@ class UserCohort(Logic):
         recent.append(now)
         return ""
 
-    def draw_amount(self) -> Paise:
+    def draw_amounts(self, n: int) -> list[int]:
+        """``n`` amounts in paise: log-normal whole rupees, clamped to the behaviour's range."""
         b = self.behaviour
-        rupees = round(self.rng.lognormvariate(self._mu, b.amount_sigma))
-        return Paise(min(max(rupees * 100, b.min_amount), b.max_amount))
+        rupees = np.rint(self._np.lognormal(self._mu, b.amount_sigma, n))
+        amounts: list[int] = (
+            np.clip(rupees * 100, b.min_amount, b.max_amount).astype(np.int64).tolist()
+        )
+        return amounts
 
     def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
-        rand = self.rng.random
-        users, n_users = self.users, len(self.users)
-        payees, n_payees = self.payees, len(self.payees)
+        """Start ``msg.number`` payments: draws are made for the whole batch at once (numpy),
+        the same way every run, so a batch costs a few calls instead of a few per payment."""
+        n = msg.number
+        users, payees, n_payees = self.users, self.payees, len(self.payees)
+        draw = self._np
+        payers = draw.integers(0, len(users), n).tolist()
+        targets = draw.integers(0, n_payees, n).tolist()
+        amounts = self.draw_amounts(n)
         wrong_pin_rate = self.behaviour.wrong_pin_rate
-        for _ in range(msg.number):
-            user = users[int(rand() * n_users)]
-            payee = payees[int(rand() * n_payees)]
+        wrong = (draw.random(n) < wrong_pin_rate).tolist() if wrong_pin_rate else [False] * n
+        creds = self._creds
+        for i in range(n):
+            user = users[payers[i]]
+            payee = payees[targets[i]]
             while payee == user.vpa and n_payees > 1:
-                payee = payees[int(rand() * n_payees)]
-            amount = self.draw_amount()
-            if wrong_pin_rate and rand() < wrong_pin_rate:
-                cred = pin_block(user.vpa, user.pin + "0")
-            else:
-                cred = self._creds[user.vpa]
-            self._pay(user, payee, amount, cred)
+                payee = payees[int(draw.integers(0, n_payees))]
+            cred = pin_block(user.vpa, user.pin + "0") if wrong[i] else creds[user.vpa]
+            self._pay(user, payee, amounts[i], cred)
 
     def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
         user = self.by_vpa.get(msg.payer)
