@@ -43,7 +43,9 @@ class BankLimits:
     count_per_day: int = 20
     pin_tries: int = 3
     lockout: SimTime = SimTime(24 * HOUR)
-    idempotency_window: SimTime = SimTime(10 * MINUTE)
+    # Longer than any payment can live (timeouts and reversal retries add up to under two
+    # minutes by default); memory follows rate x window, not the number of payments.
+    idempotency_window: SimTime = SimTime(3 * MINUTE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +81,17 @@ class _Account:
         self.day_count = 0
 
 
-class _Legs:
-    """What this bank did for one transaction id: the code of each leg it answered."""
+class _Leg:
+    """What this bank did for one side (DEBIT or CREDIT) of one transaction id: small, because
+    there is one per in-flight leg for the whole idempotency window."""
 
-    __slots__ = ("account", "amount", "codes")
+    __slots__ = ("account", "amount", "done", "undone")
 
     def __init__(self, account: str, amount: int) -> None:
         self.account = account
         self.amount = amount
-        self.codes: dict[str, str] = {}
+        self.done: str | None = None  # the code the leg was answered with
+        self.undone: str | None = None  # the code its reversal was answered with
 
 
 class Bank(Logic):
@@ -110,7 +114,7 @@ class Bank(Logic):
             self.accounts[spec.number] = _Account(spec)
         self.customers_total = sum(a.balance for a in self.accounts.values())
         self.settlement = 0
-        self._txns: dict[tuple[TxnId, str], _Legs] = {}
+        self._txns: dict[tuple[TxnId, str], _Leg] = {}
         self._expiry: deque[tuple[int, tuple[TxnId, str]]] = deque()
 
     # -- queries (tests, statements) ---------------------------------------------------
@@ -124,36 +128,36 @@ class Bank(Logic):
     # -- handlers -----------------------------------------------------------------------
 
     def on_ReqPayDebit(self, msg: ReqPayDebit, sender: Address) -> None:
-        legs = self._legs(msg.txn_id, DEBIT, msg.account, msg.amount)
-        if legs is None:
+        leg = self._leg(msg.txn_id, DEBIT, msg.account, msg.amount)
+        if leg is None:
             code = codes.VALIDATION_ERROR
-        elif DEBIT in legs.codes:
-            code = legs.codes[DEBIT]
+        elif leg.done is not None:
+            code = leg.done
         else:
-            code = legs.codes[DEBIT] = self._debit(msg)
+            code = leg.done = self._debit(msg)
         self.send(sender, RespPayLeg(msg.txn_id, DEBIT, code))
 
     def on_ReqPayCredit(self, msg: ReqPayCredit, sender: Address) -> None:
-        legs = self._legs(msg.txn_id, CREDIT, msg.account, msg.amount)
-        if legs is None:
+        leg = self._leg(msg.txn_id, CREDIT, msg.account, msg.amount)
+        if leg is None:
             code = codes.VALIDATION_ERROR
-        elif CREDIT in legs.codes:
-            code = legs.codes[CREDIT]
+        elif leg.done is not None:
+            code = leg.done
         else:
-            code = legs.codes[CREDIT] = self._credit(msg)
+            code = leg.done = self._credit(msg)
         self.send(sender, RespPayLeg(msg.txn_id, CREDIT, code))
 
     def on_ReqPayReversal(self, msg: ReqPayReversal, sender: Address) -> None:
         kind = DEBIT_REVERSAL if msg.leg == DEBIT else CREDIT_REVERSAL
-        legs = self._legs(msg.txn_id, msg.leg, msg.account, msg.amount)
-        if legs is None:
+        leg = self._leg(msg.txn_id, msg.leg, msg.account, msg.amount)
+        if leg is None:
             code = codes.VALIDATION_ERROR
-        elif kind in legs.codes:
-            code = legs.codes[kind]
+        elif leg.undone is not None:
+            code = leg.undone
         else:
-            code = legs.codes[kind] = self._reverse(legs, msg.leg)
+            code = leg.undone = self._reverse(leg, msg.leg)
             if code == codes.APPROVED:
-                self.event("REVERSAL", msg.txn_id, msg.account, msg.leg, legs.amount)
+                self.event("REVERSAL", msg.txn_id, msg.account, msg.leg, leg.amount)
         self.send(sender, RespPayLeg(msg.txn_id, kind, code))
 
     # -- the ledger ---------------------------------------------------------------------
@@ -205,17 +209,17 @@ class Bank(Logic):
         self.settlement -= msg.amount
         return codes.APPROVED
 
-    def _reverse(self, legs: _Legs, leg: str) -> str:
-        posted = legs.codes.get(leg)
+    def _reverse(self, leg: _Leg, side: str) -> str:
+        posted = leg.done
         if posted is None:
             # Not seen yet: refuse it if it arrives late, so the reversal stays true.
-            legs.codes[leg] = codes.VALIDATION_ERROR
+            leg.done = codes.VALIDATION_ERROR
             return codes.APPROVED
         if posted != codes.APPROVED:
             return codes.APPROVED  # nothing was posted, nothing to give back
-        account = self.accounts[legs.account]
-        amount = legs.amount
-        if leg == DEBIT:
+        account = self.accounts[leg.account]
+        amount = leg.amount
+        if side == DEBIT:
             account.balance += amount
             self.customers_total += amount
             self.settlement -= amount
@@ -227,21 +231,21 @@ class Bank(Logic):
         self.settlement += amount
         return codes.APPROVED
 
-    def _legs(self, txn_id: TxnId, side: str, account: str, amount: int) -> _Legs | None:
+    def _leg(self, txn_id: TxnId, side: str, account: str, amount: int) -> _Leg | None:
         """This bank's record of one side (DEBIT or CREDIT) of ``txn_id``; a same-bank payment
         has both here. None when the id was seen with another account or amount."""
         key = (txn_id, side)
-        legs = self._txns.get(key)
-        if legs is None:
+        leg = self._txns.get(key)
+        if leg is None:
             expiry = self._expiry
             if expiry and expiry[0][0] < self.now - self.limits.idempotency_window:
                 self._forget_old()
-            legs = self._txns[key] = _Legs(account, amount)
+            leg = self._txns[key] = _Leg(account, amount)
             expiry.append((self.now, key))
-        elif legs.account != account or legs.amount != amount:
+        elif leg.account != account or leg.amount != amount:
             self.event("DUPLICATE_MISMATCH", txn_id, account, "", amount)
             return None
-        return legs
+        return leg
 
     def _forget_old(self) -> None:
         """Drop idempotency records older than the window, so memory follows rate, not volume."""

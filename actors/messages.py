@@ -11,13 +11,19 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from actors.types import BankCode, Paise, SimTime, TxnId, Vpa
+from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 # --- load (SimPy -> user actors) --------------------------------------------------------
 
 
 class StartPayments(NamedTuple):
     """Load: ``count`` of this cohort's users each start a payment of their own choosing now."""
+
+    number: int
+
+
+class StartCollects(NamedTuple):
+    """Load: ``number`` of this cohort's merchants each send a collect request now."""
 
     number: int
 
@@ -68,14 +74,30 @@ class ReqTxnConfirmation(NamedTuple):
     amount: Paise
 
 
+class ReqPayCollect(NamedTuple):
+    """Payee PSP -> switch: ask ``payer`` for ``amount`` (``ReqPay`` type COLLECT)."""
+
+    txn_id: TxnId
+    payee: Vpa
+    payer: Vpa
+    amount: Paise
+    payee_bank: BankCode
+    payee_account: str
+    initiated_at: SimTime
+    expire_after: int  # ms: the request expires (U69) unless approved by then
+
+
 # --- address resolution ----------------------------------------------------------------
 
 
 class ReqAuthDetails(NamedTuple):
-    """Switch -> payee PSP: resolve ``vpa`` to an account (``ReqAuthDetails``)."""
+    """Switch -> PSP: resolve ``vpa`` to an account (``ReqAuthDetails``). For a collect request
+    ``collect_from`` is the requester: the payer must approve with the PIN or decline."""
 
     txn_id: TxnId
     vpa: Vpa
+    collect_from: Vpa = Vpa("")
+    amount: Paise = Paise(0)
 
 
 class RespAuthDetails(NamedTuple):
@@ -86,6 +108,7 @@ class RespAuthDetails(NamedTuple):
     code: str
     bank: BankCode = BankCode("")
     account: str = ""
+    cred: str = ""  # a collect approval carries the payer's PIN block
 
 
 # --- fraud monitor ---------------------------------------------------------------------
@@ -155,6 +178,15 @@ class RespPayLeg(NamedTuple):
 
 
 # --- timers ----------------------------------------------------------------------------
+
+
+class CollectDecision(NamedTuple):
+    """A user's own timer: they have made up their mind about a collect request."""
+
+    txn_id: TxnId
+    payer: Vpa
+    approve: bool
+    reply_to: Address
 
 
 class Timeout(NamedTuple):

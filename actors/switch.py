@@ -24,6 +24,7 @@ from actors.messages import (
     DEBIT_REVERSAL,
     ReqAuthDetails,
     ReqPay,
+    ReqPayCollect,
     ReqPayCredit,
     ReqPayDebit,
     ReqPayReversal,
@@ -36,12 +37,13 @@ from actors.messages import (
     RiskRelease,
     Timeout,
 )
-from actors.types import SECOND, Address, BankCode, SimTime, TxnId, Vpa
+from actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
 class Stage:
-    """States of a push payment. Plain strings: they are compared on the hot path."""
+    """States of a payment. Plain strings: they are compared on the hot path."""
 
+    COLLECTING = "COLLECTING"  # collect: waiting for the payer to approve or decline
     RESOLVING = "RESOLVING"
     RISK = "RISK"
     DEBITING = "DEBITING"
@@ -51,11 +53,10 @@ class Stage:
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     DEEMED = "DEEMED"
+    EXPIRED = "EXPIRED"
 
 
-#: The only allowed moves of a push payment. Terminal states have none.
-TRANSITIONS: Mapping[str, frozenset[str]] = {
-    Stage.RESOLVING: frozenset({Stage.RISK, Stage.FAILED}),
+_MONEY_LEGS: dict[str, frozenset[str]] = {
     Stage.RISK: frozenset({Stage.DEBITING, Stage.FAILED}),
     Stage.DEBITING: frozenset({Stage.CREDITING, Stage.FAILED, Stage.REVERSING_DEBIT}),
     Stage.CREDITING: frozenset({Stage.SUCCESS, Stage.REVERSING_DEBIT, Stage.REVERSING_CREDIT}),
@@ -65,7 +66,19 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     Stage.FAILED: frozenset(),
     Stage.DEEMED: frozenset(),
 }
-TERMINAL = frozenset(stage for stage, moves in TRANSITIONS.items() if not moves)
+
+#: The only allowed moves, one table per kind of payment. Terminal states have none.
+TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "PAY": {Stage.RESOLVING: frozenset({Stage.RISK, Stage.FAILED}), **_MONEY_LEGS},
+    "COLLECT": {
+        Stage.COLLECTING: frozenset({Stage.RISK, Stage.FAILED, Stage.EXPIRED}),
+        **_MONEY_LEGS,
+        Stage.EXPIRED: frozenset(),
+    },
+}
+TERMINAL = frozenset(
+    stage for table in TRANSITIONS.values() for stage, moves in table.items() if not moves
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +101,14 @@ class _Payment:
         "deadline",
         "flags",
         "initiated_at",
+        "kind",
         "payee",
         "payee_account",
         "payee_bank",
         "payer",
         "payer_account",
         "payer_bank",
+        "payer_psp",
         "psp",
         "reason",
         "received_at",
@@ -106,21 +121,33 @@ class _Payment:
         "txn_id",
     )
 
-    def __init__(self, msg: ReqPay, psp: Address, now: int) -> None:
-        self.txn_id = msg.txn_id
-        self.payer = msg.payer
-        self.payee = msg.payee
-        self.amount = msg.amount
-        self.payer_bank = msg.payer_bank
-        self.payer_account = msg.payer_account
-        self.cred = msg.cred
-        self.initiated_at = msg.initiated_at
-        self.psp = psp
+    def __init__(
+        self,
+        kind: str,
+        txn_id: TxnId,
+        payer: Vpa,
+        payee: Vpa,
+        amount: Paise,
+        initiated_at: int,
+        psp: Address,
+        now: int,
+    ) -> None:
+        self.kind = kind
+        self.txn_id = txn_id
+        self.payer = payer
+        self.payee = payee
+        self.amount = amount
+        self.initiated_at = initiated_at
+        self.psp = psp  # the initiator's PSP: the payer's for a push, the payee's for a collect
+        self.payer_psp = psp if kind == "PAY" else Address("")
         self.received_at = now
-        self.stage = Stage.RESOLVING
+        self.stage = Stage.RESOLVING if kind == "PAY" else Stage.COLLECTING
         self.attempt = 0
         self.deadline = 0
         self.timer_at: int | None = None
+        self.payer_bank = ""
+        self.payer_account = ""
+        self.cred = ""
         self.payee_bank = ""
         self.payee_account = ""
         self.flags = ""
@@ -158,7 +185,7 @@ class Switch(Logic):
     # -- state machine -----------------------------------------------------------------
 
     def _move(self, p: _Payment, to: str, timeout: int = 0) -> None:
-        if to not in TRANSITIONS[p.stage]:
+        if to not in TRANSITIONS[p.kind][p.stage]:
             raise InvariantError(f"payment {p.txn_id}: {p.stage} -> {to} is not allowed")
         p.stage = to
         p.attempt = 0
@@ -184,22 +211,25 @@ class Switch(Logic):
         p.reason = reason or code
         del self.payments[p.txn_id]
         now = self.now
-        result = (
-            "SUCCESS" if to == Stage.SUCCESS else ("DEEMED" if to == Stage.DEEMED else "FAILURE")
+        result = {Stage.SUCCESS: "SUCCESS", Stage.DEEMED: "DEEMED", Stage.EXPIRED: "EXPIRED"}.get(
+            to, "FAILURE"
         )
-        self.send(p.psp, RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason))
-        if to != Stage.FAILED:
+        told = RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason)
+        self.send(p.psp, told)
+        if p.kind == "COLLECT" and p.payer_psp:
+            self.send(p.payer_psp, told)  # both parties hear how a collect ended
+        elif to != Stage.FAILED:
             payee_psp = self.directory.get(p.payee)
             if payee_psp is not None:
                 self.send(payee_psp, ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount))
-        elif p.t_risk is not None and p.code != codes.RISK_DECLINED:
+        if to == Stage.FAILED and p.t_risk is not None and p.code != codes.RISK_DECLINED:
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(
             "transactions",
             (
                 p.txn_id,
-                "PAY",
-                "UPI_PUSH",
+                p.kind,
+                "UPI_PUSH" if p.kind == "PAY" else "UPI_COLLECT",
                 p.payer,
                 p.payee,
                 p.payer_bank,
@@ -235,7 +265,10 @@ class Switch(Logic):
         if msg.txn_id in self.payments:
             self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payer)
             return
-        p = _Payment(msg, sender, self.now)
+        p = _Payment(
+            "PAY", msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
+        )
+        p.payer_bank, p.payer_account, p.cred = msg.payer_bank, msg.payer_account, msg.cred
         self.payments[p.txn_id] = p
         payee_psp = self.directory.get(msg.payee)
         if msg.payee == msg.payer:
@@ -248,7 +281,59 @@ class Switch(Logic):
             self._expect(p, self.timeouts.auth)
             self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
 
+    def on_ReqPayCollect(self, msg: ReqPayCollect, sender: Address) -> None:
+        if msg.txn_id in self.payments:
+            self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payee)
+            return
+        p = _Payment(
+            "COLLECT",
+            msg.txn_id,
+            msg.payer,
+            msg.payee,
+            msg.amount,
+            msg.initiated_at,
+            sender,
+            self.now,
+        )
+        p.payee_bank, p.payee_account = msg.payee_bank, msg.payee_account
+        self.payments[p.txn_id] = p
+        payer_psp = self.directory.get(msg.payer)
+        if msg.payee == msg.payer:
+            self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
+        elif msg.payee_bank not in self.banks:
+            self._finish(p, Stage.FAILED, codes.CREDIT_FAILED, codes.BENEFICIARY_ACCOUNT_MISSING)
+        elif payer_psp is None:
+            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
+        else:
+            p.payer_psp = payer_psp
+            self._expect(p, msg.expire_after)
+            self.send(payer_psp, ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount))
+
+    def _collect_answer(self, p: _Payment, msg: RespAuthDetails, sender: Address) -> None:
+        """The payer's app answered a collect request: approval (with PIN block) or not."""
+        if p.stage != Stage.COLLECTING:
+            self.late_messages += 1
+            return  # answered already
+        if msg.vpa != p.payer or sender != p.payer_psp:
+            self.event("FOREIGN_APPROVAL", msg.txn_id, msg.vpa, str(sender))
+            return  # only the payer may answer; the request stands
+        p.t_resolved = self.now
+        if msg.code != codes.APPROVED:
+            self._finish(p, Stage.FAILED, msg.code)
+            return
+        p.payer_bank, p.payer_account, p.cred = msg.bank, msg.account, msg.cred
+        if p.payer_bank not in self.banks:
+            self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
+            return
+        self._move(p, Stage.RISK, self.timeouts.risk)
+        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount))
+
     def on_RespAuthDetails(self, msg: RespAuthDetails, sender: Address) -> None:
+        p = self.payments.get(msg.txn_id)
+        if p is not None and p.kind == "COLLECT":
+            self._collect_answer(p, msg, sender)
+            return
+        # a push payment's payee resolved; after expiry a collect answer also lands here, late
         p = self._current(msg.txn_id, Stage.RESOLVING)
         if p is None:
             return
@@ -346,8 +431,12 @@ class Switch(Logic):
             p.timer_at = p.deadline
             self.set_timer(p.deadline - self.now, msg)
             return
-        self.event("TIMEOUT", p.txn_id, p.payer, p.stage, p.amount)
         stage = p.stage
+        if stage == Stage.COLLECTING:  # not a timeout: the request ran out its window
+            self.event("COLLECT_EXPIRED", p.txn_id, p.payer, p.payee, p.amount)
+            self._finish(p, Stage.EXPIRED, codes.COLLECT_EXPIRED)
+            return
+        self.event("TIMEOUT", p.txn_id, p.payer, stage, p.amount)
         if stage == Stage.RESOLVING:
             self._finish(p, Stage.FAILED, codes.AUTH_TIMEOUT)
         elif stage == Stage.RISK:

@@ -19,11 +19,14 @@ from actors import codes
 from actors.bank import pin_block
 from actors.base import Logic, LogicActor, derive_seed
 from actors.messages import (
+    CollectDecision,
     ReqAuthDetails,
     ReqPay,
+    ReqPayCollect,
     ReqTxnConfirmation,
     RespAuthDetails,
     RespPay,
+    StartCollects,
     StartPayment,
     StartPayments,
 )
@@ -40,6 +43,7 @@ class User:
     bank: BankCode
     account: str
     pin: str
+    merchant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,16 @@ class Behaviour:
     min_amount: Paise = Paise(1_00)
     max_amount: Paise = Paise(20_000_00)
     wrong_pin_rate: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class CollectHabits:
+    """How collect requests go: merchants ask; payers approve, decline or ignore after a while."""
+
+    expire_after: int = 5 * 60_000  # ms
+    approve: float = 0.7
+    decline: float = 0.15  # the rest ignore the request until it expires
+    think_mean: int = 20_000  # ms, exponential
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,7 @@ class UserCohort(Logic):
         behaviour: Behaviour = Behaviour(),
         seed: int = 0,
         limits: RateLimits = RateLimits(),
+        collect: CollectHabits = CollectHabits(),
     ) -> None:
         super().__init__(Address(f"users:{index}"), seed)
         self.index = index
@@ -87,6 +102,8 @@ class UserCohort(Logic):
         self._mu = math.log(behaviour.median_amount / 100)
         self._np = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
         self.limits = limits
+        self.collect = collect
+        self.merchants = [u for u in self.users if u.merchant]
         self._recent: dict[Vpa, list[int]] = {}
 
     # -- starting payments ---------------------------------------------------------------
@@ -173,6 +190,34 @@ class UserCohort(Logic):
             cred = pin_block(user.vpa, user.pin + "0") if wrong[i] else creds[user.vpa]
             self._pay(user, payee, amounts[i], cred)
 
+    def on_StartCollects(self, msg: StartCollects, sender: Address) -> None:
+        """Merchants hosted here each ask a random user for money (``ReqPay`` type COLLECT)."""
+        if not self.merchants:
+            self.event("NO_MERCHANTS", detail=str(msg.number))
+            return
+        n = msg.number
+        draw = self._np
+        askers = draw.integers(0, len(self.merchants), n).tolist()
+        targets = draw.integers(0, len(self.payees), n).tolist()
+        amounts = self.draw_amounts(n)
+        for i in range(n):
+            merchant, payer = self.merchants[askers[i]], self.payees[targets[i]]
+            if payer == merchant.vpa:
+                continue  # nobody collects from themselves
+            self.send(
+                Address("switch"),
+                ReqPayCollect(
+                    self._next_txn_id(),
+                    merchant.vpa,
+                    payer,
+                    Paise(amounts[i]),
+                    merchant.bank,
+                    merchant.account,
+                    SimTime(self.now),
+                    self.collect.expire_after,
+                ),
+            )
+
     def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
         user = self.by_vpa.get(msg.payer)
         if user is None:
@@ -187,17 +232,41 @@ class UserCohort(Logic):
         user = self.by_vpa.get(msg.vpa)
         if user is None:
             self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.INVALID_VPA))
+        elif msg.collect_from:
+            self._consider(msg, sender)
         else:
             self.send(
                 sender,
                 RespAuthDetails(msg.txn_id, msg.vpa, codes.APPROVED, user.bank, user.account),
             )
 
+    # -- collect requests, payer side ------------------------------------------------------
+
+    def _consider(self, msg: ReqAuthDetails, sender: Address) -> None:
+        """A collect request reached the payer: they will approve, decline, or never answer."""
+        self.notifications["COLLECT_REQUEST"] += 1
+        habits = self.collect
+        choice = self._np.random()
+        if choice >= habits.approve + habits.decline:
+            return  # ignored: the switch expires it (U69)
+        think = 1 + int(self._np.exponential(habits.think_mean))
+        self.set_timer(think, CollectDecision(msg.txn_id, msg.vpa, choice < habits.approve, sender))
+
+    def on_CollectDecision(self, msg: CollectDecision, sender: Address) -> None:
+        user = self.by_vpa[msg.payer]
+        if msg.approve:
+            answer = RespAuthDetails(
+                msg.txn_id, user.vpa, codes.APPROVED, user.bank, user.account, self._creds[user.vpa]
+            )
+        else:
+            answer = RespAuthDetails(msg.txn_id, user.vpa, codes.DECLINED_BY_CUSTOMER)
+        self.send(msg.reply_to, answer)
+
     # -- notifications ------------------------------------------------------------------
 
     def on_RespPay(self, msg: RespPay, sender: Address) -> None:
         self.outcomes[msg.reason] += 1
-        self.notifications["DEBIT" if msg.result != "FAILURE" else "FAILED"] += 1
+        self.notifications[msg.result] += 1
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
         self.notifications["CREDIT"] += 1

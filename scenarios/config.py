@@ -77,12 +77,14 @@ class UserConfig(_Strict):
     bank: str
     balance: Balance
     pin: str = Field("1234", pattern=r"^(\d{4}|\d{6})$", description="4 or 6 digits")
+    merchant: bool = Field(False, description="may send collect requests")
 
 
 class PopulationConfig(_Strict):
     size: int = Field(ge=2, le=5_000_000)
     balance_median: Amount = 10_000_00
     balance_sigma: float = Field(1.0, ge=0, le=4)
+    merchant_share: float = Field(0.0, ge=0, le=1, description="share who are merchants")
     bank_weights: dict[str, float] = Field(
         default_factory=dict, description="bank code -> share of users"
     )
@@ -121,6 +123,20 @@ class LoadConfig(_Strict):
             if point.at_s * 1000 <= t_ms:
                 rate = point.rate_per_s
         return rate
+
+
+class CollectConfig(_Strict):
+    rate_per_s: float = Field(0, ge=0, description="collect requests per second from merchants")
+    expiry_s: float = Field(300, gt=0, le=45 * 24 * 3600, description="expireAfter")
+    approve_share: float = Field(0.7, ge=0, le=1)
+    decline_share: float = Field(0.15, ge=0, le=1)
+    think_s: float = Field(20, gt=0, description="mean time a payer takes to answer")
+
+    @model_validator(mode="after")
+    def _check(self) -> CollectConfig:
+        if self.approve_share + self.decline_share > 1:
+            raise ValueError("approve_share + decline_share is more than 1 (the rest ignore)")
+        return self
 
 
 class RateLimitConfig(_Strict):
@@ -179,6 +195,7 @@ class Scenario(_Strict):
     timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
     fraud: FraudConfig = Field(default_factory=FraudConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    collect: CollectConfig = Field(default_factory=CollectConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -202,6 +219,14 @@ class Scenario(_Strict):
                     raise ValueError(
                         f"population.bank_weights: {code!r} is not one of the banks {codes}"
                     )
+        if self.collect.rate_per_s > 0 and not (
+            any(u.merchant for u in self.users)
+            or (self.population is not None and self.population.merchant_share > 0)
+        ):
+            raise ValueError(
+                "collect.rate_per_s: collect requests need merchants: set "
+                "merchant = true on a user or population.merchant_share"
+            )
         n_users = len(self.users) + (self.population.size if self.population else 0)
         if n_users < 2:
             raise ValueError("a scenario needs at least two users: add [[users]] or [population]")

@@ -288,9 +288,12 @@ def arrivals(
     tick: int,
     end: int,
     seed: int,
+    make: Callable[[int], Any] = StartPayments,
+    stream: str = "load",
 ):  # type: ignore[no-untyped-def]
-    """Poisson arrivals: each tick, a Poisson count split over the cohorts by their size."""
-    rng = np.random.Generator(np.random.PCG64(derive_seed(seed, "load")))
+    """Poisson arrivals: each tick, a Poisson count split over the cohorts by their shares;
+    ``make(count)`` is the message each cohort gets (payments by default)."""
+    rng = np.random.Generator(np.random.PCG64(derive_seed(seed, stream)))
     names = [name for name, _ in shares]
     weights = np.array([w for _, w in shares], dtype=np.float64)
     weights /= weights.sum()
@@ -302,7 +305,7 @@ def arrivals(
                 counts = rng.multinomial(total, weights)
                 for name, count in zip(names, counts.tolist(), strict=True):
                     if count:
-                        loop.inject(name, StartPayments(count))
+                        loop.inject(name, make(count), sender=stream)
         yield env.timeout(min(tick, end - int(env.now)))
 
 

@@ -18,7 +18,7 @@ import simpy
 
 from actors import codes
 from actors.base import Outbox
-from actors.messages import StartPayment
+from actors.messages import StartCollects, StartPayment
 from actors.types import Paise, Vpa
 from scenarios.config import Scenario, resolved_dict
 from scenarios.engine import DeliveryLoop, Network, arrivals, scripted
@@ -49,8 +49,9 @@ class _Tally:
         self.by_response: Counter[str] = Counter()
         self.latency: Counter[int] = Counter()
         self.flagged = 0
+        self.collects: Counter[str] = Counter()  # collect requests by state, and declined (ZA)
         source = pq.ParquetFile(parquet)
-        columns = ["state", "response_code", "reason_code", "fraud_flags", "latency_ms"]
+        columns = ["kind", "state", "response_code", "reason_code", "fraud_flags", "latency_ms"]
         for i in range(source.num_row_groups):
             group = source.read_row_group(i, columns=columns)
             for counter, column in (
@@ -66,6 +67,12 @@ class _Tally:
                 pc.not_equal(group["response_code"], codes.RISK_DECLINED),
             )
             self.flagged += pc.sum(flagged).as_py() or 0
+            collects = group.filter(pc.equal(group["kind"], "COLLECT"))
+            for item in pc.value_counts(collects["state"]).to_pylist():
+                self.collects[item["values"]] += item["counts"]
+            self.collects["DECLINED"] += (
+                pc.sum(pc.equal(collects["reason_code"], codes.DECLINED_BY_CUSTOMER)).as_py() or 0
+            )
         self.total = sum(self.by_state.values())
 
     def percentiles(self) -> dict[str, int]:
@@ -151,6 +158,22 @@ class _Run:
             env.process(
                 arrivals(env, loop, load.rate_at, shares, load.tick_ms or window, end, seed)
             )
+        collect = scenario.collect
+        if collect.rate_per_s > 0:
+            merchants = [(c.address, float(len(c.merchants))) for c in world.cohorts if c.merchants]
+            env.process(
+                arrivals(
+                    env,
+                    loop,
+                    lambda _t: collect.rate_per_s,
+                    merchants,
+                    load.tick_ms or window,
+                    end,
+                    seed,
+                    StartCollects,
+                    "collects",
+                )
+            )
         if scenario.payments:
             script = [
                 (
@@ -174,6 +197,7 @@ class _Run:
         self.bank_gauges = {bank.address: bank.gauges() for bank in world.banks.values()}
         self.bank_names = {bank.address: code for code, bank in world.banks.items()}
         self.max_deviation = 0
+        self.event_kinds: Counter[str] = Counter()
         self.checks = 0
         self.switch_in_flight = 0
         self.next_sample = 0
@@ -245,6 +269,7 @@ class _Run:
                     tx.append(row)
                 else:
                     events.append(row)
+                    self.event_kinds[row[1]] += 1
             if out.gauges is not None:
                 if address in bank_gauges:
                     bank_gauges[address] = out.gauges  # type: ignore[assignment]
@@ -299,6 +324,14 @@ class _Run:
             "latency_ms": tally.percentiles(),
             "fraud_flagged": tally.flagged,
             "fraud_declined": tally.by_response.get(codes.RISK_DECLINED, 0),
+            "rate_limit_hits": self.event_kinds["RATE_LIMIT"],
+            "collects_created": tally.collects.total() - tally.collects["DECLINED"],
+            "collects_approved": tally.collects["SUCCESS"],
+            "collects_declined": tally.collects["DECLINED"],
+            "collects_expired": tally.collects["EXPIRED"],
+            "reversals": self.event_kinds["REVERSAL"],
+            "deemed": tally.by_state.get("DEEMED", 0),
+            "events_by_kind": dict(sorted(self.event_kinds.items())),
             "late_messages": world.switch.late_messages,
             "events": self.events.rows,
             "stuck_payments": stuck,

@@ -15,7 +15,7 @@ from actors.base import Logic, derive_seed
 from actors.fraud import FraudMonitor, FraudRules
 from actors.switch import Switch, SwitchTimeouts
 from actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
-from actors.user import Behaviour, RateLimits, User, UserCohort
+from actors.user import Behaviour, CollectHabits, RateLimits, User, UserCohort
 from scenarios.config import Scenario
 
 FIRST_NAMES = (
@@ -165,14 +165,20 @@ def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int]]
         account = f"{bank.code}{offset + i:012d}"
         pin = f"{rng.randrange(10_000):04d}"
         balance = round(rng.lognormvariate(mu, pop.balance_sigma)) * 100
-        out.append((User(f"{first} {last}", vpa, BankCode(bank.code), account, pin), balance))
+        merchant = rng.random() < pop.merchant_share
+        out.append(
+            (User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant), balance)
+        )
     return out
 
 
 def build_world(scenario: Scenario, seed: int) -> World:
     """All actors' logic for ``scenario`` run at ``seed``."""
     listed = [
-        (User(u.name, Vpa(u.vpa), BankCode(u.bank), f"{u.bank}{i:012d}", u.pin), u.balance)
+        (
+            User(u.name, Vpa(u.vpa), BankCode(u.bank), f"{u.bank}{i:012d}", u.pin, u.merchant),
+            u.balance,
+        )
         for i, u in enumerate(scenario.users)
     ]
     people = listed + generate_population(scenario, seed)
@@ -211,7 +217,13 @@ def build_world(scenario: Scenario, seed: int) -> World:
     )
     payees = tuple(u.vpa for u in users)
     limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
-    cohorts = [UserCohort(i, members[i], payees, behaviour, seed, limits) for i in range(n_cohorts)]
+    c = scenario.collect
+    habits = CollectHabits(
+        round(c.expiry_s * 1000), c.approve_share, c.decline_share, round(c.think_s * 1000)
+    )
+    cohorts = [
+        UserCohort(i, members[i], payees, behaviour, seed, limits, habits) for i in range(n_cohorts)
+    ]
 
     directory = {vpa: Address(f"users:{c}") for vpa, c in cohort_of.items()}
     t = scenario.timeouts

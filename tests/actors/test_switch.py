@@ -17,6 +17,7 @@ from actors.messages import (
     DEBIT_REVERSAL,
     ReqAuthDetails,
     ReqPay,
+    ReqPayCollect,
     ReqPayCredit,
     ReqPayDebit,
     ReqPayReversal,
@@ -228,12 +229,13 @@ def test_duplicate_reqpay_does_not_start_a_second_payment() -> None:
 
 
 def test_transition_table_is_closed_and_terminal_states_are_final() -> None:
-    for stage, moves in TRANSITIONS.items():
-        assert moves <= set(TRANSITIONS), stage
-    assert {Stage.SUCCESS, Stage.FAILED, Stage.DEEMED} == TERMINAL
+    for kind, table in TRANSITIONS.items():
+        for stage, moves in table.items():
+            assert moves <= set(table), (kind, stage)
+    assert {Stage.SUCCESS, Stage.FAILED, Stage.DEEMED, Stage.EXPIRED} == TERMINAL
     d = Drive()
     d.pay(payee=PAYER)
-    p = type("P", (), {"stage": Stage.FAILED, "txn_id": "X", "attempt": 0})()
+    p = type("P", (), {"stage": Stage.FAILED, "txn_id": "X", "attempt": 0, "kind": "PAY"})()
     with pytest.raises(InvariantError):
         d.switch._move(p, Stage.DEBITING)  # type: ignore[arg-type]
 
@@ -263,3 +265,73 @@ def test_a_finished_payment_leaves_one_stale_timer_that_changes_nothing() -> Non
     assert d.switch.pending_timers == 1
     assert d.wait(60_000) == [] and d.switch.pending_timers == 0
     assert len(d.rows) == 1
+
+
+MERCHANT = Vpa("chaipoint@okicici")
+
+
+def collect_drive() -> Drive:
+    d = Drive()
+    d.switch = Switch({PAYER: Address("users:0"), MERCHANT: Address("users:2")}, {"HDFC", "ICICI"})
+    sent = d.tell(
+        ReqPayCollect(
+            T, MERCHANT, PAYER, Paise(40_00), BankCode("ICICI"), "M1", SimTime(0), 20_000
+        ),
+        "users:2",
+    )
+    assert sent == [("users:0", ReqAuthDetails(T, PAYER, MERCHANT, Paise(40_00)))]
+    return d
+
+
+def approve(d: Drive, sender: str = "users:0", vpa: Vpa = PAYER) -> list[tuple[str, Any]]:
+    answer = RespAuthDetails(T, vpa, "00", BankCode("HDFC"), "ACC1", "cred")
+    return d.tell(answer, sender)
+
+
+def test_collect_approved_with_the_pin_debits_the_payer_and_credits_the_merchant() -> None:
+    d = collect_drive()
+    assert approve(d) == [("fraud", ReqRiskScore(T, PAYER, MERCHANT, Paise(40_00)))]
+    assert d.tell(RespRiskScore(T, ALLOW), "fraud") == [
+        ("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(40_00), "cred"))
+    ]
+    assert d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC") == [
+        ("bank:ICICI", ReqPayCredit(T, "M1", Paise(40_00)))
+    ]
+    sent = d.tell(RespPayLeg(T, CREDIT, "00"), "bank:ICICI")
+    told = RespPay(T, PAYER, Paise(40_00), "SUCCESS", "00", "00")
+    assert ("users:2", told) in sent and ("users:0", told) in sent  # both parties
+    row = d.row()
+    assert (row["kind"], row["method"], row["state"]) == ("COLLECT", "UPI_COLLECT", "SUCCESS")
+
+
+def test_collect_declined_is_za_and_moves_nothing() -> None:
+    d = collect_drive()
+    sent = d.tell(RespAuthDetails(T, PAYER, "ZA"), "users:0")
+    assert not any(to.startswith("bank:") for to, _ in sent)
+    assert d.row()["reason_code"] == "ZA" and d.row()["state"] == "FAILED"
+
+
+def test_an_ignored_collect_expires_with_u69_and_both_sides_hear_it() -> None:
+    d = collect_drive()
+    assert d.wait(19_999) == []
+    sent = d.wait(1)
+    told = RespPay(T, PAYER, Paise(40_00), "EXPIRED", "U69", "U69")
+    assert sorted(sent) == sorted([("users:2", told), ("users:0", told)])
+    assert d.row()["state"] == "EXPIRED"
+    assert any(e[1] == "COLLECT_EXPIRED" for e in d.events)
+
+
+def test_an_approval_racing_the_expiry_never_debits() -> None:
+    d = collect_drive()
+    d.wait(20_000)  # expired
+    assert approve(d) == []  # the late approval goes nowhere
+    assert not any(isinstance(m, ReqPayDebit) for _, m in d.sent)
+    assert d.switch.late_messages == 1
+
+
+def test_nobody_else_can_approve_someone_elses_collect() -> None:
+    d = collect_drive()
+    assert approve(d, sender="users:9", vpa=Vpa("mallory@okaxis")) == []
+    assert approve(d, sender="users:9") == []  # the right VPA from the wrong app: no
+    assert any(e[1] == "FOREIGN_APPROVAL" for e in d.events)
+    assert approve(d) != []  # the payer still can

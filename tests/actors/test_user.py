@@ -93,7 +93,7 @@ def test_started_user_actor_counts_its_notifications(actors: None) -> None:
     out = ref.ask(Deliver([envelope(resp), envelope(StartPayments(2), at=1)]), timeout=5)
     assert len(out.sends) == 2
     ref.stop()
-    assert c.outcomes["Z9"] == 1 and c.notifications["FAILED"] == 1
+    assert c.outcomes["Z9"] == 1 and c.notifications["FAILURE"] == 1
 
 
 def test_rate_limits_refuse_at_the_psp_and_record_the_hit() -> None:
@@ -126,3 +126,50 @@ def test_refused_payments_do_not_use_up_the_window() -> None:
         for t in (0, 30_000, 59_999, 60_000)
     ]
     assert results == [1, 0, 0, 1]
+
+
+def test_a_collect_request_is_answered_after_a_while_or_never() -> None:
+    from actors.messages import CollectDecision
+    from actors.user import CollectHabits
+
+    answers = []
+    for seed in range(40):
+        c = UserCohort(
+            0,
+            USERS,
+            EVERYONE,
+            Behaviour(),
+            seed,
+            RateLimits(0, 0),
+            CollectHabits(approve=0.5, decline=0.3, think_mean=5_000),
+        )
+        ask = ReqAuthDetails(TxnId("T1"), USERS[0].vpa, Vpa("shop@okicici"), Paise(40_00))
+        out = c.deliver([envelope(ask, sender="switch")])
+        assert out.sends == []  # nobody answers at once
+        if out.wake_at is None:
+            answers.append("ignored")
+            continue
+        later = c.advance(out.wake_at + 1)
+        ((_, _, _, to, reply),) = later.sends
+        assert to == "switch" and isinstance(reply, RespAuthDetails)
+        if reply.code == "00":
+            assert reply.cred == pin_block(USERS[0].vpa, "1234") and reply.account == "H1"
+            answers.append("approved")
+        else:
+            assert reply.code == "ZA" and reply.cred == ""
+            answers.append("declined")
+        assert c.notifications["COLLECT_REQUEST"] == 1
+    assert {"approved", "declined", "ignored"} == set(answers)
+    assert CollectDecision  # the timer message is part of the public vocabulary
+
+
+def test_merchants_send_collect_requests_to_others() -> None:
+    from actors.messages import ReqPayCollect, StartCollects
+
+    shop = User("Chai Point", Vpa("shop@okicici"), BankCode("ICICI"), "M1", "1111", True)
+    c = UserCohort(0, [*USERS, shop], (*EVERYONE, shop.vpa), Behaviour(), 3, RateLimits(0, 0))
+    out = c.deliver([envelope(StartCollects(30))])
+    assert out.sends
+    for *_, to, msg in out.sends:
+        assert to == "switch" and isinstance(msg, ReqPayCollect)
+        assert msg.payee == shop.vpa and msg.payer != shop.vpa and msg.payee_account == "M1"

@@ -172,3 +172,27 @@ def test_rate_limit_storm_refuses_the_hammering_and_spares_everyone_else(tmp_pat
     # ordinary users are hardly ever throttled (a rare burst of 6 in a minute is)
     ordinary = tx[~tx.payer_vpa.isin(stormers)]
     assert (ordinary.response_code == "U86").mean() < 0.01
+
+
+def test_collect_expiry_scenario_approved_declined_expired_and_never_late(tmp_path: Path) -> None:
+    result = run_scenario(load_scenario(bundled_scenarios()["collect_expiry"]), tmp_path)
+    s = result.summary
+    assert result.ok, s["problems"]
+    tx = pd.read_parquet(tmp_path / "transactions.parquet")
+    collects = tx[tx.kind == "COLLECT"]
+    assert s["collects_created"] == len(collects) > 500
+    assert s["collects_approved"] == (collects.state == "SUCCESS").sum() > 0
+    assert s["collects_declined"] == (collects.reason_code == "ZA").sum() > 0
+    assert s["collects_expired"] == (collects.state == "EXPIRED").sum() > 0
+    assert (collects.method == "UPI_COLLECT").all()
+    assert s["payments_by_code"]["U69"] == s["collects_expired"]
+    # expiry is never early, and nothing approved after the window was debited
+    expired = collects[collects.state == "EXPIRED"]
+    assert (expired.t_completed_ms - expired.t_received_ms == 20_000).all()
+    assert expired.t_debited_ms.isna().all()
+    debited = collects[collects.t_debited_ms.notna()]
+    assert (debited.t_resolved_ms - debited.t_received_ms < 20_000).all()
+    assert s["late_messages"] > 0  # some payers did answer too late
+    # the merchant named in the file collects, and push payments carry on alongside
+    assert (collects.payee_vpa == "chaipoint@okicici").any()
+    assert (tx.kind == "PAY").sum() > 500
