@@ -29,7 +29,7 @@ TRANSACTION_COLUMNS: dict[str, str] = {
     "decline_type": "str",
     "fraud_flags": "str",
     "t_initiated_ms": "int64",
-    "t_received_ms": "int64",
+    "t_received_ms": "Int64",
     "t_resolved_ms": "Int64",
     "t_risk_ms": "Int64",
     "t_debited_ms": "Int64",

@@ -213,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="one JSON object per size")
     bench.add_argument("--direct", action="store_true", help="bench without Pykka")
     bench.add_argument(
-        "--report-rows", type=int, default=0, help="also time building a report of this many rows"
+        "--report-rows",
+        type=int,
+        default=1_000_000,
+        help="also time the report of a run of this many payments (0: skip; default: %(default)s)",
     )
     bench.add_argument("--one", help=argparse.SUPPRESS)
     bench.set_defaults(func=cmd_bench)

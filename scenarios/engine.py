@@ -30,6 +30,16 @@ from actors.types import Address, SimTime
 _GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
+def _current_cpu() -> int | None:
+    """The CPU this process last ran on (Linux), or None."""
+    try:
+        with open("/proc/thread-self/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[36])  # field 39 of stat(5), counted after the command name
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class RunError(UpisimError):
     """The run could not go on: an actor failed or did not answer."""
 
@@ -164,7 +174,8 @@ class DeliveryLoop:
         allowed = os.sched_getaffinity(0)
         if len(allowed) > 1:
             self._saved_affinity = allowed
-            self.pinned_cpu = min(allowed)
+            current = _current_cpu()  # stay where we are: parallel runs spread over the cores
+            self.pinned_cpu = current if current in allowed else min(allowed)
             os.sched_setaffinity(0, {self.pinned_cpu})
 
     # -- what SimPy processes call -------------------------------------------------------

@@ -48,14 +48,25 @@ def test_report_of_something_that_is_not_a_run(
 
 def test_bench_json_prints_one_object_per_size() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "scenarios.cli", "bench", "--json", "--sizes", "50x300,80x200"],
+        [
+            sys.executable,
+            "-m",
+            "scenarios.cli",
+            "bench",
+            "--json",
+            "--sizes",
+            "50x300,80x200",
+            "--report-rows",
+            "3000",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    *lines, report = [json.loads(line) for line in done.stdout.splitlines()]
+    assert report["report_rows"] == 3000 and report["report_seconds"] > 0
     assert [x["users"] for x in lines] == [50, 80]
     for x in lines:
         assert x["payments"] > 100 and x["payments_per_second"] > 0 and x["peak_rss_mb"] > 0

@@ -1,0 +1,44 @@
+"""Reports of real simulator runs (not fixtures): the figures agree with the tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports import build_report, compare_runs
+from scenarios.config import bundled_scenarios, load_scenario
+from scenarios.run import run_scenario
+
+
+@pytest.fixture(scope="module")
+def storm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("storm")
+    run_scenario(load_scenario(bundled_scenarios()["rate_limit_storm"]), out)
+    build_report(out)
+    return out
+
+
+def test_outcomes_headline_and_rate_limits_match_the_run(storm: Path) -> None:
+    tx = pd.read_parquet(storm / "transactions.parquet")
+    events = pd.read_parquet(storm / "events.parquet")
+    outcomes = pd.read_csv(storm / "report" / "outcomes.csv", keep_default_na=False)
+    shown = dict(zip(outcomes.reason_code.astype(str), outcomes.payments, strict=True))
+    assert shown == tx.reason_code.value_counts().to_dict()
+    top = pd.read_csv(storm / "report" / "rate_limit_top_users.csv")
+    hits = events[events.kind == "RATE_LIMIT"].subject.value_counts()
+    assert list(top.iloc[:3, 0]) == list(hits.index[:3])
+    headline = pd.read_csv(storm / "report" / "headline.csv", keep_default_na=False)
+    assert "MISMATCH" not in set(headline.check)
+    page = (storm / "report" / "index.html").read_text()
+    assert "vikram.storm@okhdfcbank" in page and "Every check passed" in page
+
+
+def test_compare_two_seeds_of_the_quickstart(tmp_path: Path) -> None:
+    scenario = load_scenario(bundled_scenarios()["collect_expiry"])
+    run_scenario(scenario, tmp_path / "a")
+    run_scenario(scenario, tmp_path / "b", seed=12)
+    html = compare_runs(tmp_path / "a", tmp_path / "b", tmp_path / "cmp")
+    text = html.read_text()
+    assert "collects_expired" in text and html.exists()
