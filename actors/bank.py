@@ -46,6 +46,11 @@ class BankLimits:
     # Longer than any payment can live (timeouts and reversal retries add up to under two
     # minutes by default); memory follows rate x window, not the number of payments.
     idempotency_window: SimTime = SimTime(3 * MINUTE)
+    # New-user cooling: in its first day a new UPI user may send at most this much, and the
+    # first payment at most new_first (FL for the first, FP for the total).
+    new_first: Paise = Paise(5_000_00)
+    new_cap: Paise = Paise(5_000_00)
+    new_window: SimTime = SimTime(24 * HOUR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +61,18 @@ class AccountSpec:
     owner_vpa: str
     balance: Paise
     pin_hash: str
+    new_since: int | None = None  # a new UPI user since this time (ms), None: an old hand
 
 
 class _Account:
     __slots__ = (
         "balance",
+        "cooling_sent",
         "day",
         "day_amount",
         "day_count",
         "locked_until",
+        "new_since",
         "number",
         "pin_failures",
         "pin_hash",
@@ -73,6 +81,8 @@ class _Account:
     def __init__(self, spec: AccountSpec) -> None:
         self.number = spec.number
         self.balance = int(spec.balance)
+        self.new_since = spec.new_since
+        self.cooling_sent = 0
         self.pin_hash = spec.pin_hash
         self.pin_failures = 0
         self.locked_until = -1
@@ -189,14 +199,33 @@ class Bank(Logic):
             return codes.FREQUENCY_LIMIT
         if account.day_amount + msg.amount > self.limits.per_day:
             return codes.AMOUNT_LIMIT
+        if account.new_since is not None:
+            code = self._cooling(account, msg.amount)
+            if code:
+                return code
         if account.balance < msg.amount:
             return codes.INSUFFICIENT_FUNDS
         account.balance -= msg.amount
+        if account.new_since is not None:
+            account.cooling_sent += msg.amount
         account.day_amount += msg.amount
         account.day_count += 1
         self.customers_total -= msg.amount
         self.settlement += msg.amount
         return codes.APPROVED
+
+    def _cooling(self, account: _Account, amount: int) -> str:
+        """FL (first payment) or FP (first day's total) for a new user, or ``""``."""
+        limits = self.limits
+        since = account.new_since
+        if since is None or self.now - since >= limits.new_window:
+            account.new_since = None  # cooled off
+            return ""
+        if account.cooling_sent == 0 and amount > limits.new_first:
+            return codes.FIRST_TXN_LIMIT
+        if account.cooling_sent + amount > limits.new_cap:
+            return codes.NEW_USER_FREEZE
+        return ""
 
     def _credit(self, msg: ReqPayCredit) -> str:
         account = self.accounts.get(msg.account)

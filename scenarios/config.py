@@ -62,6 +62,9 @@ class BankConfig(_Strict):
     pin_tries: int = Field(3, ge=1)
     lockout_s: int = Field(24 * 3600, ge=0)
     latency_ms: int | None = Field(None, ge=1, description="switch <-> this bank, one way")
+    new_user_first_limit: Amount = 5_000_00
+    new_user_cap: Amount = 5_000_00
+    new_user_hours: int = Field(24, ge=0)
 
 
 DEFAULT_BANKS = (
@@ -78,6 +81,7 @@ class UserConfig(_Strict):
     balance: Balance
     pin: str = Field("1234", pattern=r"^(\d{4}|\d{6})$", description="4 or 6 digits")
     merchant: bool = Field(False, description="may send collect requests")
+    new_user: bool = Field(False, description="a new UPI user: cooled for the first day")
 
 
 class PopulationConfig(_Strict):
@@ -85,6 +89,7 @@ class PopulationConfig(_Strict):
     balance_median: Amount = 10_000_00
     balance_sigma: float = Field(1.0, ge=0, le=4)
     merchant_share: float = Field(0.0, ge=0, le=1, description="share who are merchants")
+    new_user_share: float = Field(0.0, ge=0, le=1, description="share who are new UPI users")
     bank_weights: dict[str, float] = Field(
         default_factory=dict, description="bank code -> share of users"
     )

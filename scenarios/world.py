@@ -144,7 +144,7 @@ class World:
         return [*self.cohorts, *self.banks.values(), self.switch, self.fraud]
 
 
-def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int]]:
+def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int, bool]]:
     """Users with Indian names, VPAs at their bank's handle, PINs and opening balances."""
     pop = scenario.population
     if pop is None:
@@ -154,7 +154,7 @@ def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int]]
     weights = [pop.bank_weights.get(b.code, 0.0 if pop.bank_weights else 1.0) for b in banks]
 
     mu = math.log(pop.balance_median / 100)
-    out: list[tuple[User, int]] = []
+    out: list[tuple[User, int, bool]] = []
     offset = len(scenario.users)
     for i in range(pop.size):
         first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
@@ -166,9 +166,9 @@ def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int]]
         pin = f"{rng.randrange(10_000):04d}"
         balance = round(rng.lognormvariate(mu, pop.balance_sigma)) * 100
         merchant = rng.random() < pop.merchant_share
-        out.append(
-            (User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant), balance)
-        )
+        new = rng.random() < pop.new_user_share
+        user = User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant)
+        out.append((user, balance, new))
     return out
 
 
@@ -178,25 +178,35 @@ def build_world(scenario: Scenario, seed: int) -> World:
         (
             User(u.name, Vpa(u.vpa), BankCode(u.bank), f"{u.bank}{i:012d}", u.pin, u.merchant),
             u.balance,
+            u.new_user,
         )
         for i, u in enumerate(scenario.users)
     ]
     people = listed + generate_population(scenario, seed)
-    users = [u for u, _ in people]
+    users = [u for u, _, _ in people]
 
     accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
-    for user, balance in people:
+    for user, balance, new in people:
         accounts[user.bank].append(
-            AccountSpec(user.account, user.vpa, Paise(balance), pin_block(user.vpa, user.pin))
+            AccountSpec(
+                user.account,
+                user.vpa,
+                Paise(balance),
+                pin_block(user.vpa, user.pin),
+                0 if new else None,
+            )
         )
     banks: dict[BankCode, Bank] = {}
     for b in scenario.banks:
         limits = BankLimits(
-            Paise(b.per_txn_limit),
-            Paise(b.daily_limit),
-            b.daily_count_limit,
-            b.pin_tries,
-            SimTime(b.lockout_s * SECOND),
+            per_txn=Paise(b.per_txn_limit),
+            per_day=Paise(b.daily_limit),
+            count_per_day=b.daily_count_limit,
+            pin_tries=b.pin_tries,
+            lockout=SimTime(b.lockout_s * SECOND),
+            new_first=Paise(b.new_user_first_limit),
+            new_cap=Paise(b.new_user_cap),
+            new_window=SimTime(b.new_user_hours * 3600 * SECOND),
         )
         banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed)
 
@@ -251,7 +261,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         ),
         seed,
     )
-    money = sum(balance for _, balance in people)
+    money = sum(balance for _, balance, _ in people)
     return World(users, cohorts, cohort_of, banks, switch, fraud, money)
 
 

@@ -219,3 +219,21 @@ def test_a_bank_under_random_legs_never_overdraws_nor_creates_money(seq: list[An
         assert sum(bank.gauges()) == start
         assert all(a.balance >= 0 for a in bank.accounts.values())
         assert bank.gauges()[0] == sum(a.balance for a in bank.accounts.values())
+
+
+def test_a_new_user_is_cooled_for_a_day_fl_then_fp() -> None:
+    new = AccountSpec("N1", "neha@okhdfcbank", Paise(50_000_00), GOOD, new_since=0)
+    bank = Bank(BankCode("HDFC"), [new], BankLimits())
+    assert ask(bank, debit("T1", 5_000_01, account="N1")).code == codes.FIRST_TXN_LIMIT
+    assert ask(bank, debit("T2", 3_000_00, account="N1")).code == codes.APPROVED
+    assert ask(bank, debit("T3", 2_000_01, account="N1")).code == codes.NEW_USER_FREEZE
+    assert ask(bank, debit("T4", 2_000_00, account="N1")).code == codes.APPROVED  # exactly 5,000
+    later = 24 * HOUR
+    assert ask(bank, debit("T5", 20_000_00, account="N1"), at=later).code == codes.APPROVED
+
+
+def test_a_declined_payment_does_not_use_up_the_cooling_allowance() -> None:
+    new = AccountSpec("N1", "neha@okhdfcbank", Paise(1_000_00), GOOD, new_since=0)
+    bank = Bank(BankCode("HDFC"), [new], BankLimits())
+    assert ask(bank, debit("T1", 4_000_00, account="N1")).code == codes.INSUFFICIENT_FUNDS
+    assert bank.accounts["N1"].cooling_sent == 0

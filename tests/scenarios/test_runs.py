@@ -122,7 +122,7 @@ def test_population_scenario_exercises_concurrency_and_conserves(tmp_path: Path)
     assert s["money_start_paise"] == s["money_end_paise"]
     assert s["conservation_checks"] > 10_000 and s["conservation_max_deviation_paise"] == 0
     # the population has each failure the scenario provokes
-    for code in ("00", "Z9", "ZM", "U16"):
+    for code in ("00", "Z9", "ZM", "U16", "FL", "FP"):
         assert s["payments_by_code"].get(code, 0) > 0, code
     assert s["payments_by_code"]["00"] > 0.7 * s["payments_total"]
     tx = pq.read_table(tmp_path / "transactions.parquet").to_pandas()
