@@ -6,5 +6,6 @@ Reads run folders only (docs/run-folder.md); never imports actors, scenarios or 
 from reports.compare import compare_runs
 from reports.report import build_report
 from reports.run import Run, RunFolderError, load_run
+from reports.statement import statement
 
-__all__ = ["Run", "RunFolderError", "build_report", "compare_runs", "load_run"]
+__all__ = ["Run", "RunFolderError", "build_report", "compare_runs", "load_run", "statement"]

@@ -17,7 +17,8 @@ from actors.errors import UpisimError
 from actors.money import format_inr
 
 console = Console(stderr=True)
-out = Console()
+# piped output is read in editors and logs, not an 80-column terminal: do not wrap it narrow
+out = Console(width=None if sys.stdout.isatty() else 132)
 
 
 def _default_out_dir(name: str, seed: int) -> Path:
@@ -152,6 +153,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statement(args: argparse.Namespace) -> int:
+    from reports import statement
+
+    postings = statement(args.run_dir, args.vpa)
+    if args.csv:
+        postings.to_csv(args.csv, index=False)
+        out.print(f"statement: {args.csv}")
+        return 0
+    table = Table(title=f"statement of {args.vpa}", title_justify="left")
+    for col, justify in (
+        ("time (s)", "right"),
+        ("txn id", "left"),
+        ("kind", "left"),
+        ("description", "left"),
+        ("debit", "right"),
+        ("credit", "right"),
+        ("balance", "right"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in postings.itertuples(index=False):
+        table.add_row(
+            f"{row.t_ms / 1000:,.3f}",
+            row.txn_id,
+            row.kind,
+            row.description,
+            format_inr(row.debit_paise) if row.debit_paise else "",
+            format_inr(row.credit_paise) if row.credit_paise else "",
+            format_inr(row.balance_paise),
+        )
+    out.print(table)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from scenarios.bench import main as bench_main
 
@@ -220,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--one", help=argparse.SUPPRESS)
     bench.set_defaults(func=cmd_bench)
+
+    stmt = sub.add_parser("statement", help="one user's postings with the running balance")
+    stmt.add_argument("run_dir")
+    stmt.add_argument("vpa")
+    stmt.add_argument("--csv", help="write it to this CSV file instead")
+    stmt.set_defaults(func=cmd_statement)
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")
     scen.set_defaults(func=cmd_scenarios)

@@ -30,6 +30,18 @@ EVENTS = pa.schema(
         ("value", _I),
     ]
 )
+ACCOUNTS = pa.schema(
+    [
+        ("vpa", _S),
+        ("name", _S),
+        ("bank", _S),
+        ("account", _S),
+        ("merchant", pa.bool_()),
+        ("new_user", pa.bool_()),
+        ("opening_paise", _I),
+        ("closing_paise", _I),
+    ]
+)
 MONEY = pa.schema([("t_ms", _I), ("bank", _S), ("customers_paise", _I), ("settlement_paise", _I)])
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import simpy
@@ -22,7 +23,7 @@ from actors.messages import StartCollects, StartPayment
 from actors.types import Paise, Vpa
 from scenarios.config import Scenario, resolved_dict
 from scenarios.engine import DeliveryLoop, Network, arrivals, scripted
-from scenarios.output import EVENTS, MONEY, TRANSACTIONS, TableWriter, parquet_to_csv
+from scenarios.output import ACCOUNTS, EVENTS, MONEY, TRANSACTIONS, TableWriter, parquet_to_csv
 from scenarios.world import World, build_world, link_latency
 
 Progress = Callable[[int, int, int], None]
@@ -50,8 +51,19 @@ class _Tally:
         self.latency: Counter[int] = Counter()
         self.flagged = 0
         self.collects: Counter[str] = Counter()  # collect requests by state, and declined (ZA)
+        self.net: Counter[str] = Counter()  # per VPA: in - out, over payments that moved money
         source = pq.ParquetFile(parquet)
-        columns = ["kind", "state", "response_code", "reason_code", "fraud_flags", "latency_ms"]
+        columns = [
+            "kind",
+            "state",
+            "response_code",
+            "reason_code",
+            "fraud_flags",
+            "latency_ms",
+            "payer_vpa",
+            "payee_vpa",
+            "amount_paise",
+        ]
         for i in range(source.num_row_groups):
             group = source.read_row_group(i, columns=columns)
             for counter, column in (
@@ -67,6 +79,15 @@ class _Tally:
                 pc.not_equal(group["response_code"], codes.RISK_DECLINED),
             )
             self.flagged += pc.sum(flagged).as_py() or 0
+            moved = group.filter(pc.is_in(group["state"], pa.array(["SUCCESS", "DEEMED"])))
+            for payer, payee, amount in zip(
+                moved["payer_vpa"].to_pylist(),
+                moved["payee_vpa"].to_pylist(),
+                moved["amount_paise"].to_pylist(),
+                strict=True,
+            ):
+                self.net[payer] -= amount
+                self.net[payee] += amount
             collects = group.filter(pc.equal(group["kind"], "COLLECT"))
             for item in pc.value_counts(collects["state"]).to_pylist():
                 self.collects[item["values"]] += item["counts"]
@@ -217,11 +238,35 @@ class _Run:
         self.wall = time.perf_counter() - wall_start
         if self.progress is not None:
             self.progress(self.end, self.end, self.tx.rows)
-        summary = self._summary(_Tally(self.out_dir / "transactions.parquet"))
+        tally = _Tally(self.out_dir / "transactions.parquet")
+        self._write_accounts()
+        summary = self._summary(tally)
         (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if csv:
             parquet_to_csv(self.out_dir / "transactions.parquet", self.out_dir / "transactions.csv")
         return RunResult(self.out_dir, summary)
+
+    def _write_accounts(self) -> None:
+        """Every user's account at the start and the end: statements start from here."""
+        writer = TableWriter(self.out_dir / "accounts.parquet", ACCOUNTS)
+        banks = self.world.banks
+        for user, opening, new in self.world.openings:
+            closing = banks[user.bank].balance(user.account)
+            writer.append(
+                (user.vpa, user.name, user.bank, user.account, user.merchant, new, opening, closing)
+            )
+        writer.close()
+
+    def _unreconciled(self, tally: _Tally) -> int:
+        """Users whose closing balance is not opening + what the payments they were told
+        succeeded brought in - took out (invariant 9: reply truth)."""
+        banks = self.world.banks
+        wrong = 0
+        for user, opening, _ in self.world.openings:
+            moved = tally.net.get(user.vpa, 0)
+            if banks[user.bank].balance(user.account) != opening + moved:
+                wrong += 1
+        return wrong
 
     def _drive(self) -> None:
         """Window after window until the load is over and nothing is in flight."""
@@ -339,6 +384,12 @@ class _Run:
             "pinned_cpu": self.loop.pinned_cpu,
         }
         problems = []
+        unreconciled = self._unreconciled(tally)
+        summary["accounts_unreconciled"] = unreconciled
+        if unreconciled:
+            problems.append(
+                f"{unreconciled} account(s) do not match the payments their owners were told about"
+            )
         if self.max_deviation:
             problems.append(f"conservation broken: money moved by up to {self.max_deviation} paise")
         if money_end != money_start:

@@ -139,6 +139,7 @@ class World:
     switch: Switch
     fraud: FraudMonitor
     money_start: int
+    openings: list[tuple[User, int, bool]]  # each user, their opening balance, new to UPI?
 
     def logics(self) -> list[Logic]:
         return [*self.cohorts, *self.banks.values(), self.switch, self.fraud]
@@ -262,7 +263,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         seed,
     )
     money = sum(balance for _, balance, _ in people)
-    return World(users, cohorts, cohort_of, banks, switch, fraud, money)
+    return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
 
 
 def link_latency(scenario: Scenario, a: str, b: str) -> int:

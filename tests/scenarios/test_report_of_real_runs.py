@@ -42,3 +42,28 @@ def test_compare_two_seeds_of_the_quickstart(tmp_path: Path) -> None:
     html = compare_runs(tmp_path / "a", tmp_path / "b", tmp_path / "cmp")
     text = html.read_text()
     assert "collects_expired" in text and html.exists()
+
+
+def test_statements_end_at_each_accounts_closing_balance(tmp_path: Path) -> None:
+    from reports import statement
+
+    run_scenario(load_scenario(bundled_scenarios()["collect_expiry"]), tmp_path)
+    accounts = pd.read_parquet(tmp_path / "accounts.parquet")
+    assert len(accounts) == 1002 and accounts.vpa.is_unique
+    movers = accounts[accounts.opening_paise != accounts.closing_paise]
+    assert len(movers) > 100
+    for row in movers.head(60).itertuples():
+        postings = statement(tmp_path, row.vpa)
+        assert postings.balance_paise.iloc[0] == row.opening_paise
+        assert postings.balance_paise.iloc[-1] == row.closing_paise, row.vpa
+        assert (postings.balance_paise >= 0).all()
+        assert postings.t_ms.is_monotonic_increasing
+
+
+def test_statement_of_priya_in_the_quickstart(tmp_path: Path) -> None:
+    from reports import statement
+
+    run_scenario(load_scenario(bundled_scenarios()["quickstart"]), tmp_path)
+    postings = statement(tmp_path, "priya@oksbi")
+    assert list(postings.debit_paise[1:4]) == [1_200_50, 2_000_00, 2_500_00]
+    assert postings.balance_paise.iloc[-1] == 8_000_00 - 5_700_50 + 51_999_99
