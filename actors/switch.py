@@ -261,30 +261,38 @@ class Switch(Logic):
 
     # -- handlers -----------------------------------------------------------------------
 
+    def _admit(
+        self, p: _Payment, own_bank: str, no_bank: tuple[str, str], other: Vpa
+    ) -> Address | None:
+        """Take a new payment in; fail it at once if it cannot go anywhere. Returns the PSP of
+        the other party (the payee's for a push, the payer's for a collect)."""
+        if p.txn_id in self.payments:
+            self.event("DUPLICATE_REQPAY", p.txn_id, p.payer)
+            return None
+        self.payments[p.txn_id] = p
+        other_psp = self.directory.get(other)
+        if p.payee == p.payer:
+            self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
+        elif own_bank not in self.banks:
+            self._finish(p, Stage.FAILED, *no_bank)
+        elif other_psp is None:
+            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
+        else:
+            return other_psp
+        return None
+
     def on_ReqPay(self, msg: ReqPay, sender: Address) -> None:
-        if msg.txn_id in self.payments:
-            self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payer)
-            return
         p = _Payment(
             "PAY", msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
         )
         p.payer_bank, p.payer_account, p.cred = msg.payer_bank, msg.payer_account, msg.cred
-        self.payments[p.txn_id] = p
-        payee_psp = self.directory.get(msg.payee)
-        if msg.payee == msg.payer:
-            self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
-        elif msg.payer_bank not in self.banks:
-            self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
-        elif payee_psp is None:
-            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
-        else:
+        no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
+        payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee)
+        if payee_psp is not None:
             self._expect(p, self.timeouts.auth)
             self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
 
     def on_ReqPayCollect(self, msg: ReqPayCollect, sender: Address) -> None:
-        if msg.txn_id in self.payments:
-            self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payee)
-            return
         p = _Payment(
             "COLLECT",
             msg.txn_id,
@@ -296,15 +304,9 @@ class Switch(Logic):
             self.now,
         )
         p.payee_bank, p.payee_account = msg.payee_bank, msg.payee_account
-        self.payments[p.txn_id] = p
-        payer_psp = self.directory.get(msg.payer)
-        if msg.payee == msg.payer:
-            self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
-        elif msg.payee_bank not in self.banks:
-            self._finish(p, Stage.FAILED, codes.CREDIT_FAILED, codes.BENEFICIARY_ACCOUNT_MISSING)
-        elif payer_psp is None:
-            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
-        else:
+        no_bank = (codes.CREDIT_FAILED, codes.BENEFICIARY_ACCOUNT_MISSING)
+        payer_psp = self._admit(p, msg.payee_bank, no_bank, msg.payer)
+        if payer_psp is not None:
             p.payer_psp = payer_psp
             self._expect(p, msg.expire_after)
             self.send(payer_psp, ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount))
