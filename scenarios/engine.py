@@ -57,7 +57,8 @@ class Network:
         self.window = window
         self.jitter = jitter
         self._rng = random.Random(derive_seed(seed, "network"))
-        self._buckets: dict[int, list[Envelope]] = {}
+        # window -> recipient -> envelopes: each actor's batch is ready when its window comes
+        self._buckets: dict[int, dict[str, list[Envelope]]] = {}
         self._heap: list[int] = []
         self.in_flight = 0
         self.sent = 0
@@ -67,9 +68,13 @@ class Network:
         k = env[0] // self.window
         bucket = self._buckets.get(k)
         if bucket is None:
-            bucket = self._buckets[k] = []
+            bucket = self._buckets[k] = {}
             heapq.heappush(self._heap, k)
-        bucket.append(env)
+        mine = bucket.get(env[3])
+        if mine is None:
+            bucket[env[3]] = [env]
+        else:
+            mine.append(env)
         self.in_flight += 1
 
     def send_all(
@@ -94,9 +99,13 @@ class Network:
             k = at // window
             bucket = buckets.get(k)
             if bucket is None:
-                bucket = buckets[k] = []
+                bucket = buckets[k] = {}
                 heapq.heappush(self._heap, k)
-            bucket.append((at, sender, seq, to, message))
+            mine = bucket.get(to)
+            if mine is None:
+                bucket[to] = [(at, sender, seq, to, message)]
+            else:
+                mine.append((at, sender, seq, to, message))
             n += 1
         self.in_flight += n
         self.sent += n
@@ -104,14 +113,14 @@ class Network:
     def next_window(self) -> int | None:
         return self._heap[0] if self._heap else None
 
-    def pop(self, k: int) -> list[Envelope]:
-        """Everything due in window ``k`` (and remove it)."""
+    def pop(self, k: int) -> dict[str, list[Envelope]]:
+        """Everything due in window ``k``, by recipient (and remove it)."""
         if self._heap and self._heap[0] == k:
             heapq.heappop(self._heap)
             batch = self._buckets.pop(k)
-            self.in_flight -= len(batch)
+            self.in_flight -= sum(len(envs) for envs in batch.values())
             return batch
-        return []
+        return {}
 
 
 @dataclass
@@ -228,19 +237,15 @@ class DeliveryLoop:
         window = self.network.window
         until = (k + 1) * window
         self.env.run(until=until)
-        batch = self.network.pop(k)
-        if not batch:
+        by_to = self.network.pop(k)
+        if not by_to:
             return []
-        by_to: dict[str, list[Envelope]] = {}
-        for env in batch:
-            lst = by_to.get(env[3])
-            if lst is None:
-                by_to[env[3]] = [env]
-            else:
-                lst.append(env)
         recipients = sorted(by_to)
+        delivered = 0
         for to in recipients:
-            by_to[to].sort()
+            envs = by_to[to]
+            envs.sort()  # (deliver_at, sender, seq): never the order they were queued in
+            delivered += len(envs)
         outboxes = self._deliver(recipients, by_to, until)
         for address, out in outboxes:
             if out.sends:
@@ -249,7 +254,7 @@ class DeliveryLoop:
                 self._wake_later(address, out.wake_at)
         stats = self.stats
         stats.windows += 1
-        stats.delivered += len(batch)
+        stats.delivered += delivered
         return outboxes
 
     def _deliver(
