@@ -369,7 +369,9 @@ def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
     off = table["deviation_paise"].to_numpy() != 0
     if off.any():
         total_ax.plot(x[off], total[off], "o", color="#c62828", label="deviation")
-    top = max(float(np.abs(total).max()) if total.size else 0, (start_paise or 0) / 100)
+    # the axis is in rupees (a plot needs floats); the figures behind it stay integer paise
+    top_paise = int(table["total_paise"].abs().max()) if len(table) else 0
+    top = max(top_paise, start_paise or 0) / 100
     total_ax.set_ylim(0, top * 1.15 or 1)
     total_ax.set_title("Total money (customers + settlement): conserved when flat")
     _legend_outside(total_ax)

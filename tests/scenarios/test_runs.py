@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from actors.money import parse_amount
 from scenarios.config import bundled_scenarios, load_scenario, parse_scenario
 from scenarios.run import run_scenario
 
@@ -74,7 +75,7 @@ def test_final_balances_match_the_transactions(quickstart) -> None:
     _, tx, out = quickstart
     ok = tx[tx.state == "SUCCESS"]
     scenario = json.loads((out / "scenario.json").read_text())
-    opening = {u["vpa"]: round(float(u["balance"]) * 100) for u in scenario["users"]}
+    opening = {u["vpa"]: parse_amount(u["balance"]) for u in scenario["users"]}
     net = dict(opening)
     for row in ok.itertuples():
         net[row.payer_vpa] -= row.amount_paise
