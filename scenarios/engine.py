@@ -50,7 +50,6 @@ class Network:
     def __init__(
         self, latency: Mapping[tuple[str, str], int], window: int, jitter: int = 0, seed: int = 0
     ) -> None:
-        self.latency = dict(latency)
         self._from: dict[str, dict[str, int]] = {}
         for (a, b), ms in latency.items():
             self._from.setdefault(a, {})[b] = ms
@@ -61,7 +60,6 @@ class Network:
         self._buckets: dict[int, dict[str, list[Envelope]]] = {}
         self._heap: list[int] = []
         self.in_flight = 0
-        self.sent = 0
 
     def post(self, env: Envelope) -> None:
         """Queue an envelope for its delivery time."""
@@ -108,7 +106,6 @@ class Network:
                 mine.append((at, sender, seq, to, message))
             n += 1
         self.in_flight += n
-        self.sent += n
 
     def next_window(self) -> int | None:
         return self._heap[0] if self._heap else None
