@@ -21,9 +21,11 @@ from actors.messages import (
     CREDIT_REVERSAL,
     DEBIT,
     DEBIT_REVERSAL,
+    ReqChkTxn,
     ReqPayCredit,
     ReqPayDebit,
     ReqPayReversal,
+    RespChkTxn,
     RespPayLeg,
 )
 from actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
@@ -169,6 +171,18 @@ class Bank(Logic):
             if code == codes.APPROVED:
                 self.event("REVERSAL", msg.txn_id, msg.account, msg.leg, leg.amount)
         self.send(sender, RespPayLeg(msg.txn_id, kind, code))
+
+    def on_ReqChkTxn(self, msg: ReqChkTxn, sender: Address) -> None:
+        """Status of one leg. A leg never seen is marked refused, so a straggler cannot post
+        after the switch has acted on the answer."""
+        leg = self._txns.get((msg.txn_id, msg.leg))
+        if leg is None:
+            leg = self._txns[(msg.txn_id, msg.leg)] = _Leg("", 0)
+            self._expiry.append((self.now, (msg.txn_id, msg.leg)))
+        if leg.done is None:
+            leg.done = codes.VALIDATION_ERROR
+        posted = leg.done == codes.APPROVED and leg.undone != codes.APPROVED
+        self.send(sender, RespChkTxn(msg.txn_id, msg.leg, posted))
 
     # -- the ledger ---------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ REVERSAL_OK: Final = "00"
 REVERSAL_FAILED: Final = "96"
 DEBIT_REVERSAL_TIMEOUT: Final = "RR"
 CREDIT_REVERSAL_TIMEOUT: Final = "RB"
+CREDIT_CONFIRMED: Final = "TCC"  # deemed approved, the beneficiary confirms the credit
+RETURNED: Final = "RET"  # deemed approved, the beneficiary never credited: money goes back
 
 # banks
 INSUFFICIENT_FUNDS: Final = "Z9"
@@ -61,6 +63,8 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "RB": ("credit reversal timeout", TD),
     "RR": ("debit reversal timeout", TD),
     "96": ("reversal failed", TD),
+    "TCC": ("deemed approved: credit confirmed by the beneficiary bank", ""),
+    "RET": ("deemed approved, then returned: never credited", TD),
     "Z9": ("insufficient funds", BD),
     "ZM": ("invalid UPI PIN", BD),
     "Z6": ("number of PIN tries exceeded", BD),

@@ -177,6 +177,21 @@ class RespPayLeg(NamedTuple):
     code: str
 
 
+class ReqChkTxn(NamedTuple):
+    """Switch -> bank: was this leg of the payment posted, and does it still stand?"""
+
+    txn_id: TxnId
+    leg: str
+
+
+class RespChkTxn(NamedTuple):
+    """Bank -> switch: ``posted`` is True when the leg was posted and not reversed."""
+
+    txn_id: TxnId
+    leg: str
+    posted: bool
+
+
 # --- timers ----------------------------------------------------------------------------
 
 

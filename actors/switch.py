@@ -23,6 +23,7 @@ from actors.messages import (
     DEBIT,
     DEBIT_REVERSAL,
     ReqAuthDetails,
+    ReqChkTxn,
     ReqPay,
     ReqPayCollect,
     ReqPayCredit,
@@ -31,6 +32,7 @@ from actors.messages import (
     ReqRiskScore,
     ReqTxnConfirmation,
     RespAuthDetails,
+    RespChkTxn,
     RespPay,
     RespPayLeg,
     RespRiskScore,
@@ -50,6 +52,7 @@ class Stage:
     CREDITING = "CREDITING"
     REVERSING_CREDIT = "REVERSING_CREDIT"
     REVERSING_DEBIT = "REVERSING_DEBIT"
+    CHECKING = "CHECKING"  # deemed: asking the beneficiary bank whether the credit stands
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     DEEMED = "DEEMED"
@@ -60,7 +63,8 @@ _MONEY_LEGS: dict[str, frozenset[str]] = {
     Stage.RISK: frozenset({Stage.DEBITING, Stage.FAILED}),
     Stage.DEBITING: frozenset({Stage.CREDITING, Stage.FAILED, Stage.REVERSING_DEBIT}),
     Stage.CREDITING: frozenset({Stage.SUCCESS, Stage.REVERSING_DEBIT, Stage.REVERSING_CREDIT}),
-    Stage.REVERSING_CREDIT: frozenset({Stage.REVERSING_DEBIT, Stage.DEEMED}),
+    Stage.REVERSING_CREDIT: frozenset({Stage.REVERSING_DEBIT, Stage.DEEMED, Stage.CHECKING}),
+    Stage.CHECKING: frozenset({Stage.DEEMED, Stage.REVERSING_DEBIT}),
     Stage.REVERSING_DEBIT: frozenset({Stage.FAILED, Stage.DEEMED}),
     Stage.SUCCESS: frozenset(),
     Stage.FAILED: frozenset(),
@@ -90,6 +94,8 @@ class SwitchTimeouts:
     pay: SimTime = SimTime(15 * SECOND)
     reversal: SimTime = SimTime(10 * SECOND)
     reversal_tries: int = 3
+    check: SimTime = SimTime(30 * SECOND)  # between status checks (ReqChkTxn)
+    check_tries: int = 3  # NPCI allows at most three
 
 
 class _Payment:
@@ -452,17 +458,45 @@ class Switch(Logic):
         elif stage == Stage.CREDITING:
             p.code, p.reason = codes.CREDIT_TIMEOUT, codes.CREDIT_TIMEOUT
             self._reverse(p, Stage.REVERSING_CREDIT)
-        elif p.attempt + 1 < self.timeouts.reversal_tries:
-            p.attempt += 1  # reversals are idempotent: ask again
-            self._expect(p, self.timeouts.reversal)
+        elif stage == Stage.CHECKING:
+            if p.attempt + 1 < self.timeouts.check_tries:
+                p.attempt += 1
+                self._check(p)
+            else:  # nobody can say: deemed approved, and the run reports it unresolved
+                self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
+                self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_REVERSAL_TIMEOUT)
+        elif p.attempt + 1 < self.timeouts.reversal_tries + (
+            self.timeouts.check_tries if stage == Stage.REVERSING_DEBIT else 0
+        ):
+            # Reversals are idempotent, so asking again is also how the switch checks a debit:
+            # quickly at first, then at the status-check interval.
+            p.attempt += 1
+            late = p.attempt >= self.timeouts.reversal_tries
+            self._expect(p, self.timeouts.check if late else self.timeouts.reversal)
             self._send_reversal(p)
         elif stage == Stage.REVERSING_DEBIT:
             # The remitter never confirmed: its money stays in settlement (in flight) and
             # the run reports it; the payer is told the payment failed.
             self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
             self._finish(p, Stage.FAILED, codes.DEBIT_REVERSAL_TIMEOUT)
-        else:
-            self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_REVERSAL_TIMEOUT)
+        else:  # the credit reversal went unanswered (RB): deemed approved, find out (TCC/RET)
+            self.event("DEEMED", p.txn_id, p.payer, codes.CREDIT_REVERSAL_TIMEOUT, p.amount)
+            self._move(p, Stage.CHECKING)
+            self._check(p)
+
+    def _check(self, p: _Payment) -> None:
+        self._expect(p, self.timeouts.check)
+        self.send(self._bank[p.payee_bank], ReqChkTxn(p.txn_id, CREDIT))
+
+    def on_RespChkTxn(self, msg: RespChkTxn, sender: Address) -> None:
+        p = self._current(msg.txn_id, Stage.CHECKING)
+        if p is None:
+            return
+        if msg.posted:  # TCC: the payee has the money; the payment stands
+            self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_CONFIRMED)
+        else:  # RET: never credited (or reversed after all): give the payer the money back
+            p.code, p.reason = codes.CREDIT_TIMEOUT, codes.RETURNED
+            self._reverse(p, Stage.REVERSING_DEBIT)
 
 
 class NpciSwitch(LogicActor):

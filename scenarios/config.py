@@ -144,6 +144,24 @@ class CollectConfig(_Strict):
         return self
 
 
+class OutageConfig(_Strict):
+    bank: str
+    from_s: float = Field(ge=0)
+    to_s: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> OutageConfig:
+        if self.to_s <= self.from_s:
+            raise ValueError("to_s must be after from_s")
+        return self
+
+
+class FaultsConfig(_Strict):
+    loss_rate: float = Field(0.0, ge=0, le=0.3, description="messages lost behind the switch")
+    outages: list[OutageConfig] = Field(default_factory=list)
+    heal_after_load: bool = Field(True, description="no faults once the load stops (drain)")
+
+
 class RateLimitConfig(_Strict):
     per_minute: int = Field(5, ge=0, description="payments per user per minute (0: off)")
     per_hour: int = Field(50, ge=0, description="payments per user per hour (0: off)")
@@ -201,6 +219,7 @@ class Scenario(_Strict):
     fraud: FraudConfig = Field(default_factory=FraudConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)
+    faults: FaultsConfig = Field(default_factory=FaultsConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -232,6 +251,11 @@ class Scenario(_Strict):
                 "collect.rate_per_s: collect requests need merchants: set "
                 "merchant = true on a user or population.merchant_share"
             )
+        for i, outage in enumerate(self.faults.outages):
+            if outage.bank not in codes:
+                raise ValueError(
+                    f"faults.outages[{i}].bank: {outage.bank!r} is not one of the banks {codes}"
+                )
         n_users = len(self.users) + (self.population.size if self.population else 0)
         if n_users < 2:
             raise ValueError("a scenario needs at least two users: add [[users]] or [population]")

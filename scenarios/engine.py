@@ -44,12 +44,35 @@ class RunError(UpisimError):
     """The run could not go on: an actor failed or did not answer."""
 
 
+@dataclass(frozen=True)
+class Faults:
+    """What the network breaks: bank outages (everything to or from the bank is lost) and a
+    loss rate on the links behind the switch (to banks and the fraud monitor), where UPI's
+    timeouts, reversals and status checks are what keep the books right."""
+
+    loss_rate: float = 0.0
+    outages: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    heal_at: int | None = None  # from then on nothing is lost: the heal-and-drain phase
+
+    def down(self, address: str, at: int) -> bool:
+        return any(start <= at < end for start, end in self.outages.get(address, ()))
+
+
 class Network:
     """Routes envelopes by address with a per-link latency; a calendar queue of windows."""
 
     def __init__(
-        self, latency: Mapping[tuple[str, str], int], window: int, jitter: int = 0, seed: int = 0
+        self,
+        latency: Mapping[tuple[str, str], int],
+        window: int,
+        jitter: int = 0,
+        seed: int = 0,
+        faults: Faults | None = None,
     ) -> None:
+        self.faults = (
+            faults if faults is not None and (faults.loss_rate or faults.outages) else None
+        )
+        self.dropped = 0
         self._from: dict[str, dict[str, int]] = {}
         for (a, b), ms in latency.items():
             self._from.setdefault(a, {})[b] = ms
@@ -94,6 +117,9 @@ class Network:
                 ) from None
             if jitter:
                 at += rand(0, jitter)
+            if self.faults is not None and self._lost(sent_at, at, sender, to):
+                self.dropped += 1
+                continue
             k = at // window
             bucket = buckets.get(k)
             if bucket is None:
@@ -106,6 +132,16 @@ class Network:
                 mine.append((at, sender, seq, to, message))
             n += 1
         self.in_flight += n
+
+    def _lost(self, sent_at: int, at: int, sender: str, to: str) -> bool:
+        faults = self.faults
+        assert faults is not None
+        if faults.heal_at is not None and sent_at >= faults.heal_at:
+            return False
+        if faults.down(to, at) or faults.down(sender, sent_at):
+            return True
+        behind = sender.startswith(("bank:", "fraud")) or to.startswith(("bank:", "fraud"))
+        return behind and faults.loss_rate > 0 and self._rng.random() < faults.loss_rate
 
     def next_window(self) -> int | None:
         return self._heap[0] if self._heap else None

@@ -22,7 +22,7 @@ from actors.base import Outbox
 from actors.messages import StartCollects, StartPayment
 from actors.types import Paise, Vpa
 from scenarios.config import Scenario, resolved_dict
-from scenarios.engine import DeliveryLoop, Network, arrivals, scripted
+from scenarios.engine import DeliveryLoop, Faults, Network, arrivals, scripted
 from scenarios.output import ACCOUNTS, EVENTS, MONEY, TRANSACTIONS, TableWriter, parquet_to_csv
 from scenarios.world import World, build_world, link_latency
 
@@ -170,7 +170,17 @@ class _Run:
         t = scenario.timeouts
         self.window = window = min(*latency.values(), t.auth_ms, t.risk_ms, t.pay_ms, t.reversal_ms)
         self.env = env = simpy.Environment()
-        self.network = Network(latency, window, scenario.network.jitter_ms, seed)
+        outages: dict[str, list[tuple[int, int]]] = {}
+        for o in scenario.faults.outages:
+            outages.setdefault(f"bank:{o.bank}", []).append(
+                (round(o.from_s * 1000), round(o.to_s * 1000))
+            )
+        faults = Faults(
+            scenario.faults.loss_rate,
+            {bank: tuple(spans) for bank, spans in outages.items()},
+            scenario.duration_ms if scenario.faults.heal_after_load else None,
+        )
+        self.network = Network(latency, window, scenario.network.jitter_ms, seed, faults)
         self.loop = loop = DeliveryLoop(world.logics(), self.network, env, direct=direct)
         self.end = end = scenario.duration_ms
         load = scenario.load
@@ -363,6 +373,7 @@ class _Run:
             "payments_by_response_code": dict(sorted(tally.by_response.items())),
             "payments_per_wall_second": round(tally.total / wall, 1) if wall > 0 else 0.0,
             "envelopes": stats.delivered,
+            "messages_dropped": self.network.dropped,
             "envelopes_per_wall_second": round(stats.delivered / wall, 1) if wall > 0 else 0.0,
             "windows": stats.windows,
             "wakeups": stats.wakeups,

@@ -237,3 +237,17 @@ def test_a_declined_payment_does_not_use_up_the_cooling_allowance() -> None:
     bank = Bank(BankCode("HDFC"), [new], BankLimits())
     assert ask(bank, debit("T1", 4_000_00, account="N1")).code == codes.INSUFFICIENT_FUNDS
     assert bank.accounts["N1"].cooling_sent == 0
+
+
+def test_check_status_tells_whether_a_leg_stands_and_blocks_stragglers() -> None:
+    from actors.messages import ReqChkTxn, RespChkTxn
+
+    bank = make_bank()
+    ask(bank, ReqPayCredit(TxnId("T1"), PRIYA, Paise(100_00)))
+    assert ask(bank, ReqChkTxn(TxnId("T1"), CREDIT)) == RespChkTxn(TxnId("T1"), CREDIT, True)
+    ask(bank, ReqPayReversal(TxnId("T1"), CREDIT, PRIYA, Paise(100_00)))
+    assert ask(bank, ReqChkTxn(TxnId("T1"), CREDIT)).posted is False  # type: ignore[attr-defined]
+    # never seen: not posted, and a credit arriving after the answer is refused
+    assert ask(bank, ReqChkTxn(TxnId("T2"), CREDIT)).posted is False  # type: ignore[attr-defined]
+    assert ask(bank, ReqPayCredit(TxnId("T2"), PRIYA, Paise(100_00))).code != codes.APPROVED
+    assert bank.balance(PRIYA) == 500_00

@@ -16,6 +16,7 @@ from actors.messages import (
     DEBIT,
     DEBIT_REVERSAL,
     ReqAuthDetails,
+    ReqChkTxn,
     ReqPay,
     ReqPayCollect,
     ReqPayCredit,
@@ -24,6 +25,7 @@ from actors.messages import (
     ReqRiskScore,
     ReqTxnConfirmation,
     RespAuthDetails,
+    RespChkTxn,
     RespPay,
     RespPayLeg,
     RespRiskScore,
@@ -199,11 +201,53 @@ def test_silent_reversals_are_retried_then_given_up_loudly() -> None:
     d.wait(15_000)  # debit timeout -> reversal 1
     d.wait(10_000)  # reversal 2
     d.wait(10_000)  # reversal 3
+    for _ in range(3):  # then at the status-check interval: asking again is checking
+        d.wait(30_000)
     reversals = [m for _, m in d.sent if isinstance(m, ReqPayReversal)]
-    assert len(reversals) == 3
-    d.wait(10_000)
+    assert len(reversals) == 6
+    assert not d.rows
+    d.wait(30_000)
     assert d.told_payer().code == codes.DEBIT_REVERSAL_TIMEOUT
     assert any(e[1] == "UNRESOLVED" for e in d.events)
+
+
+def deemed_drive() -> Drive:
+    """A payment whose credit timed out and whose credit reversals all went unanswered."""
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.wait(15_000)  # credit timeout: credit reversal 1
+    d.wait(10_000)
+    d.wait(10_000)
+    sent = d.wait(10_000)  # RB: deemed approved, ask the beneficiary
+    assert sent == [("bank:SBI", ReqChkTxn(T, CREDIT))]
+    assert any(e[1] == "DEEMED" for e in d.events) and not d.rows
+    return d
+
+
+def test_deemed_then_tcc_when_the_beneficiary_confirms_the_credit() -> None:
+    d = deemed_drive()
+    d.tell(RespChkTxn(T, CREDIT, True), "bank:SBI")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "DEEMED", "00", "TCC")
+    assert d.row()["state"] == "DEEMED"
+
+
+def test_deemed_then_ret_when_it_never_credited_and_the_debit_comes_back() -> None:
+    d = deemed_drive()
+    sent = d.tell(RespChkTxn(T, CREDIT, False), "bank:SBI")
+    assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
+    d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00"), "bank:HDFC")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U68", "RET")
+
+
+def test_at_most_three_status_checks() -> None:
+    d = deemed_drive()
+    d.wait(30_000)
+    d.wait(30_000)
+    checks = [m for _, m in d.sent if isinstance(m, ReqChkTxn)]
+    assert len(checks) == 3 and not d.rows
+    d.wait(30_000)
+    assert d.told_payer().result == "DEEMED" and d.row()["reason_code"] == "RB"
 
 
 def test_silent_fraud_monitor_fails_open_and_says_so() -> None:

@@ -197,3 +197,44 @@ def test_collect_expiry_scenario_approved_declined_expired_and_never_late(tmp_pa
     # the merchant named in the file collects, and push payments carry on alongside
     assert (collects.payee_vpa == "chaipoint@okicici").any()
     assert (tx.kind == "PAY").sum() > 500
+
+
+def test_bank_outage_and_loss_lose_and_make_no_money(tmp_path: Path) -> None:
+    s = load_scenario(bundled_scenarios()["bank_outage"])
+    result = run_scenario(s, tmp_path / "a")
+    summary = result.summary
+    assert result.ok, summary["problems"]
+    assert summary["messages_dropped"] > 500
+    assert summary["stuck_payments"] == 0 and summary["accounts_unreconciled"] == 0
+    assert summary["money_in_flight_end_paise"] == 0
+    codes = summary["payments_by_code"]
+    assert codes["U67"] > 0 and codes["U68"] > 0  # timeouts, each reversed
+    assert summary["reversals"] > 0
+    tx = pd.read_parquet(tmp_path / "a" / "transactions.parquet")
+    # during the outage nothing to or from SBI succeeds
+    sbi = tx[
+        ((tx.payer_bank == "SBI") | (tx.payee_bank == "SBI")) & tx.t_risk_ms.between(30_000, 45_000)
+    ]
+    assert len(sbi) > 100 and (sbi.state != "SUCCESS").all()
+    # and faults are as reproducible as everything else
+    run_scenario(s, tmp_path / "b")
+    tx_file = "transactions.parquet"
+    assert digest(tmp_path / "a" / tx_file) == digest(tmp_path / "b" / tx_file)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_heavy_message_loss_never_breaks_the_books(tmp_path: Path, seed: int) -> None:
+    chaos = {
+        "name": "chaos",
+        "seed": seed,
+        "duration_s": 30,
+        "population": {"size": 200, "balance_median": "500.00"},
+        "load": {"rate_per_s": 40, "amount_median": "200.00"},
+        "faults": {"loss_rate": 0.15, "outages": [{"bank": "HDFC", "from_s": 5, "to_s": 12}]},
+        "rate_limits": {"per_minute": 0, "per_hour": 0},
+    }
+    result = run_scenario(parse_scenario(chaos), tmp_path)
+    s = result.summary
+    assert result.ok, s["problems"]
+    assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
+    assert s["messages_dropped"] > 100
