@@ -27,7 +27,9 @@ Envelope = tuple[SimTime, Address, int, Address, Any]
 """``(deliver_at, sender, seq, recipient, message)``; ordered by its first three fields."""
 
 Sent = tuple[int, Address, int, Address, Any]
-"""``(sent_at, sender, seq, recipient, message)``: the network adds the latency."""
+"""``(deliver_at, sender, seq, recipient, message)``: stamped by the sender with the link
+latency its network gave it (:meth:`Logic.connect`); unconnected, ``deliver_at`` is the send
+time."""
 
 Record = tuple[str, tuple[Any, ...]]
 """``(table, row)``: a row for one of the run's tables (``transactions``, ``events``)."""
@@ -68,6 +70,16 @@ def derive_seed(seed: int, name: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+class _Unconnected(dict[str, int]):
+    """Before a network connects an actor (unit tests), every link takes no time."""
+
+    def __missing__(self, key: str) -> int:
+        return 0
+
+
+_NO_LINKS = _Unconnected()
+
+
 class Logic:
     """Domain state plus one ``on_<MessageType>`` handler per message type; no threads.
 
@@ -90,12 +102,21 @@ class Logic:
         self._timers: list[tuple[int, int, Any]] = []  # a heap
         self._next_due = NEVER
         self._dispatch: dict[type, Callable[[Any, Address], None]] = {}
+        self._latency: dict[str, int] = _NO_LINKS
+
+    def connect(self, latency: dict[str, int]) -> None:
+        """The network's latency from this actor to each address it may send to (ms)."""
+        self._latency = latency
 
     # -- what handlers call ------------------------------------------------------------
 
     def send(self, to: Address, message: Any) -> None:
         self._seq += 1
-        self._sends.append((self.now, self.address, self._seq, to, message))
+        try:
+            at = self.now + self._latency[to]
+        except KeyError:
+            raise LookupError(f"{self.address} has no link to {to}") from None
+        self._sends.append((at, self.address, self._seq, to, message))
 
     def set_timer(self, delay: int, message: Any) -> None:
         """Deliver ``message`` to this actor ``delay`` ms from now (``delay`` > 0)."""

@@ -101,37 +101,45 @@ class Network:
     def send_all(
         self, sender: str, sends: Iterable[tuple[int, Address, int, Address, Any]]
     ) -> None:
-        """Stamp each message one actor sent with its link latency and queue it."""
-        latency = self._from.get(sender, {})
+        """Queue what one actor sent (already stamped with its link latency, see
+        :meth:`links_from`), after jitter and faults."""
+        if self.jitter or self.faults is not None:
+            sends = self._disturb(sender, sends)
         buckets = self._buckets
         window = self.window
-        jitter = self.jitter
-        rand = self._rng.randint
         n = 0
-        for sent_at, sender, seq, to, message in sends:
-            try:
-                at = sent_at + latency[to]
-            except KeyError:
-                raise RunError(
-                    f"{sender} sent {type(message).__name__} to {to}, which has no link from it"
-                ) from None
-            if jitter:
-                at += rand(0, jitter)
-            if self.faults is not None and self._lost(sent_at, at, sender, to):
-                self.dropped += 1
-                continue
-            k = at // window
+        for env in sends:
+            k = env[0] // window
             bucket = buckets.get(k)
             if bucket is None:
                 bucket = buckets[k] = {}
                 heapq.heappush(self._heap, k)
-            mine = bucket.get(to)
+            mine = bucket.get(env[3])
             if mine is None:
-                bucket[to] = [(at, sender, seq, to, message)]
+                bucket[env[3]] = [env]
             else:
-                mine.append((at, sender, seq, to, message))
+                mine.append(env)
             n += 1
         self.in_flight += n
+
+    def links_from(self, sender: str) -> dict[str, int]:
+        """The latency from ``sender`` to every address it has a link to."""
+        return self._from.get(sender, {})
+
+    def _disturb(self, sender: str, sends: Iterable[Envelope]) -> list[Envelope]:
+        """Jitter delays a message; faults lose it."""
+        latency = self._from[sender]
+        rand = self._rng.randint
+        kept = []
+        for at, _sender, seq, to, message in sends:
+            sent_at = at - latency[to]
+            if self.jitter:
+                at += rand(0, self.jitter)
+            if self.faults is not None and self._lost(sent_at, at, sender, to):
+                self.dropped += 1
+                continue
+            kept.append((at, _sender, seq, to, message))
+        return kept
 
     def _lost(self, sent_at: int, at: int, sender: str, to: str) -> bool:
         faults = self.faults
@@ -192,6 +200,8 @@ class DeliveryLoop:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        for address, logic in self.logics.items():
+            logic.connect(self.network.links_from(address))
         if self.direct:
             return
         self._pin()
