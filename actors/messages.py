@@ -52,6 +52,7 @@ class ReqPay(NamedTuple):
     payer_account: str
     cred: str  # the PIN block: never the PIN itself
     initiated_at: SimTime
+    refund_of: TxnId = TxnId("")  # a merchant's refund names the payment it gives back
 
 
 class RespPay(NamedTuple):
@@ -193,6 +194,15 @@ class RespChkTxn(NamedTuple):
 
 
 # --- timers ----------------------------------------------------------------------------
+
+
+class RefundDue(NamedTuple):
+    """A merchant's own timer: time to give a customer's payment back."""
+
+    original: TxnId
+    merchant: Vpa
+    customer: Vpa
+    amount: Paise
 
 
 class CollectDecision(NamedTuple):

@@ -29,6 +29,7 @@ TRANSACTION_COLUMNS = (
     "t_credited_ms",
     "t_completed_ms",
     "latency_ms",
+    "refund_of",
 )
 
 
@@ -58,4 +59,5 @@ def refused_at_psp(
         None,
         now,
         0,
+        "",
     )

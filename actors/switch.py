@@ -74,6 +74,7 @@ _MONEY_LEGS: dict[str, frozenset[str]] = {
 #: The only allowed moves, one table per kind of payment. Terminal states have none.
 TRANSITIONS: Mapping[str, Mapping[str, frozenset[str]]] = {
     "PAY": {Stage.RESOLVING: frozenset({Stage.RISK, Stage.FAILED}), **_MONEY_LEGS},
+    "REFUND": {Stage.RESOLVING: frozenset({Stage.RISK, Stage.FAILED}), **_MONEY_LEGS},
     "COLLECT": {
         Stage.COLLECTING: frozenset({Stage.RISK, Stage.FAILED, Stage.EXPIRED}),
         **_MONEY_LEGS,
@@ -118,6 +119,7 @@ class _Payment:
         "psp",
         "reason",
         "received_at",
+        "refund_of",
         "stage",
         "t_credited",
         "t_debited",
@@ -145,9 +147,10 @@ class _Payment:
         self.amount = amount
         self.initiated_at = initiated_at
         self.psp = psp  # the initiator's PSP: the payer's for a push, the payee's for a collect
-        self.payer_psp = psp if kind == "PAY" else Address("")
+        self.payer_psp = psp if kind != "COLLECT" else Address("")
+        self.refund_of = TxnId("")
         self.received_at = now
-        self.stage = Stage.RESOLVING if kind == "PAY" else Stage.COLLECTING
+        self.stage = Stage.COLLECTING if kind == "COLLECT" else Stage.RESOLVING
         self.attempt = 0
         self.deadline = 0
         self.timer_at: int | None = None
@@ -184,6 +187,7 @@ class Switch(Logic):
         self.fraud = Address(fraud)
         self.payments: dict[TxnId, _Payment] = {}
         self.late_messages = 0
+        self.refunds: dict[TxnId, TxnId] = {}  # payment refunded (or being) -> its refund
 
     def gauges(self) -> tuple[int]:
         return (len(self.payments),)
@@ -235,7 +239,7 @@ class Switch(Logic):
             (
                 p.txn_id,
                 p.kind,
-                "UPI_PUSH" if p.kind == "PAY" else "UPI_COLLECT",
+                "UPI_COLLECT" if p.kind == "COLLECT" else "UPI_PUSH",
                 p.payer,
                 p.payee,
                 p.payer_bank,
@@ -254,8 +258,11 @@ class Switch(Logic):
                 p.t_credited,
                 now,
                 now - p.initiated_at,
+                p.refund_of,
             ),
         )
+        if p.refund_of and to == Stage.FAILED:
+            self.refunds.pop(p.refund_of, None)  # a failed refund may be tried again
 
     def _current(self, txn_id: TxnId, stage: str) -> _Payment | None:
         """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
@@ -288,10 +295,21 @@ class Switch(Logic):
         return None
 
     def on_ReqPay(self, msg: ReqPay, sender: Address) -> None:
+        kind = "REFUND" if msg.refund_of else "PAY"
         p = _Payment(
-            "PAY", msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
+            kind, msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
         )
         p.payer_bank, p.payer_account, p.cred = msg.payer_bank, msg.payer_account, msg.cred
+        if msg.refund_of:
+            p.refund_of = msg.refund_of
+            first = self.refunds.setdefault(msg.refund_of, msg.txn_id)
+            if first != msg.txn_id:  # one refund per payment: a second one is refused
+                self.event("DUPLICATE_REFUND", msg.txn_id, msg.payer, msg.refund_of)
+                p.refund_of = TxnId("")  # keep the first refund's claim
+                if msg.txn_id not in self.payments:
+                    self.payments[p.txn_id] = p
+                    self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
+                return
         no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
         payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee)
         if payee_psp is not None:

@@ -20,6 +20,7 @@ from actors.bank import pin_block
 from actors.base import Logic, LogicActor, derive_seed
 from actors.messages import (
     CollectDecision,
+    RefundDue,
     ReqAuthDetails,
     ReqPay,
     ReqPayCollect,
@@ -65,6 +66,8 @@ class CollectHabits:
     approve: float = 0.7
     decline: float = 0.15  # the rest ignore the request until it expires
     think_mean: int = 20_000  # ms, exponential
+    refund_share: float = 0.0  # of the payments a merchant receives, the share it refunds
+    refund_after: int = 60_000  # ms after the money arrived
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +273,31 @@ class UserCohort(Logic):
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
         self.notifications["CREDIT"] += 1
+        share = self.collect.refund_share
+        if share and self.by_vpa[msg.payee].merchant and self._np.random() < share:
+            self.set_timer(
+                self.collect.refund_after, RefundDue(msg.txn_id, msg.payee, msg.payer, msg.amount)
+            )
+
+    def on_RefundDue(self, msg: RefundDue, sender: Address) -> None:
+        """The merchant gives the whole payment back: a new payment linked to the original.
+        Merchants are not held to a person's rate limits."""
+        merchant = self.by_vpa[msg.merchant]
+        self.notifications["REFUND_SENT"] += 1
+        self.send(
+            Address("switch"),
+            ReqPay(
+                self._next_txn_id(),
+                merchant.vpa,
+                msg.customer,
+                msg.amount,
+                merchant.bank,
+                merchant.account,
+                self._creds[merchant.vpa],
+                SimTime(self.now),
+                msg.original,
+            ),
+        )
 
 
 class UserActor(LogicActor):

@@ -144,6 +144,11 @@ class CollectConfig(_Strict):
         return self
 
 
+class RefundConfig(_Strict):
+    share: float = Field(0.0, ge=0, le=1, description="of payments to merchants, share refunded")
+    after_s: float = Field(60, gt=0, description="how long after the payment the refund goes")
+
+
 class OutageConfig(_Strict):
     bank: str
     from_s: float = Field(ge=0)
@@ -220,6 +225,7 @@ class Scenario(_Strict):
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     collect: CollectConfig = Field(default_factory=CollectConfig)
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
+    refunds: RefundConfig = Field(default_factory=RefundConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

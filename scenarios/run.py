@@ -51,6 +51,7 @@ class _Tally:
         self.latency: Counter[int] = Counter()
         self.flagged = 0
         self.collects: Counter[str] = Counter()  # collect requests by state, and declined (ZA)
+        self.refunds: Counter[str] = Counter()  # refunds by state
         self.net: Counter[str] = Counter()  # per VPA: in - out, over payments that moved money
         source = pq.ParquetFile(parquet)
         columns = [
@@ -88,6 +89,9 @@ class _Tally:
             ):
                 self.net[payer] -= amount
                 self.net[payee] += amount
+            refunds = group.filter(pc.equal(group["kind"], "REFUND"))
+            for item in pc.value_counts(refunds["state"]).to_pylist():
+                self.refunds[item["values"]] += item["counts"]
             collects = group.filter(pc.equal(group["kind"], "COLLECT"))
             for item in pc.value_counts(collects["state"]).to_pylist():
                 self.collects[item["values"]] += item["counts"]
@@ -385,6 +389,8 @@ class _Run:
             "collects_approved": tally.collects["SUCCESS"],
             "collects_declined": tally.collects["DECLINED"],
             "collects_expired": tally.collects["EXPIRED"],
+            "refunds": tally.refunds["SUCCESS"],
+            "refunds_failed": tally.refunds["FAILED"],
             "reversals": self.event_kinds["REVERSAL"],
             "deemed": tally.by_state.get("DEEMED", 0),
             "events_by_kind": dict(sorted(self.event_kinds.items())),

@@ -230,7 +230,12 @@ def build_world(scenario: Scenario, seed: int) -> World:
     limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
     c = scenario.collect
     habits = CollectHabits(
-        round(c.expiry_s * 1000), c.approve_share, c.decline_share, round(c.think_s * 1000)
+        round(c.expiry_s * 1000),
+        c.approve_share,
+        c.decline_share,
+        round(c.think_s * 1000),
+        scenario.refunds.share,
+        round(scenario.refunds.after_s * 1000),
     )
     cohorts = [
         UserCohort(i, members[i], payees, behaviour, seed, limits, habits) for i in range(n_cohorts)

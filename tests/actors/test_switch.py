@@ -379,3 +379,41 @@ def test_nobody_else_can_approve_someone_elses_collect() -> None:
     assert approve(d, sender="users:9") == []  # the right VPA from the wrong app: no
     assert any(e[1] == "FOREIGN_APPROVAL" for e in d.events)
     assert approve(d) != []  # the payer still can
+
+
+def refund(txn: str, original: str = "T1") -> ReqPay:
+    return ReqPay(
+        TxnId(txn),
+        MERCHANT,
+        PAYER,
+        Paise(40_00),
+        BankCode("ICICI"),
+        "M1",
+        "mcred",
+        SimTime(0),
+        TxnId(original),
+    )
+
+
+def test_a_refund_is_a_new_payment_linked_to_the_original() -> None:
+    d = Drive()
+    d.switch = Switch({PAYER: Address("users:0"), MERCHANT: Address("users:2")}, {"HDFC", "ICICI"})
+    assert d.tell(refund("R1"), "users:2") == [("users:0", ReqAuthDetails(TxnId("R1"), PAYER))]
+    d.tell(RespAuthDetails(TxnId("R1"), PAYER, "00", BankCode("HDFC"), "ACC1"), "users:0")
+    d.tell(RespRiskScore(TxnId("R1"), ALLOW), "fraud")
+    d.tell(RespPayLeg(TxnId("R1"), DEBIT, "00"), "bank:ICICI")
+    d.tell(RespPayLeg(TxnId("R1"), CREDIT, "00"), "bank:HDFC")
+    row = d.row()
+    assert (row["kind"], row["refund_of"], row["state"]) == ("REFUND", "T1", "SUCCESS")
+
+
+def test_a_payment_is_refunded_once_but_a_failed_refund_may_be_tried_again() -> None:
+    d = Drive()
+    d.switch = Switch({PAYER: Address("users:0"), MERCHANT: Address("users:2")}, {"HDFC", "ICICI"})
+    d.tell(refund("R1"), "users:2")
+    d.tell(refund("R2"), "users:2")  # the same payment again, while the first is in flight
+    assert d.row()["reason_code"] == codes.VALIDATION_ERROR and d.row()["txn_id"] == "R2"
+    assert any(e[1] == "DUPLICATE_REFUND" for e in d.events)
+    d.tell(RespAuthDetails(TxnId("R1"), PAYER, "ZH"), "users:0")  # the first one fails
+    d.rows.clear()
+    assert d.tell(refund("R3"), "users:2") == [("users:0", ReqAuthDetails(TxnId("R3"), PAYER))]

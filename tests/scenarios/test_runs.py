@@ -194,6 +194,16 @@ def test_collect_expiry_scenario_approved_declined_expired_and_never_late(tmp_pa
     debited = collects[collects.t_debited_ms.notna()]
     assert (debited.t_resolved_ms - debited.t_received_ms < 20_000).all()
     assert s["late_messages"] > 0  # some payers did answer too late
+    # merchants refund some push payments: each refund gives one successful payment back
+    refunds = tx[tx.kind == "REFUND"]
+    assert s["refunds"] == (refunds.state == "SUCCESS").sum() > 0
+    assert refunds.refund_of.is_unique
+    originals = tx.set_index("txn_id").loc[refunds.refund_of]
+    assert (originals.state == "SUCCESS").all()
+    assert list(originals.amount_paise) == list(refunds.amount_paise)
+    assert list(originals.payer_vpa) == list(refunds.payee_vpa)
+    assert list(originals.payee_vpa) == list(refunds.payer_vpa)
+    assert s["accounts_unreconciled"] == 0
     # the merchant named in the file collects, and push payments carry on alongside
     assert (collects.payee_vpa == "chaipoint@okicici").any()
     assert (tx.kind == "PAY").sum() > 500
