@@ -9,17 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.reports.test_report import SECTION_HEADINGS as HEADINGS
+
 CHROMIUM = Path("/usr/bin/chromium")
-HEADINGS = (
-    "Summary",
-    "Throughput",
-    "Latency",
-    "Outcomes",
-    "Rate-limit hits",
-    "Balance conservation",
-    "Fraud",
-    "Collect requests",
-)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
