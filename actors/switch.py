@@ -86,6 +86,10 @@ TERMINAL = frozenset(
 )
 
 
+#: What the initiator is told for each terminal state (FAILED: "FAILURE").
+_RESULT = {Stage.SUCCESS: "SUCCESS", Stage.DEEMED: "DEEMED", Stage.EXPIRED: "EXPIRED"}
+
+
 @dataclass(frozen=True, slots=True)
 class SwitchTimeouts:
     """Response timeouts in simulated ms (NPCI circular of 26 Apr 2025)."""
@@ -221,10 +225,7 @@ class Switch(Logic):
         p.reason = reason or code
         del self.payments[p.txn_id]
         now = self.now
-        result = {Stage.SUCCESS: "SUCCESS", Stage.DEEMED: "DEEMED", Stage.EXPIRED: "EXPIRED"}.get(
-            to, "FAILURE"
-        )
-        told = RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason)
+        told = RespPay(p.txn_id, p.payer, p.amount, _RESULT.get(to, "FAILURE"), p.code, p.reason)
         self.send(p.psp, told)
         if p.kind == "COLLECT" and p.payer_psp:
             self.send(p.payer_psp, told)  # both parties hear how a collect ended

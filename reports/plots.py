@@ -326,6 +326,18 @@ def outcomes_figure(outcomes: pd.DataFrame, declines: pd.DataFrame, top: int = 1
     return fig
 
 
+def _cumulative(ax: Axes, x: Any, counts: np.ndarray, **style: Any) -> None:
+    """A running total of per-bin counts, as steps."""
+    ax.step(x, np.cumsum(counts), where="post", **style)
+
+
+def _cumulative_axis(ax: Axes, ylabel: str, title: str, headroom: float = 1.5) -> None:
+    ax.set_ylabel(ylabel)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    _headroom(ax, headroom)
+
+
 @_styled
 def rate_limit_figure(over_time: pd.DataFrame, top_users: pd.DataFrame) -> Figure:
     """Cumulative rate-limit hits per window beside the users hit most."""
@@ -334,17 +346,9 @@ def rate_limit_figure(over_time: pd.DataFrame, top_users: pd.DataFrame) -> Figur
     x = _time_axis(ax, over_time["t_s"])
     for i, window in enumerate(c for c in over_time.columns if c != "t_s"):
         hits = over_time[window].to_numpy()
-        ax.step(
-            x,
-            np.cumsum(hits),
-            where="post",
-            color=CYCLE[i % len(CYCLE)],
-            label=f"window {short(window)} ({fmt.count(int(hits.sum()))})",
-        )
-    ax.set_ylabel("hits so far")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("Rate-limit hits over time")
-    _headroom(ax)
+        label = f"window {short(window)} ({fmt.count(int(hits.sum()))})"
+        _cumulative(ax, x, hits, color=CYCLE[i % len(CYCLE)], label=label)
+    _cumulative_axis(ax, "hits so far", "Rate-limit hits over time")
     ax.legend(loc="upper left")
     y = np.arange(len(top_users))[::-1]
     users_ax.barh(y, top_users["hits"], color="#6d4c41")
@@ -405,18 +409,16 @@ def fraud_figure(over_time: pd.DataFrame, by_rule: pd.DataFrame) -> Figure:
     for column in (c for c in over_time.columns if c != "t_s"):
         kind, rule = column.split(":", 1)
         colour = CYCLE[rules.index(rule) % len(CYCLE)] if rule in rules else "grey"
-        ax.step(
+        style = "-" if kind == "flagged" else "--"
+        _cumulative(
+            ax,
             x,
-            np.cumsum(over_time[column].to_numpy()),
-            where="post",
+            over_time[column].to_numpy(),
             color=colour,
-            linestyle="-" if kind == "flagged" else "--",
+            linestyle=style,
             label=f"{kind} {short(rule)}",
         )
-    ax.set_ylabel("events so far")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title("Fraud flags (solid) and declines (dashed)")
-    _headroom(ax, 1.6)
+    _cumulative_axis(ax, "events so far", "Fraud flags (solid) and declines (dashed)", 1.6)
     ax.legend(loc="upper left", fontsize=8)
     y = np.arange(len(by_rule))
     rule_ax.bar(y - 0.2, by_rule["flagged"], width=0.4, color="#ef6c00", label="flagged")

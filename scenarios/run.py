@@ -81,14 +81,12 @@ class _Tally:
             )
             self.flagged += pc.sum(flagged).as_py() or 0
             moved = group.filter(pc.is_in(group["state"], pa.array(["SUCCESS", "DEEMED"])))
-            for payer, payee, amount in zip(
-                moved["payer_vpa"].to_pylist(),
-                moved["payee_vpa"].to_pylist(),
-                moved["amount_paise"].to_pylist(),
-                strict=True,
-            ):
-                self.net[payer] -= amount
-                self.net[payee] += amount
+            for side, sign in (("payer_vpa", -1), ("payee_vpa", 1)):
+                sums = moved.group_by(side).aggregate([("amount_paise", "sum")])
+                for vpa, amount in zip(
+                    sums[side].to_pylist(), sums["amount_paise_sum"].to_pylist(), strict=True
+                ):
+                    self.net[vpa] += sign * amount
             refunds = group.filter(pc.equal(group["kind"], "REFUND"))
             for item in pc.value_counts(refunds["state"]).to_pylist():
                 self.refunds[item["values"]] += item["counts"]
