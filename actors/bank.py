@@ -5,13 +5,18 @@ settlement account: a debit moves money from the payer into settlement (the
 bank now owes the network), a credit moves it from settlement to the payee.
 So ``customers + settlement`` changes only when another bank's leg lands, and
 summed over all banks it never changes at all.
+
+A credit card's credit line is the other funding source (see
+:mod:`actors.methods`): a card debit moves money the bank lends into
+settlement and adds it to the card's outstanding balance, so over all banks
+``customers + settlement - outstanding`` is what never changes.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from actors import codes
@@ -28,6 +33,7 @@ from actors.messages import (
     RespChkTxn,
     RespPayLeg,
 )
+from actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, Method
 from actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
 
 
@@ -64,11 +70,13 @@ class AccountSpec:
     balance: Paise
     pin_hash: str
     new_since: int | None = None  # a new UPI user since this time (ms), None: an old hand
+    card_limit: Paise = Paise(0)  # credit line of the customer's credit card; 0: no card
 
 
 class _Account:
     __slots__ = (
         "balance",
+        "card_limit",
         "cooling_sent",
         "day",
         "day_amount",
@@ -76,6 +84,7 @@ class _Account:
         "locked_until",
         "new_since",
         "number",
+        "outstanding",
         "pin_failures",
         "pin_hash",
     )
@@ -91,17 +100,20 @@ class _Account:
         self.day = -1
         self.day_amount = 0
         self.day_count = 0
+        self.card_limit = int(spec.card_limit)
+        self.outstanding = 0  # owed on the credit card
 
 
 class _Leg:
     """What this bank did for one side (DEBIT or CREDIT) of one transaction id: small, because
     there is one per in-flight leg for the whole idempotency window."""
 
-    __slots__ = ("account", "amount", "done", "undone")
+    __slots__ = ("account", "amount", "done", "source", "undone")
 
     def __init__(self, account: str, amount: int) -> None:
         self.account = account
         self.amount = amount
+        self.source = ACCOUNT  # what was posted to: the savings account or the card
         self.done: str | None = None  # the code the leg was answered with
         self.undone: str | None = None  # the code its reversal was answered with
 
@@ -115,10 +127,12 @@ class Bank(Logic):
         accounts: Iterable[AccountSpec],
         limits: BankLimits = BankLimits(),
         seed: int = 0,
+        methods: Mapping[str, Method] = DEFAULT_METHODS,
     ) -> None:
         super().__init__(Address(f"bank:{code}"), seed)
         self.code = code
         self.limits = limits
+        self.methods = methods
         self.accounts: dict[str, _Account] = {}
         for spec in accounts:
             if spec.balance < 0:
@@ -126,6 +140,7 @@ class Bank(Logic):
             self.accounts[spec.number] = _Account(spec)
         self.customers_total = sum(a.balance for a in self.accounts.values())
         self.settlement = 0
+        self.outstanding_total = 0  # owed on all credit cards: money this bank lent
         self._txns: dict[tuple[TxnId, str], _Leg] = {}
         self._expiry: deque[tuple[int, tuple[TxnId, str]]] = deque()
 
@@ -134,8 +149,11 @@ class Bank(Logic):
     def balance(self, account: str) -> Paise:
         return Paise(self.accounts[account].balance)
 
-    def gauges(self) -> tuple[int, int]:
-        return (self.customers_total, self.settlement)
+    def card_outstanding(self, account: str) -> Paise:
+        return Paise(self.accounts[account].outstanding)
+
+    def gauges(self) -> tuple[int, int, int]:
+        return (self.customers_total, self.settlement, self.outstanding_total)
 
     # -- handlers -----------------------------------------------------------------------
 
@@ -146,7 +164,7 @@ class Bank(Logic):
         elif leg.done is not None:
             code = leg.done
         else:
-            code = leg.done = self._debit(msg)
+            code = leg.done = self._debit(msg, leg)
         self.send(sender, RespPayLeg(msg.txn_id, DEBIT, code))
 
     def on_ReqPayCredit(self, msg: ReqPayCredit, sender: Address) -> None:
@@ -156,7 +174,7 @@ class Bank(Logic):
         elif leg.done is not None:
             code = leg.done
         else:
-            code = leg.done = self._credit(msg)
+            code = leg.done = self._credit(msg, leg)
         self.send(sender, RespPayLeg(msg.txn_id, CREDIT, code))
 
     def on_ReqPayReversal(self, msg: ReqPayReversal, sender: Address) -> None:
@@ -168,9 +186,10 @@ class Bank(Logic):
             code = leg.undone
         else:
             code = leg.undone = self._reverse(leg, msg.leg)
-            if code == codes.APPROVED:
+            if code == codes.APPROVED and leg.done == codes.APPROVED:
                 self.event("REVERSAL", msg.txn_id, msg.account, msg.leg, leg.amount)
-        self.send(sender, RespPayLeg(msg.txn_id, kind, code))
+        undone = leg is not None and code == codes.APPROVED and leg.done == codes.APPROVED
+        self.send(sender, RespPayLeg(msg.txn_id, kind, code, undone))
 
     def on_ReqChkTxn(self, msg: ReqChkTxn, sender: Address) -> None:
         """Status of one leg. A leg never seen is marked refused, so a straggler cannot post
@@ -186,11 +205,12 @@ class Bank(Logic):
 
     # -- the ledger ---------------------------------------------------------------------
 
-    def _debit(self, msg: ReqPayDebit) -> str:
+    def _debit(self, msg: ReqPayDebit, leg: _Leg) -> str:
         account = self.accounts.get(msg.account)
         if account is None:
             return codes.REMITTER_ACCOUNT_MISSING
-        if msg.amount <= 0:
+        method = self.methods.get(msg.method)
+        if msg.amount <= 0 or method is None:
             return codes.VALIDATION_ERROR
         now = self.now
         if account.locked_until > now:
@@ -204,29 +224,48 @@ class Bank(Logic):
                 return codes.PIN_TRIES_EXCEEDED
             return codes.INVALID_PIN
         account.pin_failures = 0
-        day = now // DAY
+        amount = msg.amount
+        if method.upi_rules:
+            code = self._upi_limits(account, amount)
+            if code:
+                return code
+        elif method.per_txn and amount > method.per_txn:
+            return codes.AMOUNT_LIMIT
+        if method.source == CARD:
+            if not account.card_limit:
+                return codes.NOT_PERMITTED  # no credit card to charge
+            if account.outstanding + amount > account.card_limit:
+                return codes.INSUFFICIENT_FUNDS  # over the credit line
+            account.outstanding += amount
+            self.outstanding_total += amount
+            leg.source = CARD
+        else:
+            if account.balance < amount:
+                return codes.INSUFFICIENT_FUNDS
+            account.balance -= amount
+            self.customers_total -= amount
+        if method.upi_rules:
+            if account.new_since is not None:
+                account.cooling_sent += amount
+            account.day_amount += amount
+            account.day_count += 1
+        self.settlement += amount
+        return codes.APPROVED
+
+    def _upi_limits(self, account: _Account, amount: int) -> str:
+        """Z8/Z7 (per payment, per day, count per day) and FL/FP new-user cooling, or ``""``."""
+        day = self.now // DAY
         if account.day != day:
             account.day, account.day_amount, account.day_count = day, 0, 0
-        if msg.amount > self.limits.per_txn:
+        if amount > self.limits.per_txn:
             return codes.AMOUNT_LIMIT
         if account.day_count >= self.limits.count_per_day:
             return codes.FREQUENCY_LIMIT
-        if account.day_amount + msg.amount > self.limits.per_day:
+        if account.day_amount + amount > self.limits.per_day:
             return codes.AMOUNT_LIMIT
         if account.new_since is not None:
-            code = self._cooling(account, msg.amount)
-            if code:
-                return code
-        if account.balance < msg.amount:
-            return codes.INSUFFICIENT_FUNDS
-        account.balance -= msg.amount
-        if account.new_since is not None:
-            account.cooling_sent += msg.amount
-        account.day_amount += msg.amount
-        account.day_count += 1
-        self.customers_total -= msg.amount
-        self.settlement += msg.amount
-        return codes.APPROVED
+            return self._cooling(account, amount)
+        return ""
 
     def _cooling(self, account: _Account, amount: int) -> str:
         """FL (first payment) or FP (first day's total) for a new user, or ``""``."""
@@ -241,14 +280,21 @@ class Bank(Logic):
             return codes.NEW_USER_FREEZE
         return ""
 
-    def _credit(self, msg: ReqPayCredit) -> str:
+    def _credit(self, msg: ReqPayCredit, leg: _Leg) -> str:
         account = self.accounts.get(msg.account)
         if account is None:
             return codes.BENEFICIARY_ACCOUNT_MISSING
         if msg.amount <= 0:
             return codes.VALIDATION_ERROR
-        account.balance += msg.amount
-        self.customers_total += msg.amount
+        if msg.source == CARD:  # a refund of a card payment pays the card down
+            if not account.card_limit:
+                return codes.NOT_PERMITTED
+            account.outstanding -= msg.amount
+            self.outstanding_total -= msg.amount
+            leg.source = CARD
+        else:
+            account.balance += msg.amount
+            self.customers_total += msg.amount
         self.settlement -= msg.amount
         return codes.APPROVED
 
@@ -262,16 +308,16 @@ class Bank(Logic):
             return codes.APPROVED  # nothing was posted, nothing to give back
         account = self.accounts[leg.account]
         amount = leg.amount
-        if side == DEBIT:
-            account.balance += amount
-            self.customers_total += amount
-            self.settlement -= amount
-            return codes.APPROVED
-        if account.balance < amount:
-            return codes.REVERSAL_FAILED  # the payee already spent it: the credit stands
-        account.balance -= amount
-        self.customers_total -= amount
-        self.settlement += amount
+        sign = 1 if side == DEBIT else -1  # money back to the payer, or back from the payee
+        if leg.source == CARD:
+            account.outstanding -= sign * amount
+            self.outstanding_total -= sign * amount
+        else:
+            if side == CREDIT and account.balance < amount:
+                return codes.REVERSAL_FAILED  # the payee already spent it: the credit stands
+            account.balance += sign * amount
+            self.customers_total += sign * amount
+        self.settlement -= sign * amount
         return codes.APPROVED
 
     def _leg(self, txn_id: TxnId, side: str, account: str, amount: int) -> _Leg | None:

@@ -110,10 +110,12 @@ class Logic:
 
     # -- what handlers call ------------------------------------------------------------
 
-    def send(self, to: Address, message: Any) -> None:
+    def send(self, to: Address, message: Any, delay: int = 0) -> None:
+        """Send ``message``; it arrives after the link's latency plus ``delay`` ms (the time
+        some processing adds on top of the network, such as a card network's hop)."""
         self._seq += 1
         try:
-            at = self.now + self._latency[to]
+            at = self.now + self._latency[to] + delay
         except KeyError:
             raise LookupError(f"{self.address} has no link to {to}") from None
         self._sends.append((at, self.address, self._seq, to, message))

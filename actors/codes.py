@@ -34,6 +34,7 @@ REMITTER_ACCOUNT_MISSING: Final = "XH"
 FIRST_TXN_LIMIT: Final = "FL"
 NEW_USER_FREEZE: Final = "FP"
 BENEFICIARY_ACCOUNT_MISSING: Final = "XI"
+NOT_PERMITTED: Final = "B3"  # no such funding (no credit card), or a method the payee can't take
 
 # payer PSP
 INVALID_VPA: Final = "ZH"
@@ -73,6 +74,7 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "ZD": ("validation error", BD),
     "XH": ("remitter account does not exist", BD),
     "XI": ("beneficiary account does not exist", BD),
+    "B3": ("transaction not permitted to the account", BD),
     "ZH": ("invalid VPA", BD),
     "ZA": ("declined by customer", BD),
     "FL": ("first-transaction limit exceeded", BD),

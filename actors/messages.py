@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from actors.methods import ACCOUNT, UPI_PUSH
 from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 # --- load (SimPy -> user actors) --------------------------------------------------------
@@ -29,13 +30,15 @@ class StartCollects(NamedTuple):
 
 
 class StartPayment(NamedTuple):
-    """Load: a scripted payment; ``pin`` is what the payer types (``None``: the right PIN)."""
+    """Load: a scripted payment; ``pin`` is what the payer types (``None``: the right PIN).
+    With method ``UPI_COLLECT`` it goes to the payee's app, which asks the payer for it."""
 
     payer: Vpa
     payee: Vpa
     amount: Paise
     pin: str | None = None
     note: str = ""
+    method: str = UPI_PUSH
 
 
 # --- payer PSP <-> NPCI switch ----------------------------------------------------------
@@ -53,6 +56,7 @@ class ReqPay(NamedTuple):
     cred: str  # the PIN block: never the PIN itself
     initiated_at: SimTime
     refund_of: TxnId = TxnId("")  # a merchant's refund names the payment it gives back
+    method: str = UPI_PUSH  # a refund carries the method of the payment it gives back
 
 
 class RespPay(NamedTuple):
@@ -73,6 +77,17 @@ class ReqTxnConfirmation(NamedTuple):
     payer: Vpa
     payee: Vpa
     amount: Paise
+    method: str = UPI_PUSH
+
+
+class ReversalNotice(NamedTuple):
+    """Switch -> PSP: a posting to ``vpa``'s account was undone: the payer's debit came back
+    (``leg`` DEBIT) or the payee's credit was taken back (``leg`` CREDIT)."""
+
+    txn_id: TxnId
+    vpa: Vpa
+    amount: Paise
+    leg: str
 
 
 class ReqPayCollect(NamedTuple):
@@ -86,6 +101,7 @@ class ReqPayCollect(NamedTuple):
     payee_account: str
     initiated_at: SimTime
     expire_after: int  # ms: the request expires (U69) unless approved by then
+    payee_merchant: bool = True  # a person's request (P2P collect) only where allowed
 
 
 # --- address resolution ----------------------------------------------------------------
@@ -110,6 +126,7 @@ class RespAuthDetails(NamedTuple):
     bank: BankCode = BankCode("")
     account: str = ""
     cred: str = ""  # a collect approval carries the payer's PIN block
+    merchant: bool = False  # the payee is a merchant (cards take only merchant payments)
 
 
 # --- fraud monitor ---------------------------------------------------------------------
@@ -145,20 +162,24 @@ class RiskRelease(NamedTuple):
 
 
 class ReqPayDebit(NamedTuple):
-    """Switch -> remitter bank: ``ReqPay`` type DEBIT; verify the PIN block and debit."""
+    """Switch -> remitter bank: ``ReqPay`` type DEBIT; verify the PIN block and debit the
+    ``method``'s source (savings account or credit line) under its rules."""
 
     txn_id: TxnId
     account: str
     amount: Paise
     cred: str
+    method: str = UPI_PUSH
 
 
 class ReqPayCredit(NamedTuple):
-    """Switch -> beneficiary bank: ``ReqPay`` type CREDIT."""
+    """Switch -> beneficiary bank: ``ReqPay`` type CREDIT, to the savings account or, for a
+    refund of a card payment, back to the card (``source`` CARD)."""
 
     txn_id: TxnId
     account: str
     amount: Paise
+    source: str = ACCOUNT
 
 
 class ReqPayReversal(NamedTuple):
@@ -176,6 +197,7 @@ class RespPayLeg(NamedTuple):
     txn_id: TxnId
     leg: str  # DEBIT, CREDIT, DEBIT_REVERSAL, CREDIT_REVERSAL
     code: str
+    undone: bool = False  # a reversal that gave money back (not one of a leg never posted)
 
 
 class ReqChkTxn(NamedTuple):
@@ -203,6 +225,7 @@ class RefundDue(NamedTuple):
     merchant: Vpa
     customer: Vpa
     amount: Paise
+    method: str = UPI_PUSH
 
 
 class CollectDecision(NamedTuple):

@@ -34,13 +34,20 @@ TRANSACTION_COLUMNS = (
 
 
 def refused_at_psp(
-    txn_id: str, payer: str, payee: str, payer_bank: str, amount: int, code: str, now: int
+    txn_id: str,
+    payer: str,
+    payee: str,
+    payer_bank: str,
+    amount: int,
+    code: str,
+    now: int,
+    method: str,
 ) -> tuple[Any, ...]:
     """A payment the payer's app refused before it reached the switch."""
     return (
         txn_id,
         "PAY",
-        "UPI_PUSH",
+        method,
         payer,
         payee,
         payer_bank,

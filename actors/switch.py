@@ -6,6 +6,10 @@ a payment's fate: a debit that times out is reversed at the remitter (which
 refuses a late debit after that), a credit that fails is followed by a debit
 reversal, and a credit that times out is reversed at the beneficiary first.
 Only the owner of an account says what happened to it.
+
+The payment's method (:mod:`actors.methods`) rides along: the switch refuses a
+merchant-only method to a person (``B3``), adds the method's extra hop to the
+remitter leg, and sends a refund of a card payment back to the card.
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ from actors.messages import (
     RespPay,
     RespPayLeg,
     RespRiskScore,
+    ReversalNotice,
     RiskRelease,
     Timeout,
 )
+from actors.methods import ACCOUNT, DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
 from actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
@@ -103,6 +109,15 @@ class SwitchTimeouts:
     check_tries: int = 3  # NPCI allows at most three
 
 
+@dataclass(frozen=True, slots=True)
+class CollectRules:
+    """Who may send collect requests. NPCI stopped person-to-person collect on 1 Oct 2025;
+    before that a person could ask for at most ₹2,000."""
+
+    p2p: bool = False
+    p2p_cap: Paise = Paise(2_000_00)
+
+
 class _Payment:
     __slots__ = (
         "amount",
@@ -113,6 +128,7 @@ class _Payment:
         "flags",
         "initiated_at",
         "kind",
+        "method",
         "payee",
         "payee_account",
         "payee_bank",
@@ -152,6 +168,7 @@ class _Payment:
         self.initiated_at = initiated_at
         self.psp = psp  # the initiator's PSP: the payer's for a push, the payee's for a collect
         self.payer_psp = psp if kind != "COLLECT" else Address("")
+        self.method = UPI_COLLECT if kind == "COLLECT" else UPI_PUSH
         self.refund_of = TxnId("")
         self.received_at = now
         self.stage = Stage.COLLECTING if kind == "COLLECT" else Stage.RESOLVING
@@ -182,8 +199,12 @@ class Switch(Logic):
         timeouts: SwitchTimeouts = SwitchTimeouts(),
         fraud: str = "fraud",
         seed: int = 0,
+        methods: Mapping[str, Method] = DEFAULT_METHODS,
+        collect: CollectRules = CollectRules(),
     ) -> None:
         super().__init__(Address("switch"), seed)
+        self.methods = methods
+        self.collect_rules = collect
         self.directory = directory
         self.banks = frozenset(banks)
         self._bank = {code: Address(f"bank:{code}") for code in self.banks}
@@ -225,14 +246,20 @@ class Switch(Logic):
         p.reason = reason or code
         del self.payments[p.txn_id]
         now = self.now
+        # The payer hears the outcome; the payee hears money arrived, or, having asked for it
+        # (collect), that it will not.
         told = RespPay(p.txn_id, p.payer, p.amount, _RESULT.get(to, "FAILURE"), p.code, p.reason)
-        self.send(p.psp, told)
-        if p.kind == "COLLECT" and p.payer_psp:
-            self.send(p.payer_psp, told)  # both parties hear how a collect ended
-        elif to != Stage.FAILED:
+        if p.payer_psp:
+            self.send(p.payer_psp, told)
+        if to == Stage.SUCCESS or to == Stage.DEEMED:
             payee_psp = self.directory.get(p.payee)
             if payee_psp is not None:
-                self.send(payee_psp, ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount))
+                self.send(
+                    payee_psp,
+                    ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount, p.method),
+                )
+        elif p.kind == "COLLECT":
+            self.send(p.psp, told)
         if to == Stage.FAILED and p.t_risk is not None and p.code != codes.RISK_DECLINED:
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(
@@ -240,7 +267,7 @@ class Switch(Logic):
             (
                 p.txn_id,
                 p.kind,
-                "UPI_COLLECT" if p.kind == "COLLECT" else "UPI_PUSH",
+                p.method,
                 p.payer,
                 p.payee,
                 p.payer_bank,
@@ -276,16 +303,24 @@ class Switch(Logic):
     # -- handlers -----------------------------------------------------------------------
 
     def _admit(
-        self, p: _Payment, own_bank: str, no_bank: tuple[str, str], other: Vpa
+        self,
+        p: _Payment,
+        own_bank: str,
+        no_bank: tuple[str, str],
+        other: Vpa,
+        refusal: str = "",
     ) -> Address | None:
-        """Take a new payment in; fail it at once if it cannot go anywhere. Returns the PSP of
-        the other party (the payee's for a push, the payer's for a collect)."""
+        """Take a new payment in; fail it at once if it cannot go anywhere (or ``refusal`` is
+        set). Returns the PSP of the other party (the payee's for a push, the payer's for a
+        collect)."""
         if p.txn_id in self.payments:
             self.event("DUPLICATE_REQPAY", p.txn_id, p.payer)
             return None
         self.payments[p.txn_id] = p
         other_psp = self.directory.get(other)
-        if p.payee == p.payer:
+        if refusal:
+            self._finish(p, Stage.FAILED, refusal)
+        elif p.payee == p.payer:
             self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
         elif own_bank not in self.banks:
             self._finish(p, Stage.FAILED, *no_bank)
@@ -301,6 +336,7 @@ class Switch(Logic):
             kind, msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
         )
         p.payer_bank, p.payer_account, p.cred = msg.payer_bank, msg.payer_account, msg.cred
+        p.method = msg.method
         if msg.refund_of:
             p.refund_of = msg.refund_of
             first = self.refunds.setdefault(msg.refund_of, msg.txn_id)
@@ -312,7 +348,12 @@ class Switch(Logic):
                     self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
                 return
         no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
-        payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee)
+        # a collect is asked for, never pushed; only its refund carries its method
+        unknown = msg.method not in self.methods or (
+            msg.method == UPI_COLLECT and not msg.refund_of
+        )
+        refusal = codes.VALIDATION_ERROR if unknown else ""
+        payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal)
         if payee_psp is not None:
             self._expect(p, self.timeouts.auth)
             self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
@@ -330,7 +371,13 @@ class Switch(Logic):
         )
         p.payee_bank, p.payee_account = msg.payee_bank, msg.payee_account
         no_bank = (codes.CREDIT_FAILED, codes.BENEFICIARY_ACCOUNT_MISSING)
-        payer_psp = self._admit(p, msg.payee_bank, no_bank, msg.payer)
+        refusal = ""
+        if not msg.payee_merchant:  # a person asking a person (P2P collect)
+            if not self.collect_rules.p2p:
+                refusal = codes.NOT_PERMITTED
+            elif msg.amount > self.collect_rules.p2p_cap:
+                refusal = codes.AMOUNT_LIMIT
+        payer_psp = self._admit(p, msg.payee_bank, no_bank, msg.payer, refusal)
         if payer_psp is not None:
             p.payer_psp = payer_psp
             self._expect(p, msg.expire_after)
@@ -373,6 +420,9 @@ class Switch(Logic):
                 msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA,
             )
             return
+        if p.kind == "PAY" and not msg.merchant and self.methods[p.method].p2m_only:
+            self._finish(p, Stage.FAILED, codes.NOT_PERMITTED)  # a card pays merchants only
+            return
         p.payee_bank = msg.bank
         p.payee_account = msg.account
         self._move(p, Stage.RISK, self.timeouts.risk)
@@ -391,9 +441,12 @@ class Switch(Logic):
 
     def _debit(self, p: _Payment) -> None:
         self._move(p, Stage.DEBITING, self.timeouts.pay)
-        self.send(
-            self._bank[p.payer_bank], ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred)
-        )
+        if p.kind == "REFUND":  # the merchant pays back from its account, by UPI
+            debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred)
+            self.send(self._bank[p.payer_bank], debit)
+        else:
+            debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, p.method)
+            self.send(self._bank[p.payer_bank], debit, self.methods[p.method].extra_ms)
 
     def on_RespPayLeg(self, msg: RespPayLeg, sender: Address) -> None:
         leg = msg.leg
@@ -406,7 +459,12 @@ class Switch(Logic):
                 self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, msg.code)
                 return
             self._move(p, Stage.CREDITING, self.timeouts.pay)
-            self.send(self._bank[p.payee_bank], ReqPayCredit(p.txn_id, p.payee_account, p.amount))
+            # a refund goes back where the money came from: the card, for a card payment
+            source = self.methods[p.method].source if p.kind == "REFUND" else ACCOUNT
+            self.send(
+                self._bank[p.payee_bank],
+                ReqPayCredit(p.txn_id, p.payee_account, p.amount, source),
+            )
         elif leg == CREDIT:
             p = self._current(msg.txn_id, Stage.CREDITING)
             if p is None:
@@ -422,6 +480,8 @@ class Switch(Logic):
             if p is None:
                 return
             if msg.code == codes.APPROVED:
+                if msg.undone:
+                    self._notice(self.directory.get(p.payee), p, p.payee, CREDIT)
                 self._reverse(p, Stage.REVERSING_DEBIT)
             else:  # the credit stands: deemed approved
                 self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
@@ -430,9 +490,16 @@ class Switch(Logic):
             if p is None:
                 return
             if msg.code == codes.APPROVED:
+                if msg.undone:
+                    self._notice(p.payer_psp, p, p.payer, DEBIT)
                 self._finish(p, Stage.FAILED, p.code, p.reason)
             else:
                 self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
+
+    def _notice(self, psp: Address | None, p: _Payment, vpa: Vpa, leg: str) -> None:
+        """Tell a user their account was put back: the debit returned, or the credit taken."""
+        if psp:
+            self.send(psp, ReversalNotice(p.txn_id, vpa, p.amount, leg))
 
     def _reverse(self, p: _Payment, stage: str) -> None:
         self._move(p, stage, self.timeouts.reversal)

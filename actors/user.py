@@ -1,16 +1,18 @@
 """User actors: a cohort of users behind one PSP app server.
 
-A cohort starts its users' payments (generated or scripted), answers address
-resolution for the VPAs it hosts, and receives the final ``RespPay`` and
-credit confirmations as notifications. One actor per user would cost a thread
-per user; a bounded number of cohorts keeps Pykka fast at any population.
+A cohort starts its users' payments (generated or scripted), picks each
+payment's method from the scenario's mix among those the payer has and the
+payee takes, answers address resolution for the VPAs it hosts, and turns what
+the switch tells it into notifications to its users (:data:`NOTIFICATIONS`).
+One actor per user would cost a thread per user; a bounded number of cohorts
+keeps Pykka fast at any population.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +29,12 @@ from actors.messages import (
     ReqTxnConfirmation,
     RespAuthDetails,
     RespPay,
+    ReversalNotice,
     StartCollects,
     StartPayment,
     StartPayments,
 )
+from actors.methods import CARD, DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
 from actors.records import refused_at_psp
 from actors.types import HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
@@ -45,6 +49,13 @@ class User:
     account: str
     pin: str
     merchant: bool = False
+    card: bool = False  # holds a credit card (a credit line at their bank)
+
+
+#: What a user's app tells them about: money out, money in, a request for money, a request
+#: that ran out, a posting put back, and a payment that did not go through.
+NOTIFICATIONS = ("DEBIT", "CREDIT", "COLLECT_REQUEST", "EXPIRED", "REVERSAL", "DECLINED")
+_NOTICE_OF = {"SUCCESS": "DEBIT", "DEEMED": "DEBIT", "EXPIRED": "EXPIRED", "FAILURE": "DECLINED"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,7 @@ class Behaviour:
     min_amount: Paise = Paise(1_00)
     max_amount: Paise = Paise(20_000_00)
     wrong_pin_rate: float = 0.0
+    method_mix: tuple[tuple[str, float], ...] = ((UPI_PUSH, 1.0),)  # push methods by weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,7 @@ class CollectHabits:
     think_mean: int = 20_000  # ms, exponential
     refund_share: float = 0.0  # of the payments a merchant receives, the share it refunds
     refund_after: int = 60_000  # ms after the money arrived
+    p2p_share: float = 0.0  # of generated requests, the share people (not merchants) send
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +104,8 @@ class UserCohort(Logic):
         seed: int = 0,
         limits: RateLimits = RateLimits(),
         collect: CollectHabits = CollectHabits(),
+        merchants: frozenset[Vpa] = frozenset(),
+        methods: Mapping[str, Method] = DEFAULT_METHODS,
     ) -> None:
         super().__init__(Address(f"users:{index}"), seed)
         self.index = index
@@ -107,7 +122,16 @@ class UserCohort(Logic):
         self.limits = limits
         self.collect = collect
         self.merchants = [u for u in self.users if u.merchant]
+        self.persons = [u for u in self.users if not u.merchant]
+        self.merchant_vpas = merchants  # every payee that takes merchant-only methods
         self._recent: dict[Vpa, list[int]] = {}
+        # (method, weight, merchants only?, needs a credit card?)
+        self._mix = [
+            (name, weight, methods[name].p2m_only, methods[name].source == CARD)
+            for name, weight in behaviour.method_mix
+            if weight > 0
+        ]
+        self._upi_only = [name for name, *_ in self._mix] == [UPI_PUSH]
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -115,7 +139,7 @@ class UserCohort(Logic):
         self._txn_counter += 1
         return TxnId(f"UPS{self.index:05d}T{self._txn_counter:011d}")
 
-    def _pay(self, user: User, payee: Vpa, amount: int, cred: str) -> None:
+    def _pay(self, user: User, payee: Vpa, amount: int, cred: str, method: str) -> None:
         txn_id = self._next_txn_id()
         window = self._throttled(user.vpa)
         if window:
@@ -123,7 +147,14 @@ class UserCohort(Logic):
             self.record(
                 "transactions",
                 refused_at_psp(
-                    txn_id, user.vpa, payee, user.bank, amount, codes.PSP_THROTTLED, self.now
+                    txn_id,
+                    user.vpa,
+                    payee,
+                    user.bank,
+                    amount,
+                    codes.PSP_THROTTLED,
+                    self.now,
+                    method,
                 ),
             )
             self.outcomes[codes.PSP_THROTTLED] += 1
@@ -139,8 +170,28 @@ class UserCohort(Logic):
                 user.account,
                 cred,
                 SimTime(self.now),
+                TxnId(""),
+                method,
             ),
         )
+
+    def _method(self, user: User, payee: Vpa, u: float) -> str:
+        """The mix's method for this payment, among those the payer has (a credit card) and
+        the payee takes (merchant-only methods), drawn with ``u`` in [0, 1)."""
+        merchant = payee in self.merchant_vpas
+        allowed = [
+            (name, weight)
+            for name, weight, p2m_only, card in self._mix
+            if (merchant or not p2m_only) and (user.card or not card)
+        ]
+        if not allowed:
+            return UPI_PUSH
+        x = u * sum(weight for _, weight in allowed)
+        for name, weight in allowed:
+            x -= weight
+            if x < 0:
+                return name
+        return allowed[-1][0]
 
     def _throttled(self, vpa: Vpa) -> str:
         """The window (``1m`` or ``1h``) this payment would overflow, or ``""`` (and count it)."""
@@ -184,6 +235,7 @@ class UserCohort(Logic):
         amounts = self.draw_amounts(n)
         wrong_pin_rate = self.behaviour.wrong_pin_rate
         wrong = (draw.random(n) < wrong_pin_rate).tolist() if wrong_pin_rate else [False] * n
+        picks = None if self._upi_only else draw.random(n).tolist()
         creds = self._creds
         for i in range(n):
             user = users[payers[i]]
@@ -191,43 +243,61 @@ class UserCohort(Logic):
             while payee == user.vpa and n_payees > 1:
                 payee = payees[int(draw.integers(0, n_payees))]
             cred = pin_block(user.vpa, user.pin + "0") if wrong[i] else creds[user.vpa]
-            self._pay(user, payee, amounts[i], cred)
+            method = UPI_PUSH if picks is None else self._method(user, payee, picks[i])
+            self._pay(user, payee, amounts[i], cred, method)
 
     def on_StartCollects(self, msg: StartCollects, sender: Address) -> None:
-        """Merchants hosted here each ask a random user for money (``ReqPay`` type COLLECT)."""
-        if not self.merchants:
+        """Users hosted here each ask a random user for money (``ReqPay`` type COLLECT):
+        merchants, and people for the ``p2p_share`` (refused by the switch unless allowed)."""
+        p2p_share = self.collect.p2p_share if self.persons else 0.0
+        if not self.merchants and not p2p_share:
             self.event("NO_MERCHANTS", detail=str(msg.number))
             return
         n = msg.number
         draw = self._np
-        askers = draw.integers(0, len(self.merchants), n).tolist()
+        person = (draw.random(n) < p2p_share).tolist() if p2p_share else [False] * n
+        picks = draw.random(n).tolist()
         targets = draw.integers(0, len(self.payees), n).tolist()
         amounts = self.draw_amounts(n)
         for i in range(n):
-            merchant, payer = self.merchants[askers[i]], self.payees[targets[i]]
-            if payer == merchant.vpa:
-                continue  # nobody collects from themselves
-            self.send(
-                Address("switch"),
-                ReqPayCollect(
-                    self._next_txn_id(),
-                    merchant.vpa,
-                    payer,
-                    Paise(amounts[i]),
-                    merchant.bank,
-                    merchant.account,
-                    SimTime(self.now),
-                    self.collect.expire_after,
-                ),
-            )
+            askers = self.persons if person[i] else self.merchants
+            if not askers:
+                continue  # no merchant here: only the people's share is sent
+            asker = askers[int(picks[i] * len(askers))]
+            payer = self.payees[targets[i]]
+            if payer != asker.vpa:  # nobody collects from themselves
+                self._request(asker, payer, amounts[i])
+
+    def _request(self, asker: User, payer: Vpa, amount: int) -> None:
+        self.send(
+            Address("switch"),
+            ReqPayCollect(
+                self._next_txn_id(),
+                asker.vpa,
+                payer,
+                Paise(amount),
+                asker.bank,
+                asker.account,
+                SimTime(self.now),
+                self.collect.expire_after,
+                asker.merchant,
+            ),
+        )
 
     def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
+        if msg.method == UPI_COLLECT:  # the payee's app asks the payer
+            asker = self.by_vpa.get(msg.payee)
+            if asker is None:
+                self.event("UNKNOWN_PAYEE", subject=msg.payee)
+            else:
+                self._request(asker, msg.payer, msg.amount)
+            return
         user = self.by_vpa.get(msg.payer)
         if user is None:
             self.event("UNKNOWN_PAYER", subject=msg.payer)
             return
         cred = self._creds[user.vpa] if msg.pin is None else pin_block(user.vpa, msg.pin)
-        self._pay(user, msg.payee, msg.amount, cred)
+        self._pay(user, msg.payee, msg.amount, cred, msg.method)
 
     # -- payee PSP ------------------------------------------------------------------------
 
@@ -240,7 +310,9 @@ class UserCohort(Logic):
         else:
             self.send(
                 sender,
-                RespAuthDetails(msg.txn_id, msg.vpa, codes.APPROVED, user.bank, user.account),
+                RespAuthDetails(
+                    msg.txn_id, msg.vpa, codes.APPROVED, user.bank, user.account, "", user.merchant
+                ),
             )
 
     # -- collect requests, payer side ------------------------------------------------------
@@ -268,22 +340,28 @@ class UserCohort(Logic):
     # -- notifications ------------------------------------------------------------------
 
     def on_RespPay(self, msg: RespPay, sender: Address) -> None:
+        """How a payment ended: the payer was debited, or it did not go through (for a
+        collect request, both parties hear it)."""
         self.outcomes[msg.reason] += 1
-        self.notifications[msg.result] += 1
+        self.notifications[_NOTICE_OF[msg.result]] += 1
+
+    def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
+        self.notifications["REVERSAL"] += 1
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
+        """Money arrived for a user here; a merchant may give some of it back later."""
         self.notifications["CREDIT"] += 1
         share = self.collect.refund_share
         if share and self.by_vpa[msg.payee].merchant and self._np.random() < share:
             self.set_timer(
-                self.collect.refund_after, RefundDue(msg.txn_id, msg.payee, msg.payer, msg.amount)
+                self.collect.refund_after,
+                RefundDue(msg.txn_id, msg.payee, msg.payer, msg.amount, msg.method),
             )
 
     def on_RefundDue(self, msg: RefundDue, sender: Address) -> None:
         """The merchant gives the whole payment back: a new payment linked to the original.
         Merchants are not held to a person's rate limits."""
         merchant = self.by_vpa[msg.merchant]
-        self.notifications["REFUND_SENT"] += 1
         self.send(
             Address("switch"),
             ReqPay(
@@ -296,6 +374,7 @@ class UserCohort(Logic):
                 self._creds[merchant.vpa],
                 SimTime(self.now),
                 msg.original,
+                msg.method,
             ),
         )
 

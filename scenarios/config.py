@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from actors.errors import AmountError, ScenarioError
+from actors.methods import UPI_COLLECT, UPI_PUSH
 from actors.money import parse_amount
 
 
@@ -46,6 +47,8 @@ Balance = Annotated[int, BeforeValidator(_balance), PlainSerializer(_rupees, ret
 """An opening balance: like :data:`Amount` but zero is allowed."""
 
 Action = Literal["flag", "decline"]
+MethodName = Literal["UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING"]
+PushMethod = Literal["UPI_PUSH", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING"]
 
 
 class _Strict(BaseModel):
@@ -82,6 +85,7 @@ class UserConfig(_Strict):
     pin: str = Field("1234", pattern=r"^(\d{4}|\d{6})$", description="4 or 6 digits")
     merchant: bool = Field(False, description="may send collect requests")
     new_user: bool = Field(False, description="a new UPI user: cooled for the first day")
+    card_limit: Balance = Field(0, description="credit line of their credit card; 0: no card")
 
 
 class PopulationConfig(_Strict):
@@ -90,6 +94,8 @@ class PopulationConfig(_Strict):
     balance_sigma: float = Field(1.0, ge=0, le=4)
     merchant_share: float = Field(0.0, ge=0, le=1, description="share who are merchants")
     new_user_share: float = Field(0.0, ge=0, le=1, description="share who are new UPI users")
+    card_share: float = Field(0.0, ge=0, le=1, description="share who hold a credit card")
+    card_limit: Amount = Field(1_00_000_00, description="credit line of each credit card")
     bank_weights: dict[str, float] = Field(
         default_factory=dict, description="bank code -> share of users"
     )
@@ -111,11 +117,17 @@ class LoadConfig(_Strict):
     amount_max: Amount = 20_000_00
     wrong_pin_rate: float = Field(0.0, ge=0, le=1)
     tick_ms: int | None = Field(None, ge=1, description="arrival batch interval (default: window)")
+    method_mix: dict[PushMethod, float] = Field(
+        default_factory=lambda: {UPI_PUSH: 1.0},
+        description="push method -> weight; each payment picks among those payer and payee can use",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> LoadConfig:
         if self.amount_min > self.amount_max:
             raise ValueError("amount_min is larger than amount_max")
+        if any(w < 0 for w in self.method_mix.values()) or not sum(self.method_mix.values()):
+            raise ValueError("method_mix: weights must be >= 0 and add up to more than 0")
         at = [p.at_s for p in self.profile]
         if at != sorted(at) or len(set(at)) != len(at):
             raise ValueError("profile points must have increasing at_s")
@@ -136,6 +148,9 @@ class CollectConfig(_Strict):
     approve_share: float = Field(0.7, ge=0, le=1)
     decline_share: float = Field(0.15, ge=0, le=1)
     think_s: float = Field(20, gt=0, description="mean time a payer takes to answer")
+    p2p: bool = Field(False, description="allow person-to-person collect (stopped 1 Oct 2025)")
+    p2p_cap: Amount = Field(2_000_00, description="most a person may ask for, when p2p is on")
+    p2p_share: float = Field(0.0, ge=0, le=1, description="share of requests sent by people")
 
     @model_validator(mode="after")
     def _check(self) -> CollectConfig:
@@ -181,6 +196,13 @@ class ScriptedPayment(_Strict):
     amount: Amount
     pin: str | None = Field(None, description="what the payer types; omit for the right PIN")
     note: str = ""
+    method: MethodName = Field(UPI_PUSH, description="UPI_COLLECT: the payee asks the payer")
+
+
+class MethodConfig(_Strict):
+    per_txn_limit: Amount | None = Field(None, description="most one payment may be")
+    extra_latency_ms: int | None = Field(None, ge=0, description="added to the remitter leg")
+    p2m_only: bool | None = Field(None, description="only to merchants")
 
 
 class NetworkConfig(_Strict):
@@ -226,6 +248,9 @@ class Scenario(_Strict):
     collect: CollectConfig = Field(default_factory=CollectConfig)
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
     refunds: RefundConfig = Field(default_factory=RefundConfig)
+    methods: dict[MethodName, MethodConfig] = Field(
+        default_factory=dict, description="method -> changes to its defaults"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -249,13 +274,18 @@ class Scenario(_Strict):
                     raise ValueError(
                         f"population.bank_weights: {code!r} is not one of the banks {codes}"
                     )
-        if self.collect.rate_per_s > 0 and not (
-            any(u.merchant for u in self.users)
-            or (self.population is not None and self.population.merchant_share > 0)
+        if (
+            self.collect.rate_per_s > 0
+            and self.collect.p2p_share < 1
+            and not (
+                any(u.merchant for u in self.users)
+                or (self.population is not None and self.population.merchant_share > 0)
+            )
         ):
             raise ValueError(
                 "collect.rate_per_s: collect requests need merchants: set "
-                "merchant = true on a user or population.merchant_share"
+                "merchant = true on a user or population.merchant_share "
+                "(or collect.p2p_share = 1 for people's requests only)"
             )
         for i, outage in enumerate(self.faults.outages):
             if outage.bank not in codes:
@@ -266,10 +296,12 @@ class Scenario(_Strict):
         if n_users < 2:
             raise ValueError("a scenario needs at least two users: add [[users]] or [population]")
         for i, pay in enumerate(self.payments):
-            if pay.payer not in vpas:
+            starter, key = (pay.payee, "to") if pay.method == UPI_COLLECT else (pay.payer, "from")
+            if starter not in vpas:
                 raise ValueError(
-                    f"payments[{i}].from: {pay.payer!r} is not one of the listed "
-                    f"[[users]] (scripted payments start from listed users)"
+                    f"payments[{i}].{key}: {starter!r} is not one of the listed "
+                    f"[[users]] (scripted payments start from listed users; a collect "
+                    f"request starts from its payee)"
                 )
             last = pay.at_ms + (pay.repeat - 1) * pay.every_ms
             if last >= self.duration_s * 1000:

@@ -40,9 +40,19 @@ ACCOUNTS = pa.schema(
         ("new_user", pa.bool_()),
         ("opening_paise", _I),
         ("closing_paise", _I),
+        ("card_limit_paise", _I),
+        ("card_outstanding_paise", _I),
     ]
 )
-MONEY = pa.schema([("t_ms", _I), ("bank", _S), ("customers_paise", _I), ("settlement_paise", _I)])
+MONEY = pa.schema(
+    [
+        ("t_ms", _I),
+        ("bank", _S),
+        ("customers_paise", _I),
+        ("settlement_paise", _I),
+        ("card_outstanding_paise", _I),
+    ]
+)
 
 
 class TableWriter:

@@ -20,8 +20,10 @@ import simpy
 from actors import codes
 from actors.base import Outbox
 from actors.messages import StartCollects, StartPayment
+from actors.methods import CREDIT_CARD, UPI_COLLECT
 from actors.types import Paise, Vpa
-from scenarios.config import Scenario, resolved_dict
+from actors.user import NOTIFICATIONS
+from scenarios.config import Scenario, ScriptedPayment, resolved_dict
 from scenarios.engine import DeliveryLoop, Faults, Network, arrivals, scripted
 from scenarios.output import ACCOUNTS, EVENTS, MONEY, TRANSACTIONS, TableWriter, parquet_to_csv
 from scenarios.world import World, build_world, link_latency
@@ -52,10 +54,13 @@ class _Tally:
         self.flagged = 0
         self.collects: Counter[str] = Counter()  # collect requests by state, and declined (ZA)
         self.refunds: Counter[str] = Counter()  # refunds by state
-        self.net: Counter[str] = Counter()  # per VPA: in - out, over payments that moved money
+        self.by_method: Counter[str] = Counter()
+        self.net: Counter[str] = Counter()  # per VPA: in - out of the savings account
+        self.card: Counter[str] = Counter()  # per VPA: charged - refunded on the credit card
         source = pq.ParquetFile(parquet)
         columns = [
             "kind",
+            "method",
             "state",
             "response_code",
             "reason_code",
@@ -72,6 +77,7 @@ class _Tally:
                 (self.by_code, "reason_code"),
                 (self.by_response, "response_code"),
                 (self.latency, "latency_ms"),
+                (self.by_method, "method"),
             ):
                 for item in pc.value_counts(group[column]).to_pylist():
                     counter[item["values"]] += item["counts"]
@@ -81,12 +87,22 @@ class _Tally:
             )
             self.flagged += pc.sum(flagged).as_py() or 0
             moved = group.filter(pc.is_in(group["state"], pa.array(["SUCCESS", "DEEMED"])))
-            for side, sign in (("payer_vpa", -1), ("payee_vpa", 1)):
-                sums = moved.group_by(side).aggregate([("amount_paise", "sum")])
+            # A card payment charges the payer's card; a refund of one pays the card down.
+            card = pc.equal(moved["method"], CREDIT_CARD)
+            refund = pc.equal(moved["kind"], "REFUND")
+            card_out = pc.and_(card, pc.invert(refund))
+            card_back = pc.and_(card, refund)
+            for side, on_card, counter, sign in (
+                ("payer_vpa", card_out, self.card, 1),
+                ("payer_vpa", pc.invert(card_out), self.net, -1),
+                ("payee_vpa", card_back, self.card, -1),
+                ("payee_vpa", pc.invert(card_back), self.net, 1),
+            ):
+                sums = moved.filter(on_card).group_by(side).aggregate([("amount_paise", "sum")])
                 for vpa, amount in zip(
                     sums[side].to_pylist(), sums["amount_paise_sum"].to_pylist(), strict=True
                 ):
-                    self.net[vpa] += sign * amount
+                    counter[vpa] += sign * amount
             refunds = group.filter(pc.equal(group["kind"], "REFUND"))
             for item in pc.value_counts(refunds["state"]).to_pylist():
                 self.refunds[item["values"]] += item["counts"]
@@ -208,11 +224,17 @@ class _Run:
                 )
             )
         if scenario.payments:
+
+            def starter(p: ScriptedPayment) -> Vpa:  # a collect request starts at the payee's app
+                return Vpa(p.payee if p.method == UPI_COLLECT else p.payer)
+
             script = [
                 (
                     p.at_ms + i * p.every_ms,
-                    f"users:{world.cohort_of[Vpa(p.payer)]}",
-                    StartPayment(Vpa(p.payer), Vpa(p.payee), Paise(p.amount), p.pin, p.note),
+                    f"users:{world.cohort_of[starter(p)]}",
+                    StartPayment(
+                        Vpa(p.payer), Vpa(p.payee), Paise(p.amount), p.pin, p.note, p.method
+                    ),
                 )
                 for p in scenario.payments
                 for i in range(p.repeat)
@@ -262,21 +284,35 @@ class _Run:
         """Every user's account at the start and the end: statements start from here."""
         writer = TableWriter(self.out_dir / "accounts.parquet", ACCOUNTS)
         banks = self.world.banks
-        for user, opening, new in self.world.openings:
-            closing = banks[user.bank].balance(user.account)
+        for user, opening, new, card_limit in self.world.openings:
+            bank = banks[user.bank]
             writer.append(
-                (user.vpa, user.name, user.bank, user.account, user.merchant, new, opening, closing)
+                (
+                    user.vpa,
+                    user.name,
+                    user.bank,
+                    user.account,
+                    user.merchant,
+                    new,
+                    opening,
+                    bank.balance(user.account),
+                    card_limit,
+                    bank.card_outstanding(user.account),
+                )
             )
         writer.close()
 
     def _unreconciled(self, tally: _Tally) -> int:
         """Users whose closing balance is not opening + what the payments they were told
-        succeeded brought in - took out (invariant 9: reply truth)."""
+        succeeded brought in - took out, or whose card does not owe what they were told they
+        charged to it (invariant 9: reply truth)."""
         banks = self.world.banks
         wrong = 0
-        for user, opening, _ in self.world.openings:
-            moved = tally.net.get(user.vpa, 0)
-            if banks[user.bank].balance(user.account) != opening + moved:
+        for user, opening, _, _ in self.world.openings:
+            bank = banks[user.bank]
+            if bank.balance(user.account) != opening + tally.net.get(
+                user.vpa, 0
+            ) or bank.card_outstanding(user.account) != tally.card.get(user.vpa, 0):
                 wrong += 1
         return wrong
 
@@ -335,7 +371,7 @@ class _Run:
                     self.switch_in_flight = out.gauges[0]
         if banks_moved:
             self.checks += 1
-            total = sum(c + s for c, s in bank_gauges.values())
+            total = sum(c + s - o for c, s, o in bank_gauges.values())
             self.max_deviation = max(self.max_deviation, abs(total - self.world.money_start))
 
     def _sample_money_until(self, now: int) -> None:
@@ -345,14 +381,16 @@ class _Run:
 
     def _sample_money(self, at: int) -> None:
         for address in sorted(self.bank_gauges):
-            customers, settlement = self.bank_gauges[address]
-            self.money.append((at, self.bank_names[address], customers, settlement))
+            self.money.append((at, self.bank_names[address], *self.bank_gauges[address]))
 
     def _summary(self, tally: _Tally) -> dict[str, Any]:
         world, wall, stats = self.world, self.wall, self.loop.stats
         money_start = world.money_start
-        money_end = sum(c + s for c, s in self.bank_gauges.values())
-        in_flight_money = sum(s for _, s in self.bank_gauges.values())
+        money_end = sum(c + s - o for c, s, o in self.bank_gauges.values())
+        in_flight_money = sum(s for _, s, _ in self.bank_gauges.values())
+        notifications: Counter[str] = Counter()
+        for cohort in world.cohorts:
+            notifications.update(cohort.notifications)
         stuck = self.switch_in_flight
         summary: dict[str, Any] = {
             "scenario": self.scenario.name,
@@ -391,6 +429,9 @@ class _Run:
             "refunds_failed": tally.refunds["FAILED"],
             "reversals": self.event_kinds["REVERSAL"],
             "deemed": tally.by_state.get("DEEMED", 0),
+            "payments_by_method": dict(sorted(tally.by_method.items())),
+            "card_outstanding_end_paise": sum(o for _, _, o in self.bank_gauges.values()),
+            "notifications": {kind: notifications[kind] for kind in NOTIFICATIONS},
             "events_by_kind": dict(sorted(self.event_kinds.items())),
             "late_messages": world.switch.late_messages,
             "events": self.events.rows,

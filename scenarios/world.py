@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from actors.bank import AccountSpec, Bank, BankLimits, pin_block
 from actors.base import Logic, derive_seed
 from actors.fraud import FraudMonitor, FraudRules
-from actors.switch import Switch, SwitchTimeouts
+from actors.methods import Method, methods_with
+from actors.switch import CollectRules, Switch, SwitchTimeouts
 from actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
 from actors.user import Behaviour, CollectHabits, RateLimits, User, UserCohort
 from scenarios.config import Scenario
@@ -124,6 +125,9 @@ LAST_NAMES = (
     "Krishnan",
 )
 
+Opening = tuple[User, int, bool, int]
+"""A user as the run opens: opening balance, new to UPI?, credit-card limit (0: no card)."""
+
 TINY = 8  # up to this many users, one user actor each
 DEFAULT_COHORTS = 2  # beyond: under the GIL fewer, fuller actors run faster (measured)
 
@@ -139,13 +143,13 @@ class World:
     switch: Switch
     fraud: FraudMonitor
     money_start: int
-    openings: list[tuple[User, int, bool]]  # each user, their opening balance, new to UPI?
+    openings: list[Opening]
 
     def logics(self) -> list[Logic]:
         return [*self.cohorts, *self.banks.values(), self.switch, self.fraud]
 
 
-def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int, bool]]:
+def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
     """Users with Indian names, VPAs at their bank's handle, PINs and opening balances."""
     pop = scenario.population
     if pop is None:
@@ -155,7 +159,7 @@ def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int, 
     weights = [pop.bank_weights.get(b.code, 0.0 if pop.bank_weights else 1.0) for b in banks]
 
     mu = math.log(pop.balance_median / 100)
-    out: list[tuple[User, int, bool]] = []
+    out: list[Opening] = []
     offset = len(scenario.users)
     for i in range(pop.size):
         first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
@@ -168,26 +172,37 @@ def generate_population(scenario: Scenario, seed: int) -> list[tuple[User, int, 
         balance = round(rng.lognormvariate(mu, pop.balance_sigma)) * 100
         merchant = rng.random() < pop.merchant_share
         new = rng.random() < pop.new_user_share
-        user = User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant)
-        out.append((user, balance, new))
+        card = pop.card_share > 0 and rng.random() < pop.card_share
+        user = User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant, card)
+        out.append((user, balance, new, pop.card_limit if card else 0))
     return out
 
 
 def build_world(scenario: Scenario, seed: int) -> World:
     """All actors' logic for ``scenario`` run at ``seed``."""
-    listed = [
+    listed: list[Opening] = [
         (
-            User(u.name, Vpa(u.vpa), BankCode(u.bank), f"{u.bank}{i:012d}", u.pin, u.merchant),
+            User(
+                u.name,
+                Vpa(u.vpa),
+                BankCode(u.bank),
+                f"{u.bank}{i:012d}",
+                u.pin,
+                u.merchant,
+                u.card_limit > 0,
+            ),
             u.balance,
             u.new_user,
+            u.card_limit,
         )
         for i, u in enumerate(scenario.users)
     ]
     people = listed + generate_population(scenario, seed)
-    users = [u for u, _, _ in people]
+    users = [person[0] for person in people]
+    methods = scenario_methods(scenario)
 
     accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
-    for user, balance, new in people:
+    for user, balance, new, card_limit in people:
         accounts[user.bank].append(
             AccountSpec(
                 user.account,
@@ -195,6 +210,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
                 Paise(balance),
                 pin_block(user.vpa, user.pin),
                 0 if new else None,
+                Paise(card_limit),
             )
         )
     banks: dict[BankCode, Bank] = {}
@@ -209,7 +225,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             new_cap=Paise(b.new_user_cap),
             new_window=SimTime(b.new_user_hours * 3600 * SECOND),
         )
-        banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed)
+        banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed, methods)
 
     n_cohorts = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
     n_cohorts = min(n_cohorts, len(users))
@@ -225,6 +241,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         Paise(load.amount_min),
         Paise(load.amount_max),
         load.wrong_pin_rate,
+        tuple(load.method_mix.items()),
     )
     payees = tuple(u.vpa for u in users)
     limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
@@ -236,9 +253,12 @@ def build_world(scenario: Scenario, seed: int) -> World:
         round(c.think_s * 1000),
         scenario.refunds.share,
         round(scenario.refunds.after_s * 1000),
+        c.p2p_share,
     )
+    merchants = frozenset(u.vpa for u in users if u.merchant)
     cohorts = [
-        UserCohort(i, members[i], payees, behaviour, seed, limits, habits) for i in range(n_cohorts)
+        UserCohort(i, members[i], payees, behaviour, seed, limits, habits, merchants, methods)
+        for i in range(n_cohorts)
     ]
 
     directory = {vpa: Address(f"users:{c}") for vpa, c in cohort_of.items()}
@@ -254,6 +274,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
             t.reversal_tries,
         ),
         seed=seed,
+        methods=methods,
+        collect=CollectRules(c.p2p, Paise(c.p2p_cap)),
     )
     f = scenario.fraud
     fraud = FraudMonitor(
@@ -267,8 +289,21 @@ def build_world(scenario: Scenario, seed: int) -> World:
         ),
         seed,
     )
-    money = sum(balance for _, balance, _ in people)
+    money = sum(person[1] for person in people)
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
+
+
+def scenario_methods(scenario: Scenario) -> dict[str, Method]:
+    """The payment methods with the scenario's ``[methods.*]`` changes applied."""
+    renamed = {"per_txn_limit": "per_txn", "extra_latency_ms": "extra_ms", "p2m_only": "p2m_only"}
+    return methods_with(
+        {
+            name: {
+                renamed[key]: value for key, value in cfg.model_dump().items() if value is not None
+            }
+            for name, cfg in scenario.methods.items()
+        }
+    )
 
 
 def link_latency(scenario: Scenario, a: str, b: str) -> int:

@@ -336,14 +336,17 @@ def test_collect_approved_with_the_pin_debits_the_payer_and_credits_the_merchant
     d = collect_drive()
     assert approve(d) == [("fraud", ReqRiskScore(T, PAYER, MERCHANT, Paise(40_00)))]
     assert d.tell(RespRiskScore(T, ALLOW), "fraud") == [
-        ("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(40_00), "cred"))
+        ("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(40_00), "cred", "UPI_COLLECT"))
     ]
     assert d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC") == [
         ("bank:ICICI", ReqPayCredit(T, "M1", Paise(40_00)))
     ]
     sent = d.tell(RespPayLeg(T, CREDIT, "00"), "bank:ICICI")
-    told = RespPay(T, PAYER, Paise(40_00), "SUCCESS", "00", "00")
-    assert ("users:2", told) in sent and ("users:0", told) in sent  # both parties
+    # the payer hears it was debited, the merchant that the money arrived
+    assert sent == [
+        ("users:0", RespPay(T, PAYER, Paise(40_00), "SUCCESS", "00", "00")),
+        ("users:2", ReqTxnConfirmation(T, PAYER, MERCHANT, Paise(40_00), "UPI_COLLECT")),
+    ]
     row = d.row()
     assert (row["kind"], row["method"], row["state"]) == ("COLLECT", "UPI_COLLECT", "SUCCESS")
 

@@ -93,7 +93,7 @@ def test_started_user_actor_counts_its_notifications(actors: None) -> None:
     out = ref.ask(Deliver([envelope(resp), envelope(StartPayments(2), at=1)]), timeout=5)
     assert len(out.sends) == 2
     ref.stop()
-    assert c.outcomes["Z9"] == 1 and c.notifications["FAILURE"] == 1
+    assert c.outcomes["Z9"] == 1 and c.notifications["DECLINED"] == 1
 
 
 def test_rate_limits_refuse_at_the_psp_and_record_the_hit() -> None:

@@ -1,0 +1,71 @@
+"""Payment methods as strategies: where the money comes from, which rules hold, how long it takes.
+
+Every payment goes through the same switch and the same debit-then-credit
+legs; the method decides the rest. The payer's app picks a method the payee
+accepts (cards and, by default, net banking are for merchants), the switch
+adds the method's extra hop to the remitter leg (card network authorisation,
+the net-banking redirect), and the remitter bank funds the debit from the
+method's source: the savings account, or the credit line of a credit card
+(whose outstanding balance is debt the bank created, counted in conservation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from actors.types import Paise
+
+UPI_PUSH = "UPI_PUSH"
+UPI_COLLECT = "UPI_COLLECT"
+DEBIT_CARD = "DEBIT_CARD"
+CREDIT_CARD = "CREDIT_CARD"
+NET_BANKING = "NET_BANKING"
+
+ACCOUNT = "ACCOUNT"  # the savings account behind the VPA
+CARD = "CARD"  # the credit line of the customer's credit card
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One way to pay. ``per_txn`` 0 means the bank's own UPI limit applies."""
+
+    name: str
+    source: str = ACCOUNT
+    p2m_only: bool = False  # only to merchants (a person cannot take card payments)
+    upi_rules: bool = True  # the bank's UPI daily limits and new-user cooling apply
+    per_txn: Paise = Paise(0)
+    extra_ms: int = 0  # added to the switch -> remitter leg
+
+
+#: The defaults (⚠ limits and latencies are typical values, not NPCI figures: a scenario's
+#: ``[methods.*]`` tables change them).
+DEFAULT_METHODS: Mapping[str, Method] = {
+    UPI_PUSH: Method(UPI_PUSH),
+    UPI_COLLECT: Method(UPI_COLLECT),
+    DEBIT_CARD: Method(
+        DEBIT_CARD, p2m_only=True, upi_rules=False, per_txn=Paise(2_00_000_00), extra_ms=250
+    ),
+    CREDIT_CARD: Method(
+        CREDIT_CARD,
+        source=CARD,
+        p2m_only=True,
+        upi_rules=False,
+        per_txn=Paise(5_00_000_00),
+        extra_ms=250,
+    ),
+    NET_BANKING: Method(NET_BANKING, upi_rules=False, per_txn=Paise(10_00_000_00), extra_ms=1_500),
+}
+
+#: Methods a payer's app can start as a push (a collect is started by the payee).
+PUSH_METHODS = (UPI_PUSH, DEBIT_CARD, CREDIT_CARD, NET_BANKING)
+
+
+def methods_with(overrides: Mapping[str, Mapping[str, object]]) -> dict[str, Method]:
+    """The default methods with some fields changed: ``{"NET_BANKING": {"extra_ms": 3000}}``."""
+    table = dict(DEFAULT_METHODS)
+    for name, fields in overrides.items():
+        if name not in table:
+            raise KeyError(f"no payment method {name!r} (methods: {', '.join(table)})")
+        table[name] = replace(table[name], **fields)  # type: ignore[arg-type]
+    return table

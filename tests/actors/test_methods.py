@@ -1,0 +1,397 @@
+"""Payment methods, P2P collect and notifications, actor by actor: plain logic, then started."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from actors import codes
+from actors.bank import AccountSpec, Bank, BankActor, pin_block
+from actors.base import Deliver, envelope
+from actors.messages import (
+    CREDIT,
+    DEBIT,
+    ReqAuthDetails,
+    ReqPay,
+    ReqPayCollect,
+    ReqPayCredit,
+    ReqPayDebit,
+    ReqPayReversal,
+    ReqTxnConfirmation,
+    RespAuthDetails,
+    RespPay,
+    RespPayLeg,
+    RespRiskScore,
+    ReversalNotice,
+    StartCollects,
+    StartPayment,
+    StartPayments,
+)
+from actors.methods import (
+    CARD,
+    CREDIT_CARD,
+    DEBIT_CARD,
+    DEFAULT_METHODS,
+    NET_BANKING,
+    PUSH_METHODS,
+    UPI_COLLECT,
+    UPI_PUSH,
+    methods_with,
+)
+from actors.records import TRANSACTION_COLUMNS
+from actors.switch import CollectRules, Switch
+from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from actors.user import NOTIFICATIONS, Behaviour, CollectHabits, RateLimits, User, UserCohort
+
+# -- the bank: funding sources and rules per method ------------------------------------
+
+RAHUL, SHOP = "HDFC000000000001", "HDFC000000000002"
+PIN = pin_block("rahul@okhdfcbank", "1234")
+
+
+def card_bank(card_limit: int = 10_000_00) -> Bank:
+    return Bank(
+        BankCode("HDFC"),
+        [
+            AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(5_000_00), PIN, None, Paise(card_limit)),
+            AccountSpec(SHOP, "shop@okhdfcbank", Paise(0), pin_block("shop@okhdfcbank", "1")),
+        ],
+    )
+
+
+def ask(bank: Bank, message: Any, at: int = 0) -> RespPayLeg:
+    out = bank.deliver([envelope(message, at=at, sender="switch")])
+    (reply,) = [m for *_, m in out.sends]
+    return reply  # type: ignore[no-any-return]
+
+
+def charge(txn: str, amount: int, method: str = CREDIT_CARD, account: str = RAHUL) -> ReqPayDebit:
+    return ReqPayDebit(TxnId(txn), account, Paise(amount), PIN, method)
+
+
+def money(bank: Bank) -> int:
+    customers, settlement, outstanding = bank.gauges()
+    return customers + settlement - outstanding
+
+
+def test_a_credit_card_charges_the_credit_line_not_the_account() -> None:
+    bank = card_bank()
+    start = money(bank)
+    assert ask(bank, charge("T1", 7_000_00)).code == codes.APPROVED  # more than the savings
+    assert bank.balance(RAHUL) == 5_000_00
+    assert bank.card_outstanding(RAHUL) == 7_000_00
+    assert bank.gauges() == (5_000_00, 7_000_00, 7_000_00)
+    assert money(bank) == start  # lent money is money created and owed: conserved
+
+
+def test_no_card_is_b3_and_over_the_credit_line_is_z9() -> None:
+    assert ask(card_bank(0), charge("T1", 1_00)).code == codes.NOT_PERMITTED
+    bank = card_bank(10_000_00)
+    assert ask(bank, charge("T1", 9_000_00)).code == codes.APPROVED
+    assert ask(bank, charge("T2", 1_000_01)).code == codes.INSUFFICIENT_FUNDS
+    assert bank.card_outstanding(RAHUL) == 9_000_00
+
+
+def test_reversing_a_card_charge_pays_the_card_down_and_says_money_came_back() -> None:
+    bank = card_bank()
+    ask(bank, charge("T1", 3_000_00))
+    back = ask(bank, ReqPayReversal(TxnId("T1"), DEBIT, RAHUL, Paise(3_000_00)))
+    assert (back.code, back.undone) == (codes.APPROVED, True)
+    assert bank.card_outstanding(RAHUL) == 0 and bank.gauges() == (5_000_00, 0, 0)
+    # a reversal of a leg never posted changes nothing, and says so
+    none = ask(bank, ReqPayReversal(TxnId("T9"), DEBIT, RAHUL, Paise(1_00)))
+    assert (none.code, none.undone) == (codes.APPROVED, False)
+
+
+def test_a_refund_to_the_card_lowers_what_is_owed() -> None:
+    bank = card_bank()
+    ask(bank, charge("T1", 2_000_00))
+    refund = ReqPayCredit(TxnId("R1"), RAHUL, Paise(2_000_00), CARD)
+    assert ask(bank, refund).code == codes.APPROVED
+    assert bank.card_outstanding(RAHUL) == 0 and bank.balance(RAHUL) == 5_000_00
+    assert ask(card_bank(0), refund).code == codes.NOT_PERMITTED  # no card to refund to
+
+
+def test_card_and_net_banking_skip_upi_daily_rules_but_keep_their_own_limit() -> None:
+    bank = Bank(
+        BankCode("HDFC"),
+        [AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(50_00_000_00), PIN, 0)],  # a new user
+        methods=methods_with({NET_BANKING: {"per_txn": Paise(3_00_000_00)}}),
+    )
+    assert ask(bank, charge("T1", 10_000_00, UPI_PUSH)).code == codes.FIRST_TXN_LIMIT
+    assert ask(bank, charge("T2", 2_00_000_00, NET_BANKING)).code == codes.APPROVED
+    assert ask(bank, charge("T3", 3_00_000_01, NET_BANKING)).code == codes.AMOUNT_LIMIT
+    assert ask(bank, charge("T4", 2_00_000_01, DEBIT_CARD)).code == codes.AMOUNT_LIMIT
+    assert ask(bank, charge("T5", 1_00, "CHEQUE")).code == codes.VALIDATION_ERROR
+
+
+def test_started_bank_charges_a_card_by_message(actors: None) -> None:
+    ref = BankActor.start(card_bank())
+    out = ref.ask(Deliver([envelope(charge("T1", 1_000_00), sender="switch")]), timeout=5)
+    assert [m for *_, m in out.sends] == [RespPayLeg(TxnId("T1"), DEBIT, codes.APPROVED)]
+    assert out.gauges == (5_000_00, 1_000_00, 1_000_00)
+    ref.stop()
+
+
+# -- the switch: who may be paid how, the extra hop, refunds to the source ---------------
+
+T = TxnId("T1")
+PAYER, PERSON, MERCHANT = Vpa("rahul@okhdfcbank"), Vpa("priya@oksbi"), Vpa("shop@okicici")
+
+
+class Drive:
+    def __init__(self, **switch: Any) -> None:
+        directory = {
+            PAYER: Address("users:0"),
+            PERSON: Address("users:1"),
+            MERCHANT: Address("users:2"),
+        }
+        self.switch = Switch(directory, {"HDFC", "SBI", "ICICI"}, **switch)
+        self.t = 0
+        self.rows: list[dict[str, Any]] = []
+
+    def tell(self, message: Any, sender: str) -> list[tuple[int, str, Any]]:
+        self.t += 10
+        out = self.switch.deliver([envelope(message, at=self.t, sender=sender)])
+        self.rows += [dict(zip(TRANSACTION_COLUMNS, r, strict=True)) for _, r in out.records if r]
+        return [(at, to, m) for at, _, _, to, m in out.sends]
+
+    def push(self, method: str, payee: Vpa, merchant: bool) -> list[tuple[int, str, Any]]:
+        pay = ReqPay(
+            T,
+            PAYER,
+            payee,
+            Paise(500_00),
+            BankCode("HDFC"),
+            "A1",
+            "c",
+            SimTime(0),
+            TxnId(""),
+            method,
+        )
+        self.tell(pay, "users:0")
+        bank = "ICICI" if merchant else "SBI"
+        return self.tell(
+            RespAuthDetails(T, payee, "00", BankCode(bank), "B1", "", merchant), "users:x"
+        )
+
+
+def test_a_merchant_only_method_to_a_person_is_b3() -> None:
+    d = Drive()
+    assert d.push(CREDIT_CARD, PERSON, merchant=False)[0][2] == RespPay(
+        T, PAYER, Paise(500_00), "FAILURE", codes.NOT_PERMITTED, codes.NOT_PERMITTED
+    )
+    assert (d.rows[0]["method"], d.rows[0]["reason_code"]) == (CREDIT_CARD, "B3")
+    d = Drive()
+    assert d.push(NET_BANKING, PERSON, merchant=False)[0][1] == "fraud"  # net banking may
+
+
+def test_the_debit_carries_the_method_and_its_extra_hop() -> None:
+    for method in PUSH_METHODS:
+        d = Drive()
+        d.push(method, MERCHANT, merchant=True)
+        ((at, to, debit),) = d.tell(RespRiskScore(T, "ALLOW"), "fraud")
+        assert (to, debit) == ("bank:HDFC", ReqPayDebit(T, "A1", Paise(500_00), "c", method))
+        assert at == d.t + DEFAULT_METHODS[method].extra_ms  # unconnected links take no time
+
+
+def test_an_unknown_method_or_a_pushed_collect_is_zd() -> None:
+    for method in ("CHEQUE", UPI_COLLECT):
+        d = Drive()
+        d.tell(
+            ReqPay(
+                T,
+                PAYER,
+                PERSON,
+                Paise(1),
+                BankCode("HDFC"),
+                "A",
+                "c",
+                SimTime(0),
+                TxnId(""),
+                method,
+            ),
+            "users:0",
+        )
+        assert d.rows[0]["reason_code"] == codes.VALIDATION_ERROR
+
+
+def test_a_refund_of_a_card_payment_debits_the_merchant_and_credits_the_card() -> None:
+    d = Drive()
+    refund = ReqPay(
+        TxnId("R1"), MERCHANT, PAYER, Paise(500_00), BankCode("ICICI"), "M1", "m", SimTime(0),
+        T, CREDIT_CARD,
+    )  # fmt: skip
+    d.tell(refund, "users:2")
+    d.tell(RespAuthDetails(TxnId("R1"), PAYER, "00", BankCode("HDFC"), "A1"), "users:0")
+    ((_, _, debit),) = d.tell(RespRiskScore(TxnId("R1"), "ALLOW"), "fraud")
+    assert debit == ReqPayDebit(TxnId("R1"), "M1", Paise(500_00), "m", UPI_PUSH)
+    ((_, _, credit),) = d.tell(RespPayLeg(TxnId("R1"), DEBIT, "00"), "bank:ICICI")
+    assert credit == ReqPayCredit(TxnId("R1"), "A1", Paise(500_00), CARD)
+
+
+def test_a_debit_given_back_is_told_to_the_payer_as_a_reversal() -> None:
+    d = Drive()
+    d.push(UPI_PUSH, PERSON, merchant=False)
+    d.tell(RespRiskScore(T, "ALLOW"), "fraud")
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.tell(RespPayLeg(T, CREDIT, "XI"), "bank:SBI")  # the credit failed: reverse the debit
+    sent = d.tell(RespPayLeg(T, "DEBIT_REVERSAL", "00", True), "bank:HDFC")
+    assert [(to, m) for _, to, m in sent if to == "users:0"] == [
+        ("users:0", ReversalNotice(T, PAYER, Paise(500_00), DEBIT)),
+        ("users:0", RespPay(T, PAYER, Paise(500_00), "FAILURE", "U31", "XI")),
+    ]
+
+
+def test_a_reversal_of_nothing_is_not_told_as_one() -> None:
+    d = Drive()
+    d.push(UPI_PUSH, PERSON, merchant=False)
+    d.tell(RespRiskScore(T, "ALLOW"), "fraud")
+    d.switch.advance(d.t + 15_001)  # the debit timed out: reverse it
+    d.t += 15_001
+    sent = d.tell(RespPayLeg(T, "DEBIT_REVERSAL", "00", False), "bank:HDFC")
+    assert [m.code for *_, m in sent if isinstance(m, RespPay)] == [codes.DEBIT_TIMEOUT]
+    assert not any(isinstance(m, ReversalNotice) for *_, m in sent)
+
+
+def collect(d: Drive, amount: int, from_merchant: bool) -> list[tuple[int, str, Any]]:
+    asker = MERCHANT if from_merchant else PERSON
+    msg = ReqPayCollect(
+        T, asker, PAYER, Paise(amount), BankCode("SBI"), "S1", SimTime(0), 60_000, from_merchant
+    )
+    return d.tell(msg, "users:2" if from_merchant else "users:1")
+
+
+def test_p2p_collect_is_refused_unless_allowed_and_then_capped_at_2000() -> None:
+    d = Drive()
+    collect(d, 100_00, from_merchant=False)
+    assert d.rows[0]["reason_code"] == codes.NOT_PERMITTED  # discontinued by default
+    d = Drive()
+    assert collect(d, 100_00, from_merchant=True)[0][2] == ReqAuthDetails(
+        T, PAYER, MERCHANT, Paise(100_00)
+    )
+    d = Drive(collect=CollectRules(p2p=True))
+    collect(d, 2_000_01, from_merchant=False)
+    assert d.rows[0]["reason_code"] == codes.AMOUNT_LIMIT
+    d = Drive(collect=CollectRules(p2p=True))
+    assert collect(d, 2_000_00, from_merchant=False)[0][2] == ReqAuthDetails(
+        T, PAYER, PERSON, Paise(2_000_00)
+    )
+
+
+# -- the payer's app: choosing a method; notifications --------------------------------
+
+RAHUL_U = User("Rahul", Vpa("rahul@okhdfcbank"), BankCode("HDFC"), "H1", "1234", card=True)
+PRIYA_U = User("Priya", Vpa("priya@oksbi"), BankCode("SBI"), "S1", "2345")
+SHOP_U = User("Shop", Vpa("shop@okicici"), BankCode("ICICI"), "M1", "1111", merchant=True)
+
+
+def app(mix: dict[str, float], users: list[User] | None = None, **collect: Any) -> UserCohort:
+    users = users or [RAHUL_U, PRIYA_U]
+    return UserCohort(
+        0,
+        users,
+        (RAHUL_U.vpa, PRIYA_U.vpa, SHOP_U.vpa),
+        Behaviour(method_mix=tuple(mix.items())),
+        7,
+        RateLimits(0, 0),
+        CollectHabits(**collect),
+        frozenset({SHOP_U.vpa}),
+    )
+
+
+def pushes(c: UserCohort, n: int) -> list[ReqPay]:
+    out = c.deliver([envelope(StartPayments(n))])
+    return [m for *_, m in out.sends if isinstance(m, ReqPay)]
+
+
+def test_each_payment_gets_a_method_its_payer_has_and_its_payee_takes() -> None:
+    sent = pushes(app({UPI_PUSH: 1, CREDIT_CARD: 1, DEBIT_CARD: 1, NET_BANKING: 1}), 2_000)
+    seen: Counter[tuple[str, bool, bool]] = Counter()
+    for p in sent:
+        seen[(p.method, p.payee == SHOP_U.vpa, p.payer == RAHUL_U.vpa)] += 1
+        if p.method in (CREDIT_CARD, DEBIT_CARD):
+            assert p.payee == SHOP_U.vpa  # cards pay merchants only
+        if p.method == CREDIT_CARD:
+            assert p.payer == RAHUL_U.vpa  # only Rahul holds a credit card
+    # Rahul paying the shop has all four: about a quarter each
+    rahul_shop = {m: seen[(m, True, True)] for m in PUSH_METHODS}
+    total = sum(rahul_shop.values())
+    assert all(0.18 < n / total < 0.32 for n in rahul_shop.values()), rahul_shop
+    # Priya paying a person has only UPI and net banking: about half each
+    priya_person = [seen[(m, False, False)] for m in (UPI_PUSH, NET_BANKING)]
+    assert 0.38 < priya_person[0] / sum(priya_person) < 0.62
+
+
+def test_a_mix_nobody_can_use_falls_back_to_upi() -> None:
+    sent = pushes(app({CREDIT_CARD: 1}, [PRIYA_U]), 50)  # Priya has no card
+    assert {p.method for p in sent} == {UPI_PUSH}
+
+
+def test_a_scripted_collect_starts_at_the_payee_and_says_who_asks() -> None:
+    c = app({UPI_PUSH: 1}, [PRIYA_U, SHOP_U])
+    for asker, merchant in ((SHOP_U, True), (PRIYA_U, False)):
+        out = c.deliver(
+            [envelope(StartPayment(RAHUL_U.vpa, asker.vpa, Paise(99_00), None, "", UPI_COLLECT))]
+        )
+        ((*_, to, msg),) = out.sends
+        assert isinstance(msg, ReqPayCollect) and to == "switch"
+        assert (msg.payee, msg.payer, msg.payee_merchant) == (asker.vpa, RAHUL_U.vpa, merchant)
+
+
+def test_people_send_their_share_of_collect_requests() -> None:
+    c = app({UPI_PUSH: 1}, [PRIYA_U, SHOP_U], p2p_share=0.5)
+    out = c.deliver([envelope(StartCollects(400))])
+    askers = Counter(m.payee_merchant for *_, m in out.sends)
+    assert 0.4 < askers[False] / sum(askers.values()) < 0.6
+
+
+def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
+    c = app({UPI_PUSH: 1}, [RAHUL_U, SHOP_U])
+    a = Address("switch")
+    c.deliver(
+        [
+            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "SUCCESS", "00", "00"), sender=a),
+            envelope(ReqTxnConfirmation(T, RAHUL_U.vpa, SHOP_U.vpa, Paise(1)), sender=a),
+            envelope(ReqAuthDetails(T, RAHUL_U.vpa, SHOP_U.vpa, Paise(1)), sender=a),
+            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "EXPIRED", "U69", "U69"), sender=a),
+            envelope(ReversalNotice(T, RAHUL_U.vpa, Paise(1), DEBIT), sender=a),
+            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "FAILURE", "U30", "Z9"), sender=a),
+            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "DEEMED", "00", "RB"), sender=a),
+        ]
+    )
+    assert {k: c.notifications[k] for k in NOTIFICATIONS} == {
+        "DEBIT": 2,
+        "CREDIT": 1,
+        "COLLECT_REQUEST": 1,
+        "EXPIRED": 1,
+        "REVERSAL": 1,
+        "DECLINED": 1,
+    }
+
+
+def test_a_merchant_refunds_a_card_payment_to_the_card() -> None:
+    c = app({UPI_PUSH: 1}, [SHOP_U], refund_share=1.0, refund_after=1_000)
+    confirm = ReqTxnConfirmation(T, RAHUL_U.vpa, SHOP_U.vpa, Paise(250_00), CREDIT_CARD)
+    c.deliver([envelope(confirm)])
+    out = c.advance(1_001)
+    ((*_, refund),) = out.sends
+    assert isinstance(refund, ReqPay)
+    assert (refund.refund_of, refund.method, refund.payee) == (T, CREDIT_CARD, RAHUL_U.vpa)
+
+
+def test_the_resolved_payee_says_whether_it_is_a_merchant() -> None:
+    c = app({UPI_PUSH: 1}, [PRIYA_U, SHOP_U])
+    for user in (PRIYA_U, SHOP_U):
+        out = c.deliver([envelope(ReqAuthDetails(T, user.vpa), sender="switch")])
+        ((*_, answer),) = out.sends
+        assert isinstance(answer, RespAuthDetails) and answer.merchant == user.merchant
+
+
+def test_refund_to_the_card_reverses_as_a_card_credit() -> None:
+    bank = card_bank()
+    ask(bank, charge("T1", 2_000_00))
+    ask(bank, ReqPayCredit(TxnId("R1"), RAHUL, Paise(2_000_00), CARD))
+    back = ask(bank, ReqPayReversal(TxnId("R1"), CREDIT, RAHUL, Paise(2_000_00)))
+    assert (back.code, back.undone) == (codes.APPROVED, True)
+    assert bank.card_outstanding(RAHUL) == 2_000_00
