@@ -24,9 +24,11 @@ class StartPayments(NamedTuple):
 
 
 class StartCollects(NamedTuple):
-    """Load: ``number`` of this cohort's merchants each send a collect request now."""
+    """Load: ``number`` of this cohort's merchants (or, ``by_people``, people: P2P collect)
+    each send a collect request now."""
 
     number: int
+    by_people: bool = False
 
 
 class StartPayment(NamedTuple):
@@ -78,6 +80,7 @@ class ReqTxnConfirmation(NamedTuple):
     payee: Vpa
     amount: Paise
     method: str = UPI_PUSH
+    kind: str = "PAY"  # PAY, COLLECT or REFUND (a refund is never refunded)
 
 
 class ReversalNotice(NamedTuple):

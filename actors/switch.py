@@ -256,7 +256,7 @@ class Switch(Logic):
             if payee_psp is not None:
                 self.send(
                     payee_psp,
-                    ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount, p.method),
+                    ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount, p.method, p.kind),
                 )
         elif p.kind == "COLLECT":
             self.send(p.psp, told)

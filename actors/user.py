@@ -68,6 +68,7 @@ class Behaviour:
     max_amount: Paise = Paise(20_000_00)
     wrong_pin_rate: float = 0.0
     method_mix: tuple[tuple[str, float], ...] = ((UPI_PUSH, 1.0),)  # push methods by weight
+    p2m_share: float | None = None  # share of payments to merchants; None: anyone, uniformly
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,6 @@ class CollectHabits:
     think_mean: int = 20_000  # ms, exponential
     refund_share: float = 0.0  # of the payments a merchant receives, the share it refunds
     refund_after: int = 60_000  # ms after the money arrived
-    p2p_share: float = 0.0  # of generated requests, the share people (not merchants) send
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +124,10 @@ class UserCohort(Logic):
         self.merchants = [u for u in self.users if u.merchant]
         self.persons = [u for u in self.users if not u.merchant]
         self.merchant_vpas = merchants  # every payee that takes merchant-only methods
+        # payees split for a P2M share: (people, merchants); the whole list when they are empty
+        people = tuple(v for v in payees if v not in merchants)
+        shops = tuple(v for v in payees if v in merchants)
+        self._payees_by_kind = (people or tuple(payees), shops or tuple(payees))
         self._recent: dict[Vpa, list[int]] = {}
         # (method, weight, merchants only?, needs a credit card?)
         self._mix = [
@@ -231,7 +235,17 @@ class UserCohort(Logic):
         users, payees, n_payees = self.users, self.payees, len(self.payees)
         draw = self._np
         payers = draw.integers(0, len(users), n).tolist()
-        targets = draw.integers(0, n_payees, n).tolist()
+        p2m_share = self.behaviour.p2m_share
+        if p2m_share is None:
+            chosen = [payees[t] for t in draw.integers(0, n_payees, n).tolist()]
+        else:  # a share goes to merchants: pick each payment's kind of payee, then the payee
+            to_shop = (draw.random(n) < p2m_share).tolist()
+            where = draw.random(n).tolist()
+            by_kind = self._payees_by_kind
+            chosen = []
+            for i in range(n):
+                kind = by_kind[to_shop[i]]
+                chosen.append(kind[int(where[i] * len(kind))])
         amounts = self.draw_amounts(n)
         wrong_pin_rate = self.behaviour.wrong_pin_rate
         wrong = (draw.random(n) < wrong_pin_rate).tolist() if wrong_pin_rate else [False] * n
@@ -239,7 +253,7 @@ class UserCohort(Logic):
         creds = self._creds
         for i in range(n):
             user = users[payers[i]]
-            payee = payees[targets[i]]
+            payee = chosen[i]
             while payee == user.vpa and n_payees > 1:
                 payee = payees[int(draw.integers(0, n_payees))]
             cred = pin_block(user.vpa, user.pin + "0") if wrong[i] else creds[user.vpa]
@@ -247,23 +261,19 @@ class UserCohort(Logic):
             self._pay(user, payee, amounts[i], cred, method)
 
     def on_StartCollects(self, msg: StartCollects, sender: Address) -> None:
-        """Users hosted here each ask a random user for money (``ReqPay`` type COLLECT):
-        merchants, and people for the ``p2p_share`` (refused by the switch unless allowed)."""
-        p2p_share = self.collect.p2p_share if self.persons else 0.0
-        if not self.merchants and not p2p_share:
-            self.event("NO_MERCHANTS", detail=str(msg.number))
+        """Merchants (or people) hosted here each ask a random user for money (``ReqPay`` type
+        COLLECT); the switch refuses people's requests unless P2P collect is allowed."""
+        askers = self.persons if msg.by_people else self.merchants
+        if not askers:
+            self.event("NO_MERCHANTS" if not msg.by_people else "NO_PEOPLE", detail=str(msg.number))
             return
         n = msg.number
         draw = self._np
-        person = (draw.random(n) < p2p_share).tolist() if p2p_share else [False] * n
-        picks = draw.random(n).tolist()
+        picks = draw.integers(0, len(askers), n).tolist()
         targets = draw.integers(0, len(self.payees), n).tolist()
         amounts = self.draw_amounts(n)
         for i in range(n):
-            askers = self.persons if person[i] else self.merchants
-            if not askers:
-                continue  # no merchant here: only the people's share is sent
-            asker = askers[int(picks[i] * len(askers))]
+            asker = askers[picks[i]]
             payer = self.payees[targets[i]]
             if payer != asker.vpa:  # nobody collects from themselves
                 self._request(asker, payer, amounts[i])
@@ -352,7 +362,12 @@ class UserCohort(Logic):
         """Money arrived for a user here; a merchant may give some of it back later."""
         self.notifications["CREDIT"] += 1
         share = self.collect.refund_share
-        if share and self.by_vpa[msg.payee].merchant and self._np.random() < share:
+        if (
+            share
+            and msg.kind != "REFUND"
+            and self.by_vpa[msg.payee].merchant
+            and self._np.random() < share
+        ):
             self.set_timer(
                 self.collect.refund_after,
                 RefundDue(msg.txn_id, msg.payee, msg.payer, msg.amount, msg.method),

@@ -117,6 +117,9 @@ class LoadConfig(_Strict):
     amount_max: Amount = 20_000_00
     wrong_pin_rate: float = Field(0.0, ge=0, le=1)
     tick_ms: int | None = Field(None, ge=1, description="arrival batch interval (default: window)")
+    p2m_share: float | None = Field(
+        None, ge=0, le=1, description="share of payments to merchants (default: payees uniformly)"
+    )
     method_mix: dict[PushMethod, float] = Field(
         default_factory=lambda: {UPI_PUSH: 1.0},
         description="push method -> weight; each payment picks among those payer and payee can use",

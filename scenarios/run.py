@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -208,21 +209,28 @@ class _Run:
                 arrivals(env, loop, load.rate_at, shares, load.tick_ms or window, end, seed)
             )
         collect = scenario.collect
-        if collect.rate_per_s > 0:
-            merchants = [(c.address, float(len(c.merchants))) for c in world.cohorts if c.merchants]
-            env.process(
-                arrivals(
-                    env,
-                    loop,
-                    lambda _t: collect.rate_per_s,
-                    merchants,
-                    load.tick_ms or window,
-                    end,
-                    seed,
-                    StartCollects,
-                    "collects",
+        # merchants' requests, and people's (P2P collect) for their share: two streams
+        for by_people, share in ((False, 1 - collect.p2p_share), (True, collect.p2p_share)):
+            rate = collect.rate_per_s * share
+            askers = [
+                (c.address, float(len(c.persons if by_people else c.merchants)))
+                for c in world.cohorts
+            ]
+            askers = [(address, n) for address, n in askers if n]
+            if rate > 0 and askers:
+                env.process(
+                    arrivals(
+                        env,
+                        loop,
+                        lambda _t, rate=rate: rate,
+                        askers,
+                        load.tick_ms or window,
+                        end,
+                        seed,
+                        partial(StartCollects, by_people=by_people),
+                        "p2p-collects" if by_people else "collects",
+                    )
                 )
-            )
         if scenario.payments:
 
             def starter(p: ScriptedPayment) -> Vpa:  # a collect request starts at the payee's app

@@ -242,6 +242,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         Paise(load.amount_max),
         load.wrong_pin_rate,
         tuple(load.method_mix.items()),
+        load.p2m_share,
     )
     payees = tuple(u.vpa for u in users)
     limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
@@ -253,7 +254,6 @@ def build_world(scenario: Scenario, seed: int) -> World:
         round(c.think_s * 1000),
         scenario.refunds.share,
         round(scenario.refunds.after_s * 1000),
-        c.p2p_share,
     )
     merchants = frozenset(u.vpa for u in users if u.merchant)
     cohorts = [
@@ -299,7 +299,9 @@ def scenario_methods(scenario: Scenario) -> dict[str, Method]:
     return methods_with(
         {
             name: {
-                renamed[key]: value for key, value in cfg.model_dump().items() if value is not None
+                field: getattr(cfg, key)
+                for key, field in renamed.items()
+                if getattr(cfg, key) is not None
             }
             for name, cfg in scenario.methods.items()
         }

@@ -339,11 +339,15 @@ def test_a_scripted_collect_starts_at_the_payee_and_says_who_asks() -> None:
         assert (msg.payee, msg.payer, msg.payee_merchant) == (asker.vpa, RAHUL_U.vpa, merchant)
 
 
-def test_people_send_their_share_of_collect_requests() -> None:
-    c = app({UPI_PUSH: 1}, [PRIYA_U, SHOP_U], p2p_share=0.5)
-    out = c.deliver([envelope(StartCollects(400))])
-    askers = Counter(m.payee_merchant for *_, m in out.sends)
-    assert 0.4 < askers[False] / sum(askers.values()) < 0.6
+def test_people_or_merchants_send_collect_requests_as_the_load_says() -> None:
+    c = app({UPI_PUSH: 1}, [PRIYA_U, SHOP_U])
+    for by_people, asker in ((True, PRIYA_U), (False, SHOP_U)):
+        out = c.deliver([envelope(StartCollects(20, by_people))])
+        assert out.sends and all(
+            (m.payee, m.payee_merchant) == (asker.vpa, asker.merchant) for *_, m in out.sends
+        )
+    out = app({UPI_PUSH: 1}, [PRIYA_U]).deliver([envelope(StartCollects(5))])
+    assert not out.sends and [r[1][1] for r in out.records] == ["NO_MERCHANTS"]
 
 
 def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
@@ -378,6 +382,9 @@ def test_a_merchant_refunds_a_card_payment_to_the_card() -> None:
     ((*_, refund),) = out.sends
     assert isinstance(refund, ReqPay)
     assert (refund.refund_of, refund.method, refund.payee) == (T, CREDIT_CARD, RAHUL_U.vpa)
+    # money a merchant gets back as a refund is never refunded in turn
+    c.deliver([envelope(confirm._replace(kind="REFUND"))], until=1_002)
+    assert not c.advance(5_000).sends
 
 
 def test_the_resolved_payee_says_whether_it_is_a_merchant() -> None:
@@ -395,3 +402,18 @@ def test_refund_to_the_card_reverses_as_a_card_credit() -> None:
     back = ask(bank, ReqPayReversal(TxnId("R1"), CREDIT, RAHUL, Paise(2_000_00)))
     assert (back.code, back.undone) == (codes.APPROVED, True)
     assert bank.card_outstanding(RAHUL) == 2_000_00
+
+
+def test_a_p2m_share_sends_that_share_of_payments_to_merchants() -> None:
+    c = UserCohort(
+        0,
+        [RAHUL_U, PRIYA_U],
+        (RAHUL_U.vpa, PRIYA_U.vpa, SHOP_U.vpa),
+        Behaviour(p2m_share=0.8),
+        7,
+        RateLimits(0, 0),
+        merchants=frozenset({SHOP_U.vpa}),
+    )
+    sent = pushes(c, 1_000)
+    to_shop = sum(p.payee == SHOP_U.vpa for p in sent) / len(sent)
+    assert 0.75 < to_shop < 0.85  # uniform payees would give about a third

@@ -345,7 +345,7 @@ def test_collect_approved_with_the_pin_debits_the_payer_and_credits_the_merchant
     # the payer hears it was debited, the merchant that the money arrived
     assert sent == [
         ("users:0", RespPay(T, PAYER, Paise(40_00), "SUCCESS", "00", "00")),
-        ("users:2", ReqTxnConfirmation(T, PAYER, MERCHANT, Paise(40_00), "UPI_COLLECT")),
+        ("users:2", ReqTxnConfirmation(T, PAYER, MERCHANT, Paise(40_00), "UPI_COLLECT", "COLLECT")),
     ]
     row = d.row()
     assert (row["kind"], row["method"], row["state"]) == ("COLLECT", "UPI_COLLECT", "SUCCESS")

@@ -109,3 +109,61 @@ def test_resolved_scenario_masks_pins_and_round_trips_amounts(tmp_path: Path) ->
     assert {u["pin"] for u in data["users"]} == {"****"}
     assert data["users"][0]["balance"] == "100.00"
     assert data["fraud"]["high_value"] == "50000.00"
+
+
+def test_method_names_in_files_are_the_actors_method_names() -> None:
+    from typing import get_args
+
+    from actors.methods import DEFAULT_METHODS, PUSH_METHODS
+    from scenarios.config import MethodName, PushMethod
+
+    assert get_args(PushMethod) == PUSH_METHODS
+    assert get_args(MethodName) == tuple(DEFAULT_METHODS)
+
+
+@pytest.mark.parametrize(
+    ("extra", "where", "why"),
+    [
+        ("[load]\nmethod_mix = { UPI_PULL = 1.0 }\n", "load.method_mix.UPI_PULL", "UPI_PUSH"),
+        ("[load]\nmethod_mix = { UPI_COLLECT = 1.0 }\n", "load.method_mix.UPI_COLLECT", ""),
+        ("[load]\nmethod_mix = { UPI_PUSH = 0 }\n", "load", "add up to more than 0"),
+        ("[methods.CHEQUE]\nextra_latency_ms = 5\n", "methods.CHEQUE", "NET_BANKING"),
+        (
+            "[methods.DEBIT_CARD]\nextra_latency = 5\n",
+            "methods.DEBIT_CARD.extra_latency",
+            "unknown",
+        ),
+        ('[methods.CREDIT_CARD]\nper_txn_limit = "-5"\n', "methods.CREDIT_CARD.per_txn_limit", ""),
+        ("[population]\nsize = 5\ncard_share = 1.5\n", "population.card_share", "1"),
+        ("[collect]\np2p_share = -1\n", "collect.p2p_share", "0"),
+    ],
+)
+def test_method_and_card_mistakes_name_the_field(
+    tmp_path: Path, extra: str, where: str, why: str
+) -> None:
+    msg = error_of(tmp_path, GOOD + extra)
+    assert where in msg and why in msg
+
+
+def test_a_scripted_collect_starts_from_its_listed_payee(tmp_path: Path) -> None:
+    collect = '[[payments]]\nfrom = "{}"\nto = "{}"\namount = "5.00"\nmethod = "UPI_COLLECT"\n'
+    s = load_scenario(write(tmp_path, GOOD + collect.format("x@oksbi", "a@okhdfcbank")))
+    assert s.payments[0].method == "UPI_COLLECT"  # the payer need not be listed
+    msg = error_of(tmp_path, GOOD + collect.format("a@okhdfcbank", "x@oksbi"))
+    assert "payments[0].to" in msg and "starts from its payee" in msg
+
+
+def test_scenario_method_changes_reach_the_method_table() -> None:
+    from scenarios.config import parse_scenario
+    from scenarios.world import scenario_methods
+
+    s = parse_scenario(
+        {
+            "name": "t",
+            "duration_s": 1,
+            "population": {"size": 2},
+            "methods": {"NET_BANKING": {"extra_latency_ms": 4000, "per_txn_limit": "10.00"}},
+        }
+    )
+    nb = scenario_methods(s)["NET_BANKING"]
+    assert (nb.extra_ms, nb.per_txn, nb.p2m_only) == (4000, 10_00, False)

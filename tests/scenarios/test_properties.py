@@ -1,6 +1,6 @@
-"""Whole-run invariants under random scenarios (Hypothesis): whatever the parameters, money is
-conserved, every account reconciles, every payment ends in a terminal state, and a seed
-replays byte for byte."""
+"""Whole-run invariants under random scenarios (Hypothesis): whatever the parameters (methods,
+credit cards, collect requests, refunds, loss), money is conserved, every account and every
+card reconciles, every payment ends in a terminal state, and a seed replays byte for byte."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ scenarios = st.fixed_dictionaries(
                 "balance_median": st.sampled_from(["50.00", "500.00", "20000.00"]),
                 "merchant_share": st.sampled_from([0.0, 0.2]),
                 "new_user_share": st.sampled_from([0.0, 0.3]),
+                "card_share": st.sampled_from([0.0, 0.5]),
+                "card_limit": st.sampled_from(["100.00", "50000.00"]),
             }
         ),
         "load": st.fixed_dictionaries(
@@ -34,6 +36,14 @@ scenarios = st.fixed_dictionaries(
                 "rate_per_s": st.integers(1, 80),
                 "wrong_pin_rate": st.sampled_from([0.0, 0.1]),
                 "amount_max": st.sampled_from(["2000.00", "120000.00"]),
+                "p2m_share": st.sampled_from([None, 0.8]),
+                "method_mix": st.sampled_from(
+                    [
+                        {"UPI_PUSH": 1.0},
+                        {"UPI_PUSH": 1, "DEBIT_CARD": 1, "CREDIT_CARD": 2, "NET_BANKING": 1},
+                        {"CREDIT_CARD": 1.0},
+                    ]
+                ),
             }
         ),
         "network": st.fixed_dictionaries(
@@ -45,6 +55,15 @@ scenarios = st.fixed_dictionaries(
             }
         ),
         "faults": st.fixed_dictionaries({"loss_rate": st.sampled_from([0.0, 0.05, 0.3])}),
+        "collect": st.fixed_dictionaries(
+            {
+                "rate_per_s": st.sampled_from([0, 10]),
+                "expiry_s": st.sampled_from([1, 30]),
+                "think_s": st.just(1),
+                "p2p": st.booleans(),
+                "p2p_share": st.sampled_from([0.0, 0.5]),
+            }
+        ),
         "refunds": st.fixed_dictionaries(
             {"share": st.sampled_from([0.0, 0.5]), "after_s": st.just(1)}
         ),
@@ -62,6 +81,10 @@ def run(data: dict[str, Any], out: Path) -> dict[str, Any]:
 def test_any_scenario_keeps_the_books_and_replays(data: dict[str, Any]) -> None:
     if data["cohorts"] is None:
         del data["cohorts"]
+    if data["load"]["p2m_share"] is None:
+        del data["load"]["p2m_share"]
+    if data["population"]["merchant_share"] == 0:  # nobody to send collect requests
+        data["collect"]["p2p_share"] = 1.0
     with tempfile.TemporaryDirectory() as tmp:
         a = run(data, Path(tmp) / "a")
         assert a["ok"], a["problems"]

@@ -248,3 +248,66 @@ def test_heavy_message_loss_never_breaks_the_books(tmp_path: Path, seed: int) ->
     assert result.ok, s["problems"]
     assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
     assert s["messages_dropped"] > 100
+
+
+def test_payment_methods_fund_from_the_right_source_and_keep_the_books(tmp_path: Path) -> None:
+    result = run_scenario(load_scenario(bundled_scenarios()["payment_methods"]), tmp_path)
+    s = result.summary
+    assert result.ok, s["problems"]
+    tx = pd.read_parquet(tmp_path / "transactions.parquet")
+    accounts = pd.read_parquet(tmp_path / "accounts.parquet").set_index("vpa")
+    money = pd.read_parquet(tmp_path / "money.parquet")
+    by_method = tx.method.value_counts()
+    assert set(by_method.index) == {
+        "UPI_PUSH",
+        "UPI_COLLECT",
+        "DEBIT_CARD",
+        "CREDIT_CARD",
+        "NET_BANKING",
+    }
+    assert s["payments_by_method"] == by_method.to_dict()
+    assert min(by_method) > 100
+    # cards pay merchants only, and only card holders pay by credit card
+    pays = tx[tx.kind == "PAY"]
+    cards = pays[pays.method.isin(["DEBIT_CARD", "CREDIT_CARD"]) & (pays.reason_code != "B3")]
+    assert accounts.loc[cards.payee_vpa, "merchant"].all()
+    credit = pays[pays.method == "CREDIT_CARD"]
+    assert (accounts.loc[credit.payer_vpa, "card_limit_paise"] > 0).all()
+    # what the cards owe is what was charged to them, less what was refunded to them
+    moved = tx[tx.state.isin(["SUCCESS", "DEEMED"]) & (tx.method == "CREDIT_CARD")]
+    charged = moved[moved.kind == "PAY"].amount_paise.sum()
+    refunded = moved[moved.kind == "REFUND"].amount_paise.sum()
+    assert refunded > 0
+    assert s["card_outstanding_end_paise"] == accounts.card_outstanding_paise.sum()
+    assert s["card_outstanding_end_paise"] == charged - refunded > 0
+    assert (accounts.card_outstanding_paise <= accounts.card_limit_paise).all()
+    # total money counts card debt against deposits, and never moves
+    totals = (
+        (money.customers_paise + money.settlement_paise - money.card_outstanding_paise)
+        .groupby(money.t_ms)
+        .sum()
+    )
+    assert (totals == s["money_start_paise"]).all() and s["accounts_unreconciled"] == 0
+    # net banking's login hop shows in its latency
+    ok = pays[pays.state == "SUCCESS"].groupby("method").latency_ms.median()
+    assert ok["NET_BANKING"] - ok["UPI_PUSH"] == pytest.approx(2_500, abs=100)
+    # the scripted edges
+    ananya = tx[tx.payer_vpa == "ananya@okhdfcbank"].sort_values("t_initiated_ms")
+    assert list(ananya.reason_code[:3]) == ["B3", "00", "Z9"]
+    vikram = tx[
+        (tx.payer_vpa == "vikram@oksbi")
+        & (tx.payee_vpa == "ananya@okhdfcbank")
+        & (tx.kind == "COLLECT")
+    ]
+    assert list(vikram.reason_code) == ["Z8"]
+    # people's collect requests: over Rs 2,000 refused, others go through
+    p2p = tx[(tx.kind == "COLLECT") & ~accounts.loc[tx.payee_vpa, "merchant"].to_numpy()]
+    assert (p2p[p2p.amount_paise > 2_000_00].reason_code == "Z8").all()
+    assert (p2p[p2p.amount_paise <= 2_000_00].state == "SUCCESS").any()
+    # collect payments are refunded too
+    refunds = tx[tx.kind == "REFUND"]
+    kinds = tx.set_index("txn_id").loc[refunds.refund_of, "kind"]
+    assert set(kinds) == {"PAY", "COLLECT"}
+    # every user heard of every debit and credit
+    succeeded = int(tx.state.isin(["SUCCESS", "DEEMED"]).sum())
+    assert s["notifications"]["DEBIT"] == s["notifications"]["CREDIT"] == succeeded
