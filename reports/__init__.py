@@ -6,6 +6,14 @@ Reads run folders only (docs/run-folder.md); never imports actors, scenarios or 
 from reports.compare import compare_runs
 from reports.report import build_report
 from reports.run import Run, RunFolderError, load_run
-from reports.statement import statement
+from reports.statement import card_statement, statement
 
-__all__ = ["Run", "RunFolderError", "build_report", "compare_runs", "load_run", "statement"]
+__all__ = [
+    "Run",
+    "RunFolderError",
+    "build_report",
+    "card_statement",
+    "compare_runs",
+    "load_run",
+    "statement",
+]

@@ -32,6 +32,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, out_dir: str | Path) -> P
         "Throughput": _throughput(a, b, bin_ms, end_ms, names, out),
         "Latency": _latency(a, b, bin_ms, names, out),
         "Outcomes": _outcomes(a, b, names, out),
+        **_methods(a, b, names, out),
         "Balance conservation": _money(money, names, out),
     }
     target = out.folder / "index.html"
@@ -213,6 +214,40 @@ def _outcomes(a: Run, b: Run, names: tuple[str, str], out: Output) -> Safe:
             table(codes, {"difference": _signed}, classes=_changed(codes)),
         ],
     )
+
+
+def _methods(a: Run, b: Run, names: tuple[str, str], out: Output) -> dict[str, Safe]:
+    """Payments per method in both runs; none when neither run's rows carry a method."""
+    title = "Payment methods"
+    if "method" not in a.transactions and "method" not in b.transactions:
+        return {}
+    by_a, by_b = tables.methods(a.transactions), tables.methods(b.transactions)
+    counts = tables.side_by_side(
+        list(zip(by_a["method"], by_a["payments"], strict=True)),
+        list(zip(by_b["method"], by_b["payments"], strict=True)),
+        key="method",
+    )
+    counts[["A", "B"]] = counts[["A", "B"]].replace("", 0)
+    counts["difference"] = counts["B"] - counts["A"]
+    out.csv("compare_methods.csv", counts)
+    if counts.empty:
+        return {title: section(title, Safe("No payments in either run."), [])}
+    key = markup(
+        "Methods used: A {}; B {}.",
+        ", ".join(by_a["method"]) or "none",
+        ", ".join(by_b["method"]) or "none",
+    )
+    fig = plots.compare_methods_figure(counts, names)
+    return {
+        title: section(
+            title,
+            key,
+            [
+                out.figure("compare_methods.png", fig, "Payments by method in both runs"),
+                table(counts, {"difference": _signed}, classes=_changed(counts)),
+            ],
+        )
+    }
 
 
 def _money(money: tuple[pd.DataFrame, pd.DataFrame], names: tuple[str, str], out: Output) -> Safe:

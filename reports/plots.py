@@ -362,9 +362,11 @@ def rate_limit_figure(over_time: pd.DataFrame, top_users: pd.DataFrame) -> Figur
 
 @_styled
 def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
-    """Total money (flat when conserved), money in flight, and each bank's net position."""
-    fig, axes = _figure(7.5, nrows=3, sharex=True)
-    total_ax, flight_ax, bank_ax = axes[:, 0]
+    """Total money (flat when conserved), money in flight, what credit-card customers owe
+    (when any card was used), and each bank's net position."""
+    cards = "card_outstanding_paise" in table and bool(table["card_outstanding_paise"].any())
+    fig, axes = _figure(9.5 if cards else 7.5, nrows=4 if cards else 3, sharex=True)
+    total_ax, flight_ax, *card_ax, bank_ax = axes[:, 0]
     x = _time_axis(bank_ax, table["t_ms"] / 1000)
     total = table["total_paise"].to_numpy(dtype=float) / 100
     total_ax.plot(x, total, color="#1565c0", label="total money")
@@ -377,10 +379,21 @@ def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
     top_paise = int(table["total_paise"].abs().max()) if len(table) else 0
     top = max(top_paise, start_paise or 0) / 100
     total_ax.set_ylim(0, top * 1.15 or 1)
-    total_ax.set_title("Total money (customers + settlement): conserved when flat")
+    total_ax.set_title(
+        "Total money (customers + settlement − card outstanding): conserved when flat"
+        if cards
+        else "Total money (customers + settlement): conserved when flat"
+    )
     _legend_outside(total_ax)
     flight_ax.plot(x, table["in_flight_paise"].to_numpy(dtype=float) / 100, color="#ef6c00")
     flight_ax.set_title("Money in flight (sum of settlement accounts)")
+    if cards:
+        owed = table["card_outstanding_paise"].to_numpy(dtype=float) / 100
+        card_ax[0].plot(x, owed, color="#6a1b9a")
+        card_ax[0].set_ylim(bottom=0)
+        card_ax[0].set_title(
+            "Owed on credit cards (lent by the banks, so subtracted from the total)"
+        )
     banks = [c for c in table.columns if c.startswith("settlement_")]
     for i, column in enumerate(banks):
         bank = column.removeprefix("settlement_").removesuffix("_paise")
@@ -396,6 +409,72 @@ def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
         _legend_outside(bank_ax)
     for ax in axes[:, 0]:
         _rupee_axis(ax)
+    return fig
+
+
+@_styled
+def methods_figure(states: pd.DataFrame, latency: pd.DataFrame) -> Figure:
+    """Payments per method stacked by outcome, beside the latency of each method's
+    payments that moved money (boxes p25–p75, whiskers p5–p95, line at p50)."""
+    fig, axes = _figure(max(2.8, 0.45 * len(states) + 1.6), ncols=2)
+    ax, latency_ax = axes[0]
+    y = np.arange(len(states))[::-1]
+    labels = [short(m) for m in states["method"]]
+    left = np.zeros(len(states))
+    for i, state in enumerate(c for c in states.columns if c != "method"):
+        n = states[state].to_numpy(dtype=float)
+        colour = STATE_COLOURS.get(state, CYCLE[i % len(CYCLE)])
+        ax.barh(y, n, left=left, color=colour, label=short(state))
+        left += n
+    for yi, total in zip(y, left, strict=True):
+        ax.annotate(
+            fmt.count(int(total)),
+            (total, yi),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, labels)
+    ax.margins(x=0.12)
+    ax.set_xlabel("payments")
+    ax.grid(axis="y", visible=False)
+    ax.set_title("Payments by method and outcome")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=4)
+    known = latency[latency["payments"] > 0]
+    if known.empty:
+        _no_data(latency_ax, "no payment moved money")
+    else:
+        where = dict(zip(states["method"], y, strict=True))
+        boxes = [
+            {
+                "label": short(row.method),
+                "whislo": row.p5_ms,
+                "q1": row.p25_ms,
+                "med": row.p50_ms,
+                "q3": row.p75_ms,
+                "whishi": row.p95_ms,
+            }
+            for row in known.itertuples(index=False)
+        ]
+        latency_ax.bxp(
+            boxes,
+            positions=[float(where[m]) for m in known["method"]],
+            orientation="horizontal",
+            showfliers=False,
+            patch_artist=True,
+            boxprops={"facecolor": "#bbdefb", "edgecolor": "#1565c0"},
+            medianprops={"color": "#c62828"},
+        )
+        latency_ax.set_ylim(ax.get_ylim())
+        latency_ax.set_yticks(y, labels)
+        values = known[["p5_ms", "p95_ms"]].to_numpy(dtype=float)
+        _maybe_log(latency_ax, values, "x")
+        latency_ax.set_xlabel(
+            "latency of payments that moved money\nbox p25–p75 · whiskers p5–p95 · line p50"
+        )
+        latency_ax.grid(axis="y", visible=False)
+    latency_ax.set_title("Latency by method")
     return fig
 
 
@@ -531,15 +610,27 @@ def compare_outcomes_figure(
     ).fillna(0)
     both["most"] = both[["payments_a", "payments_b"]].max(axis=1)
     both = both.sort_values(["most", "reason_code"], ascending=[False, True]).head(top)
+    return _paired_bars(both, "reason_code", names, "Payments by reason code")
+
+
+@_styled
+def compare_methods_figure(methods: pd.DataFrame, names: tuple[str, str]) -> Figure:
+    """Payments per method in two runs, side by side; `methods` has `method`, `A`, `B`."""
+    both = methods.rename(columns={"A": "payments_a", "B": "payments_b"})
+    return _paired_bars(both, "method", names, "Payments by method")
+
+
+def _paired_bars(both: pd.DataFrame, key: str, names: tuple[str, str], title: str) -> Figure:
+    """Horizontal bars of `payments_a` and `payments_b` per `key`, first row on top."""
     fig, axes = _figure(max(3.0, 0.35 * len(both) + 1.2))
     ax = axes[0, 0]
     y = np.arange(len(both))[::-1]
     ax.barh(y + 0.2, both["payments_a"], height=0.4, color="#1565c0", label=short(names[0]))
     ax.barh(y - 0.2, both["payments_b"], height=0.4, color="#ef6c00", label=short(names[1]))
-    ax.set_yticks(y, [short(c) for c in both["reason_code"]])
+    ax.set_yticks(y, [short(c) for c in both[key]])
     ax.set_xlabel("payments")
     ax.grid(axis="y", visible=False)
-    ax.set_title("Payments by reason code")
+    ax.set_title(title)
     ax.legend(loc="lower right")
     return fig
 

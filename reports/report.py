@@ -16,6 +16,8 @@ from reports.run import Run, load_run
 # Only what the report uses: the id and party columns are most of the file.
 REPORT_COLUMNS = (
     "kind",
+    "method",
+    "amount_paise",
     "state",
     "reason_code",
     "decline_type",
@@ -34,6 +36,7 @@ PNG_NAMES = (
     "latency_over_time.png",
     "latency_distribution.png",
     "outcomes.png",
+    "methods.png",
     "rate_limits.png",
     "money.png",
     "fraud.png",
@@ -87,6 +90,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             "Throughput": _throughput(run, bin_ms, end_ms, out),
             "Latency": _latency(run, bin_ms, out),
             "Outcomes": _outcomes(run, out),
+            **_methods(run, out),
             "Rate-limit hits": _rate_limits(run, bin_ms, end_ms, out),
             "Balance conservation": _money(run, money, out),
             "Fraud": _fraud(run, bin_ms, end_ms, out),
@@ -328,6 +332,51 @@ def _top_decline(codes: pd.DataFrame) -> tuple[str, str]:
     return (name, fmt.count(int(row["payments"])))
 
 
+def _methods(run: Run, out: Output) -> dict[str, Safe]:
+    """The "Payment methods" section, or none for a run whose rows carry no method."""
+    title = "Payment methods"
+    if "method" not in run.transactions:
+        return {}
+    by_method = tables.methods(run.transactions)
+    states = tables.method_states(run.transactions)
+    latency = tables.method_latency(run.transactions)
+    out.csv("methods.csv", by_method)
+    out.csv("methods_by_state.csv", states)
+    out.csv("methods_latency.csv", latency)
+    if by_method.empty:
+        return {title: section(title, Safe("No payments in this run."), [])}
+    if len(by_method) == 1:
+        key = markup("Every payment used {}.", by_method["method"].iloc[0])
+    else:
+        top = by_method.sort_values("payments", ascending=False, kind="stable").iloc[0]
+        key = markup(
+            "{} payment methods; {} carried the most payments ({}), {} of them successful.",
+            len(by_method),
+            top["method"],
+            fmt.share(top["share"]),
+            fmt.share(top["success_rate"]),
+        )
+    body = []
+    if len(by_method) > 1:  # one bar and one box would only repeat the table
+        fig = plots.methods_figure(states, latency)
+        body.append(out.figure("methods.png", fig, "Payments and latency by method"))
+    shown = by_method.rename(columns={"value_paise": "value moved"})
+    ms = {"p50_ms": fmt.milliseconds, "p95_ms": fmt.milliseconds}
+    body.append(
+        table(
+            shown,
+            {"share": fmt.share, "success_rate": fmt.share, "value moved": fmt.rupees, **ms},
+            headers={
+                "success_rate": "success rate",
+                "succeeded": "succeeded or deemed",
+                "p50_ms": "p50 latency",
+                "p95_ms": "p95 latency",
+            },
+        )
+    )
+    return {title: section(title, key, body)}
+
+
 def _rate_limits(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
     windows = tables.rate_limit_windows(run.events)
     over_time = tables.rate_limit_over_time(run.events, bin_ms, end_ms)
@@ -375,14 +424,21 @@ def _money(run: Run, money: pd.DataFrame, out: Output) -> Safe:
         else Safe("the first sample (summary.json has no money_start_paise)")
     )
     in_flight = money["in_flight_paise"].abs().max()
+    owed = int(money["card_outstanding_paise"].iloc[-1])
     key = markup(
         '<span class="{}">Largest deviation of total money from {}: {} paise</span> '
-        "over {} samples; at most {} was in flight.",
+        "over {} samples; at most {} was in flight.{}",
         "bad" if deviation else "good",
         reference,
         fmt.count(deviation),
         fmt.count(len(money)),
         fmt.rupees(int(in_flight)),
+        markup(
+            " Credit-card customers owed {} at the end (counted against the total).",
+            fmt.rupees(owed),
+        )
+        if owed
+        else Safe(""),
     )
     fig = plots.money_figure(money, start)
     return section(

@@ -51,6 +51,27 @@ MONEY_COLUMNS: dict[str, str] = {
     "bank": "str",
     "customers_paise": "int64",
     "settlement_paise": "int64",
+    "card_outstanding_paise": "int64",
+}
+ACCOUNT_COLUMNS: dict[str, str] = {
+    "vpa": "str",
+    "name": "str",
+    "bank": "str",
+    "account": "str",
+    "merchant": "bool",
+    "new_user": "bool",
+    "opening_paise": "int64",
+    "closing_paise": "int64",
+    "card_limit_paise": "int64",
+    "card_outstanding_paise": "int64",
+}
+# Columns a run may lack: the card columns came after the first runs, and a trimmed or
+# hand-made transactions file may have no `method`. A value is how docs/run-folder.md says
+# to read the missing column; None leaves it out (there is nothing honest to fill in).
+ADDED_LATER: dict[str, object] = {
+    "method": None,
+    "card_outstanding_paise": 0,
+    "card_limit_paise": 0,
 }
 
 
@@ -79,7 +100,8 @@ def load_run(
 
     `summary.json` and `transactions.parquet` must exist; a missing `scenario.json`
     gives `{}` and a missing `events.parquet` or `money.parquet` an empty DataFrame
-    with the documented columns.
+    with the documented columns. A column that older runs lack (`ADDED_LATER`) is
+    filled as the contract says, or left out: check `"method" in run.transactions`.
     """
     path = Path(run_dir)
     if not path.is_dir():
@@ -89,9 +111,9 @@ def load_run(
         path=path,
         summary=_read_json(path / "summary.json", required=True),
         scenario=_read_json(path / "scenario.json", required=False),
-        transactions=_read_parquet(path / "transactions.parquet", tx_columns, required=True),
-        events=_read_parquet(path / "events.parquet", EVENT_COLUMNS, required=False),
-        money=_read_parquet(path / "money.parquet", MONEY_COLUMNS, required=False),
+        transactions=read_parquet(path / "transactions.parquet", tx_columns, required=True),
+        events=read_parquet(path / "events.parquet", EVENT_COLUMNS, required=False),
+        money=read_parquet(path / "money.parquet", MONEY_COLUMNS, required=False),
     )
 
 
@@ -123,19 +145,29 @@ def _read_json(file: Path, *, required: bool) -> dict[str, Any]:
     return data
 
 
-def _read_parquet(file: Path, columns: dict[str, str], *, required: bool) -> pd.DataFrame:
+def read_parquet(
+    file: Path,
+    columns: dict[str, str],
+    *,
+    required: bool,
+    filters: list[Any] | None = None,
+) -> pd.DataFrame:
+    """`columns` of a Parquet file with the documented dtypes, only the rows matching
+    `filters` (pyarrow's syntax); an empty frame if the file is optional and missing."""
     if not file.exists():
         if required:
             raise RunFolderError(f"{file}: missing (every run folder has one)")
         return empty_frame(columns)
     try:
         present = set(pq.read_schema(file).names)
-        missing = [name for name in columns if name not in present]
+        missing = [name for name in columns if name not in present and name not in ADDED_LATER]
         if missing:
             raise RunFolderError(
                 f"{file}: missing column(s) {', '.join(missing)} (see docs/run-folder.md)"
             )
-        table = pq.read_table(file, columns=list(columns))
+        table = pq.read_table(
+            file, columns=[name for name in columns if name in present], filters=filters
+        )
     except (OSError, pa.ArrowException) as exc:
         raise RunFolderError(f"{file}: not a readable Parquet file ({exc})") from exc
     # Integer columns with nulls would otherwise become float64.
@@ -143,6 +175,7 @@ def _read_parquet(file: Path, columns: dict[str, str], *, required: bool) -> pd.
         types_mapper={pa.int64(): pd.Int64Dtype()}.get, split_blocks=True, self_destruct=True
     )
     del table
+    frame, columns = _older_run(frame, columns)
     for name, dtype in columns.items():
         if str(frame[name].dtype) != dtype:
             try:
@@ -152,3 +185,19 @@ def _read_parquet(file: Path, columns: dict[str, str], *, required: bool) -> pd.
                     f"{file}: column {name} should be {dtype}, found {frame[name].dtype}"
                 ) from exc
     return frame
+
+
+def _older_run(frame: pd.DataFrame, columns: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Fill in the later columns an older run lacks; return the frame in documented order
+    and the columns it now has."""
+    kept = {}
+    for name, dtype in columns.items():
+        if name not in frame.columns:
+            fill = ADDED_LATER[name]
+            if fill is None:
+                continue
+            frame[name] = pd.Series(fill, index=frame.index, dtype=dtype)
+        kept[name] = dtype
+    if list(frame.columns) != list(kept):
+        frame = frame[list(kept)]
+    return frame, kept

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reports.run import EVENT_COLUMNS, MONEY_COLUMNS, TRANSACTION_COLUMNS
+from reports.run import ACCOUNT_COLUMNS, EVENT_COLUMNS, MONEY_COLUMNS, TRANSACTION_COLUMNS
 
 BANKS = ("HDFC", "SBI", "ICICI")
 HANDLES = ("okhdfcbank", "oksbi", "okicici")
@@ -36,8 +36,17 @@ COLLECT_OUTCOMES = (
     ("ZA", "ZA", "FAILED", "BD", 0.12),
     ("U69", "U69", "EXPIRED", "BD", 0.08),
 )
+# (method, weight) for push payments; CREDIT_CARD only for users with a card.
+PUSH_METHODS = (
+    ("UPI_PUSH", 0.70),
+    ("DEBIT_CARD", 0.10),
+    ("CREDIT_CARD", 0.12),
+    ("NET_BANKING", 0.08),
+)
 FRAUD_RULES = ("HIGH_VALUE", "DAILY_CAP", "VELOCITY")
 START_BALANCE_PAISE = 5_000_000  # ₹50,000 per user
+CARD_EVERY = 4  # every fourth user has a credit card
+CARD_LIMIT_PAISE = 20_000_000  # ₹2,00,000 (a synthetic run does not enforce it)
 
 
 def write_synthetic_run(run_dir: str | Path, n_rows: int, seed: int = 0) -> Path:
@@ -56,6 +65,7 @@ def write_synthetic_run(run_dir: str | Path, n_rows: int, seed: int = 0) -> Path
     _write(tx, TRANSACTION_COLUMNS, path / "transactions.parquet")
     _write(events, EVENT_COLUMNS, path / "events.parquet")
     _write(money, MONEY_COLUMNS, path / "money.parquet")
+    _write(_accounts(tx, n_users), ACCOUNT_COLUMNS, path / "accounts.parquet")
     summary = _summary(tx, events, money, seed, duration_ms, int(start_per_bank.sum()))
     scenario = _scenario(seed, n_users, duration_ms)
     (path / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
@@ -87,6 +97,11 @@ def _transactions(rng: np.random.Generator, n: int, n_users: int, duration_ms: i
     vpas = np.array([f"user{i}@{HANDLES[i % len(HANDLES)]}" for i in range(n_users)], dtype=object)
     banks = np.array(BANKS, dtype=object)
     amount = np.round(rng.lognormal(11.5, 1.2, n)).astype(np.int64) + 100
+    names = np.array([m for m, _ in PUSH_METHODS], dtype=object)
+    weights = np.array([w for _, w in PUSH_METHODS])
+    method = rng.choice(names, size=n, p=weights / weights.sum())
+    method[(method == "CREDIT_CARD") & (payer % CARD_EVERY != 0)] = "UPI_PUSH"
+    method[collect] = "UPI_COLLECT"
 
     def step(mean_ms: float) -> np.ndarray:
         return 1 + np.round(rng.exponential(mean_ms, n)).astype(np.int64)
@@ -109,7 +124,7 @@ def _transactions(rng: np.random.Generator, n: int, n_users: int, duration_ms: i
         {
             "txn_id": [f"SYN{i:016d}" for i in range(n)],
             "kind": kind,
-            "method": np.where(collect, "UPI_COLLECT", "UPI_PUSH"),
+            "method": method,
             "payer_vpa": vpas[payer],
             "payee_vpa": vpas[payee],
             "payer_bank": banks[payer % len(BANKS)],
@@ -174,24 +189,69 @@ def _event_rows(tx: pd.DataFrame, kind: str, actor: str, detail: np.ndarray) -> 
 
 
 def _money(tx: pd.DataFrame, start_per_bank: np.ndarray, end_ms: int) -> pd.DataFrame:
-    """Debits raise the remitter's settlement account, credits lower the beneficiary's."""
+    """Debits raise the remitter's settlement account, credits lower the beneficiary's; a
+    credit-card debit leaves deposits alone and adds to what the payer's bank has lent."""
     samples = np.r_[np.arange(0, end_ms, 1000), end_ms]
+    on_card = tx["method"] == "CREDIT_CARD"
+    tx = tx.assign(t_money_in_ms=_money_in_ms(tx))
     rows = []
     for b, bank in enumerate(BANKS):
-        debits = _cumulative(tx, tx["payer_bank"] == bank, "t_debited_ms", samples)
-        credits = _cumulative(tx, tx["payee_bank"] == bank, "t_credited_ms", samples)
+        paid = tx["payer_bank"] == bank
+        debits = _cumulative(tx, paid, "t_debited_ms", samples)
+        card = _cumulative(tx, paid & on_card, "t_debited_ms", samples)
+        credits = _cumulative(tx, tx["payee_bank"] == bank, "t_money_in_ms", samples)
         settlement = debits - credits
         rows.append(
             pd.DataFrame(
                 {
                     "t_ms": samples,
                     "bank": bank,
-                    "customers_paise": start_per_bank[b] - settlement,
+                    "customers_paise": start_per_bank[b] - (debits - card) + credits,
                     "settlement_paise": settlement,
+                    "card_outstanding_paise": card,
                 }
             )
         )
     return pd.concat(rows).sort_values(["t_ms", "bank"], kind="stable", ignore_index=True)
+
+
+def _money_in_ms(tx: pd.DataFrame) -> pd.Series:
+    """When the payee's money arrived: at the credit, or for a deemed payment (its credit
+    stands but the reply never came) when it completed; null when it never did."""
+    moved = tx["state"].isin(["SUCCESS", "DEEMED"])
+    return tx["t_credited_ms"].fillna(tx["t_completed_ms"]).where(moved)
+
+
+def _accounts(tx: pd.DataFrame, n_users: int) -> pd.DataFrame:
+    """Every user's savings balance and card debt at the end, from the same postings as
+    the money samples, so statements of a synthetic run add up."""
+    debited = tx["t_debited_ms"].notna()
+    on_card = debited & (tx["method"] == "CREDIT_CARD")
+    credited = _money_in_ms(tx).notna()
+    users = [f"user{i}@{HANDLES[i % len(HANDLES)]}" for i in range(n_users)]
+
+    def total(mask: pd.Series, party: str) -> np.ndarray:
+        sums = tx.loc[mask, "amount_paise"].groupby(tx.loc[mask, party]).sum()
+        return sums.reindex(users, fill_value=0).to_numpy(dtype=np.int64)
+
+    card = total(on_card, "payer_vpa")
+    closing = START_BALANCE_PAISE - total(debited & ~on_card, "payer_vpa")
+    closing += total(credited, "payee_vpa")
+    has_card = np.arange(n_users) % CARD_EVERY == 0
+    return pd.DataFrame(
+        {
+            "vpa": users,
+            "name": [f"User {i}" for i in range(n_users)],
+            "bank": [BANKS[i % len(BANKS)] for i in range(n_users)],
+            "account": [f"{i:012d}" for i in range(n_users)],
+            "merchant": np.zeros(n_users, dtype=bool),
+            "new_user": np.zeros(n_users, dtype=bool),
+            "opening_paise": np.full(n_users, START_BALANCE_PAISE, dtype=np.int64),
+            "closing_paise": closing,
+            "card_limit_paise": np.where(has_card, CARD_LIMIT_PAISE, 0).astype(np.int64),
+            "card_outstanding_paise": card,
+        }
+    )
 
 
 def _cumulative(tx: pd.DataFrame, mask: pd.Series, column: str, samples: np.ndarray) -> np.ndarray:
@@ -201,9 +261,8 @@ def _cumulative(tx: pd.DataFrame, mask: pd.Series, column: str, samples: np.ndar
 
 
 def _write(frame: pd.DataFrame, columns: dict[str, str], file: Path) -> None:
-    schema = pa.schema(
-        [(name, pa.string() if dtype == "str" else pa.int64()) for name, dtype in columns.items()]
-    )
+    types = {"str": pa.string(), "bool": pa.bool_()}
+    schema = pa.schema([(name, types.get(dtype, pa.int64())) for name, dtype in columns.items()])
     pq.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), file)
 
 
@@ -216,7 +275,9 @@ def _summary(
     start: int,
 ) -> dict[str, object]:
     latency = tx["latency_ms"].to_numpy()
-    totals = (money["customers_paise"] + money["settlement_paise"]).groupby(money["t_ms"]).sum()
+    held = money["customers_paise"] + money["settlement_paise"] - money["card_outstanding_paise"]
+    totals = held.groupby(money["t_ms"]).sum()
+    last = money["t_ms"] == money["t_ms"].max()
     return {
         "seed": seed,
         "scenario": "synthetic",
@@ -237,6 +298,8 @@ def _summary(
         },
         "fraud_flagged": int((events["kind"] == "FRAUD_FLAG").sum()),
         "fraud_declined": int((events["kind"] == "FRAUD_DECLINE").sum()),
+        "payments_by_method": {k: int(v) for k, v in tx["method"].value_counts().items()},
+        "card_outstanding_end_paise": int(money.loc[last, "card_outstanding_paise"].sum()),
         "stuck_payments": 0,
         "ok": True,
     }

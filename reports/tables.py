@@ -12,6 +12,9 @@ import pandas as pd
 
 PERCENTILES = (50, 95, 99)
 STATE_ORDER = ("SUCCESS", "FAILED", "EXPIRED", "DEEMED")
+MOVED = ("SUCCESS", "DEEMED")  # the states in which money moved
+METHOD_ORDER = ("UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING")
+BOX_PERCENTILES = (5, 25, 50, 75, 95)
 FRAUD_KINDS = {"FRAUD_FLAG": "flagged", "FRAUD_DECLINE": "declined"}
 # (name, start column, end column), as docs/run-folder.md defines the stages.
 STAGES = (
@@ -243,6 +246,68 @@ def collects(tx: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["outcome", "collects"])
 
 
+# -- payment methods ----------------------------------------------------------------
+
+
+def methods_present(tx: pd.DataFrame) -> list[str]:
+    """Payment methods present, the documented ones first; [] when there is no column."""
+    if "method" not in tx:
+        return []
+    seen = set(tx["method"].fillna("").unique())
+    return [m for m in METHOD_ORDER if m in seen] + sorted(seen - set(METHOD_ORDER))
+
+
+def methods(tx: pd.DataFrame) -> pd.DataFrame:
+    """Per method: payments, share of all payments, how many moved money (SUCCESS or
+    DEEMED) and what share of the method's payments that is, the value they moved
+    (integer paise), and p50/p95 latency of those that moved money.
+
+    A refund counts under the method of the payment it gives back (that is its method).
+    """
+    columns = ["method", "payments", "share", "succeeded", "success_rate", "value_paise"]
+    columns += ["p50_ms", "p95_ms"]
+    order = methods_present(tx)
+    if not order:
+        return pd.DataFrame(columns=columns)
+    method = tx["method"].fillna("")
+    moved = tx["state"].isin(MOVED)
+    payments = method.value_counts()
+    succeeded = method[moved].value_counts()
+    value = tx.loc[moved, "amount_paise"].groupby(method[moved]).sum()
+    rows = []
+    for m in order:
+        latency = tx.loc[moved & (method == m), "latency_ms"].to_numpy(dtype=np.int64)
+        p50, p95 = np.percentile(latency, [50, 95]) if latency.size else (np.nan, np.nan)
+        n, ok = int(payments.get(m, 0)), int(succeeded.get(m, 0))
+        rows.append((m, n, n / len(tx), ok, ok / n, int(value.get(m, 0)), float(p50), float(p95)))
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["value_paise"] = frame["value_paise"].astype("int64")
+    return frame
+
+
+def method_states(tx: pd.DataFrame) -> pd.DataFrame:
+    """Payments per method and terminal state: a `method` column, then one per state."""
+    order = methods_present(tx)
+    if not order:
+        return pd.DataFrame({"method": pd.Series(dtype="str")})
+    counts = pd.crosstab(tx["method"].fillna(""), tx["state"])
+    counts = counts.reindex(index=order, columns=states(tx), fill_value=0).astype("int64")
+    return counts.rename_axis(index="method", columns=None).reset_index()
+
+
+def method_latency(tx: pd.DataFrame) -> pd.DataFrame:
+    """Latency percentiles (5, 25, 50, 75, 95) of each method's payments that moved money:
+    the boxes of a box plot, without keeping every latency."""
+    columns = ["method", "payments"] + [f"p{p}_ms" for p in BOX_PERCENTILES]
+    rows = []
+    for m in methods_present(tx):
+        moved = (tx["method"].fillna("") == m) & tx["state"].isin(MOVED)
+        latency = tx.loc[moved, "latency_ms"].to_numpy(dtype=np.int64)
+        values = np.percentile(latency, BOX_PERCENTILES) if latency.size else [np.nan] * 5
+        rows.append((m, int(latency.size), *(float(v) for v in values)))
+    return pd.DataFrame(rows, columns=columns)
+
+
 # -- events ---------------------------------------------------------------------------
 
 
@@ -302,18 +367,28 @@ def fraud_over_time(events: pd.DataFrame, bin_ms: int, end_ms: int) -> pd.DataFr
 
 
 def money_over_time(money: pd.DataFrame, start_paise: int | None) -> pd.DataFrame:
-    """Per sample: total money, its deviation from the start, money in flight, and
-    each bank's net position (`settlement_<BANK>_paise`), all in integer paise.
+    """Per sample: total money, its deviation from the start, money in flight, what
+    credit-card customers owe, and each bank's net position (`settlement_<BANK>_paise`),
+    all in integer paise.
 
-    Without `start_paise` the first sample's total is the reference.
+    Total money is deposits plus settlement minus card outstanding: a card payment
+    creates deposits at the payee and the same debt at the payer. Without a
+    `card_outstanding_paise` column (runs before cards) the debt is 0. Without
+    `start_paise` the first sample's total is the reference.
     """
-    base = ["t_ms", "total_paise", "deviation_paise", "in_flight_paise"]
+    base = ["t_ms", "total_paise", "deviation_paise", "in_flight_paise", "card_outstanding_paise"]
     if money.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in base})
-    held = money["customers_paise"] + money["settlement_paise"]
-    grouped = money.assign(total_paise=held).groupby("t_ms", sort=True)
+    card = (
+        money["card_outstanding_paise"]
+        if "card_outstanding_paise" in money
+        else pd.Series(0, index=money.index, dtype="int64")
+    )
+    held = money["customers_paise"] + money["settlement_paise"] - card
+    grouped = money.assign(total_paise=held, card_outstanding_paise=card).groupby("t_ms", sort=True)
     frame = grouped[["total_paise"]].sum()
     frame["in_flight_paise"] = grouped["settlement_paise"].sum()
+    frame["card_outstanding_paise"] = grouped["card_outstanding_paise"].sum()
     reference = int(frame["total_paise"].iloc[0]) if start_paise is None else start_paise
     frame.insert(1, "deviation_paise", frame["total_paise"] - reference)
     banks = money.pivot_table(
@@ -350,8 +425,18 @@ def headline(
         key = f"payments_by_state.{state}"
         recomputed[key] = int(by_state.get(state, 0))
         exact.add(key)
+    if "method" in tx:
+        by_method = tx["method"].value_counts()
+        for method in sorted(set(by_method.index) | set(summary.get("payments_by_method") or {})):
+            key = f"payments_by_method.{method}"
+            recomputed[key] = int(by_method.get(method, 0))
+            exact.add(key)
     if not money_table.empty:
         recomputed["money_end_paise"] = int(money_table["total_paise"].iloc[-1])
+        owed = int(money_table["card_outstanding_paise"].iloc[-1])
+        if owed or "card_outstanding_end_paise" in summary:
+            recomputed["card_outstanding_end_paise"] = owed
+            exact.add("card_outstanding_end_paise")
     if latency.size:
         for p in PERCENTILES:
             recomputed[f"latency_ms.p{p}"] = float(np.percentile(latency, p))

@@ -154,22 +154,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
-    from reports import statement
+    from reports import card_statement, statement
 
-    postings = statement(args.run_dir, args.vpa)
+    postings = (card_statement if args.card else statement)(args.run_dir, args.vpa)
     if args.csv:
         postings.to_csv(args.csv, index=False)
         out.print(f"statement: {args.csv}")
         return 0
-    table = Table(title=f"statement of {args.vpa}", title_justify="left")
+    title = f"{'card statement' if args.card else 'statement'} of {args.vpa}"
+    table = Table(title=title, title_justify="left")
     for col, justify in (
         ("time (s)", "right"),
         ("txn id", "left"),
         ("kind", "left"),
         ("description", "left"),
-        ("debit", "right"),
+        ("charge" if args.card else "debit", "right"),
         ("credit", "right"),
-        ("balance", "right"),
+        ("outstanding" if args.card else "balance", "right"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for row in postings.itertuples(index=False):
@@ -180,7 +181,7 @@ def cmd_statement(args: argparse.Namespace) -> int:
             row.description,
             format_inr(row.debit_paise) if row.debit_paise else "",
             format_inr(row.credit_paise) if row.credit_paise else "",
-            format_inr(row.balance_paise),
+            format_inr(row[-1]),  # the balance, or on a card what is owed
         )
     out.print(table)
     return 0
@@ -255,10 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--one", help=argparse.SUPPRESS)
     bench.set_defaults(func=cmd_bench)
 
-    stmt = sub.add_parser("statement", help="one user's postings with the running balance")
+    stmt = sub.add_parser(
+        "statement", help="one user's postings with the running balance (or card outstanding)"
+    )
     stmt.add_argument("run_dir")
     stmt.add_argument("vpa")
     stmt.add_argument("--csv", help="write it to this CSV file instead")
+    stmt.add_argument(
+        "--card",
+        action="store_true",
+        help="the user's credit-card statement (charges, refunds, amount owed) instead",
+    )
     stmt.set_defaults(func=cmd_statement)
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")

@@ -417,3 +417,41 @@ def test_a_p2m_share_sends_that_share_of_payments_to_merchants() -> None:
     sent = pushes(c, 1_000)
     to_shop = sum(p.payee == SHOP_U.vpa for p in sent) / len(sent)
     assert 0.75 < to_shop < 0.85  # uniform payees would give about a third
+
+
+def test_started_switch_refuses_a_card_payment_to_a_person(actors: None) -> None:
+    from actors.switch import NpciSwitch
+
+    ref = NpciSwitch.start(Drive().switch)
+    pay = ReqPay(
+        T,
+        PAYER,
+        PERSON,
+        Paise(1_00),
+        BankCode("HDFC"),
+        "A1",
+        "c",
+        SimTime(0),
+        TxnId(""),
+        DEBIT_CARD,
+    )
+    ref.ask(Deliver([envelope(pay, sender="users:0")]), timeout=5)
+    person = RespAuthDetails(T, PERSON, "00", BankCode("SBI"), "S1", "", False)
+    out = ref.ask(Deliver([envelope(person, at=100, sender="users:1")]), timeout=5)
+    assert [(to, m.code) for *_, to, m in out.sends] == [("users:0", codes.NOT_PERMITTED)]
+    ((_, row),) = out.records
+    assert row[TRANSACTION_COLUMNS.index("method")] == DEBIT_CARD
+    ref.stop()
+
+
+def test_started_user_actor_picks_methods_and_hears_reversals(actors: None) -> None:
+    from actors.user import UserActor
+
+    c = app({CREDIT_CARD: 1, UPI_PUSH: 1}, [RAHUL_U])
+    ref = UserActor.start(c)
+    notice = ReversalNotice(T, RAHUL_U.vpa, Paise(1), DEBIT)
+    out = ref.ask(Deliver([envelope(notice), envelope(StartPayments(200), at=1)]), timeout=5)
+    methods = Counter(m.method for *_, m in out.sends)
+    assert set(methods) == {CREDIT_CARD, UPI_PUSH}
+    ref.stop()
+    assert c.notifications["REVERSAL"] == 1

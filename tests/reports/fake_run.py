@@ -56,7 +56,7 @@ EVENTS_SCHEMA = pa.schema(
         ("value", pa.int64()),
     ]
 )
-MONEY_SCHEMA = pa.schema(
+OLD_MONEY_SCHEMA = pa.schema(
     [
         ("t_ms", pa.int64()),
         ("bank", pa.string()),
@@ -64,6 +64,9 @@ MONEY_SCHEMA = pa.schema(
         ("settlement_paise", pa.int64()),
     ]
 )
+MONEY_SCHEMA = OLD_MONEY_SCHEMA.append(pa.field("card_outstanding_paise", pa.int64()))
+# Push payments (not rate-limited) take these methods in turn, so every method is used.
+PUSH_METHODS = ("UPI_PUSH", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING", "UPI_PUSH")
 
 # (kind, state, response_code, reason_code, decline_type, count); Z7 rows are the
 # rate-limited ones and their count is a parameter.
@@ -100,6 +103,8 @@ class Fixture:
     rate_limited: int
     per_minute: int
     leak_paise: int
+    cards: bool
+    card_leak_paise: int
 
     @property
     def payments(self) -> int:
@@ -107,29 +112,41 @@ class Fixture:
 
 
 def write_run(
-    path: Path, *, rate_limited: int = 24, per_minute: int = 5, leak_paise: int = 0
+    path: Path,
+    *,
+    rate_limited: int = 24,
+    per_minute: int = 5,
+    leak_paise: int = 0,
+    cards: bool = True,
+    card_leak_paise: int = 0,
 ) -> Fixture:
     """Write a run folder; `leak_paise` makes HDFC lose money from the 10th second on
-    (summary.json still claims 0 deviation, as a buggy simulator might)."""
+    (summary.json still claims 0 deviation, as a buggy simulator might). Push payments
+    use every method in turn; `cards=False` writes a run from before cards (all UPI,
+    no `card_outstanding_paise`); `card_leak_paise` makes SBI's card book grow from the
+    20th second on with no deposits to match (money created from nothing)."""
     path.mkdir(parents=True, exist_ok=True)
     plan = [*OUTCOME_PLAN, ("PAY", "FAILED", "Z7", "Z7", "BD", rate_limited)]
     rows = []
     for kind, state, response, reason, decline, count in plan:
         rows.extend([(kind, state, response, reason, decline)] * count)
-    tx = _transactions(rows)
+    tx = _transactions(rows, cards)
     events = _events(tx, rate_limited)
-    money = _money(tx, leak_paise)
+    money = _money(tx, leak_paise, card_leak_paise)
     pq.write_table(
         pa.Table.from_pylist(tx, schema=TRANSACTIONS_SCHEMA), path / "transactions.parquet"
     )
     pq.write_table(pa.Table.from_pylist(events, schema=EVENTS_SCHEMA), path / "events.parquet")
-    pq.write_table(pa.Table.from_pylist(money, schema=MONEY_SCHEMA), path / "money.parquet")
-    _write_json(path / "summary.json", _summary(tx, events, money))
+    pq.write_table(
+        pa.Table.from_pylist(money, schema=MONEY_SCHEMA if cards else OLD_MONEY_SCHEMA),
+        path / "money.parquet",
+    )
+    _write_json(path / "summary.json", _summary(tx, events, money, cards))
     _write_json(path / "scenario.json", _scenario(per_minute))
-    return Fixture(path, rate_limited, per_minute, leak_paise)
+    return Fixture(path, rate_limited, per_minute, leak_paise, cards, card_leak_paise)
 
 
-def _transactions(rows: list[tuple[str, str, str, str, str]]) -> list[dict]:
+def _transactions(rows: list[tuple[str, str, str, str, str]], cards: bool) -> list[dict]:
     tx = []
     limited = iter(RATE_LIMITED * 10)
     for i, (kind, state, response, reason, decline) in enumerate(rows):
@@ -150,7 +167,7 @@ def _transactions(rows: list[tuple[str, str, str, str, str]]) -> list[dict]:
             {
                 "txn_id": f"TXN{i:06d}",
                 "kind": kind,
-                "method": "UPI_COLLECT" if kind == "COLLECT" else "UPI_PUSH",
+                "method": _method(i, kind, reason, cards),
                 "payer_vpa": payer,
                 "payee_vpa": f"shop{i % 4}@okicici",
                 "payer_bank": BANKS[i % 3],
@@ -172,6 +189,14 @@ def _transactions(rows: list[tuple[str, str, str, str, str]]) -> list[dict]:
             }
         )
     return sorted(tx, key=lambda r: (r["t_completed_ms"], r["txn_id"]))
+
+
+def _method(i: int, kind: str, reason: str, cards: bool) -> str:
+    if kind == "COLLECT":
+        return "UPI_COLLECT"
+    if not cards or reason == "Z7":  # the payer's app refuses those as UPI_PUSH
+        return "UPI_PUSH"
+    return PUSH_METHODS[i % len(PUSH_METHODS)]
 
 
 def _events(tx: list[dict], rate_limited: int) -> list[dict]:
@@ -215,20 +240,23 @@ def _events(tx: list[dict], rate_limited: int) -> list[dict]:
     return sorted(events, key=lambda e: (e["t_ms"], e["kind"], e["txn_id"]))
 
 
-def _money(tx: list[dict], leak_paise: int) -> list[dict]:
-    """Debits raise the remitter's settlement account, credits lower the beneficiary's."""
+def _money(tx: list[dict], leak_paise: int, card_leak_paise: int) -> list[dict]:
+    """Debits raise the remitter's settlement account, credits lower the beneficiary's.
+    A credit-card debit does not touch deposits: it adds to what the remitter has lent."""
     end = max(r["t_completed_ms"] for r in tx)
     samples = [*range(0, end, 1000), end]
     rows = []
     for t in samples:
         for bank in BANKS:
-            out = sum(
-                r["amount_paise"]
+            debited = [
+                r
                 for r in tx
                 if r["payer_bank"] == bank
                 and r["t_debited_ms"] is not None
                 and r["t_debited_ms"] <= t
-            )
+            ]
+            out = sum(r["amount_paise"] for r in debited)
+            lent = sum(r["amount_paise"] for r in debited if r["method"] == "CREDIT_CARD")
             into = sum(
                 r["amount_paise"]
                 for r in tx
@@ -237,25 +265,34 @@ def _money(tx: list[dict], leak_paise: int) -> list[dict]:
                 and r["t_credited_ms"] <= t
             )
             leak = leak_paise if bank == "HDFC" and t >= 10_000 else 0
+            card_leak = card_leak_paise if bank == "SBI" and t >= 20_000 else 0
             rows.append(
                 {
                     "t_ms": t,
                     "bank": bank,
-                    "customers_paise": START_PER_BANK_PAISE - out + into - leak,
+                    "customers_paise": START_PER_BANK_PAISE - (out - lent) + into - leak,
                     "settlement_paise": out - into,
+                    "card_outstanding_paise": lent + card_leak,
                 }
             )
     return rows
 
 
-def _summary(tx: list[dict], events: list[dict], money: list[dict]) -> dict:
+def _summary(tx: list[dict], events: list[dict], money: list[dict], cards: bool) -> dict:
     latency = np.array([r["latency_ms"] for r in tx])
     states: dict[str, int] = {}
     codes: dict[str, int] = {}
+    methods: dict[str, int] = {}
     for r in tx:
         states[r["state"]] = states.get(r["state"], 0) + 1
         codes[r["reason_code"]] = codes.get(r["reason_code"], 0) + 1
+        methods[r["method"]] = methods.get(r["method"], 0) + 1
     last = max(m["t_ms"] for m in money)
+    at_end = [m for m in money if m["t_ms"] == last]
+    new_keys = {
+        "payments_by_method": methods,
+        "card_outstanding_end_paise": sum(m["card_outstanding_paise"] for m in at_end),
+    }
     return {
         "seed": 42,
         "scenario": "festival_peak",
@@ -263,7 +300,8 @@ def _summary(tx: list[dict], events: list[dict], money: list[dict]) -> dict:
         "wall_seconds": 1.5,
         "money_start_paise": START_PER_BANK_PAISE * len(BANKS),
         "money_end_paise": sum(
-            m["customers_paise"] + m["settlement_paise"] for m in money if m["t_ms"] == last
+            m["customers_paise"] + m["settlement_paise"] - m["card_outstanding_paise"]
+            for m in at_end
         ),
         "conservation_max_deviation_paise": 0,
         "conservation_checks": len(money) // len(BANKS),
@@ -280,6 +318,7 @@ def _summary(tx: list[dict], events: list[dict], money: list[dict]) -> dict:
         },
         "fraud_flagged": sum(e["kind"] == "FRAUD_FLAG" for e in events),
         "fraud_declined": sum(e["kind"] == "FRAUD_DECLINE" for e in events),
+        **(new_keys if cards else {}),
         "stuck_payments": 0,
         "ok": True,
     }

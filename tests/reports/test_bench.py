@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import load_run
+from reports import card_statement, load_run, statement
 from reports.bench import bench_report
 from reports.synthetic import write_synthetic_run
 
@@ -16,9 +16,29 @@ def test_synthetic_run_is_consistent(tmp_path):
     assert len(tx) == run.summary["payments_total"] == 3_000
     assert (tx["latency_ms"] == tx["t_completed_ms"] - tx["t_initiated_ms"]).all()
     assert tx["t_completed_ms"].is_monotonic_increasing
-    totals = (money["customers_paise"] + money["settlement_paise"]).groupby(money["t_ms"]).sum()
+    held = money["customers_paise"] + money["settlement_paise"] - money["card_outstanding_paise"]
+    totals = held.groupby(money["t_ms"]).sum()
     assert (totals == run.summary["money_start_paise"]).all()
+    owed = money.loc[money["t_ms"] == money["t_ms"].max(), "card_outstanding_paise"].sum()
+    assert owed == run.summary["card_outstanding_end_paise"] > 0
+    assert set(tx["method"]) == {"UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD",
+                                 "NET_BANKING"}  # fmt: skip
     assert set(run.events["kind"]) == {"RATE_LIMIT", "FRAUD_FLAG", "FRAUD_DECLINE"}
+
+
+def test_synthetic_accounts_match_the_money_and_the_statements(tmp_path):
+    path = write_synthetic_run(tmp_path / "run", 2_000, seed=1)
+    money = load_run(path).money
+    accounts = pd.read_parquet(path / "accounts.parquet")
+
+    at_end = money[money["t_ms"] == money["t_ms"].max()]
+    assert accounts["closing_paise"].sum() == at_end["customers_paise"].sum()
+    assert accounts["card_outstanding_paise"].sum() == at_end["card_outstanding_paise"].sum()
+    assert (accounts.loc[accounts["card_limit_paise"] == 0, "card_outstanding_paise"] == 0).all()
+    holder = accounts[accounts["card_outstanding_paise"] > 0].iloc[0]
+    assert statement(path, holder.vpa)["balance_paise"].iloc[-1] == holder.closing_paise
+    owed = card_statement(path, holder.vpa)["outstanding_paise"].iloc[-1]
+    assert owed == holder.card_outstanding_paise
 
 
 def test_synthetic_run_depends_only_on_the_seed(tmp_path):

@@ -51,12 +51,23 @@ def test_outcome_difference_is_in_the_rate_limit_code(comparison):
 def test_comparison_page_is_self_contained_and_escaped(comparison):
     page = comparison.read_text(encoding="utf-8")
 
-    for heading in ("Summary", "Throughput", "Latency", "Outcomes", "Balance conservation"):
+    headings = ("Summary", "Throughput", "Latency", "Outcomes", "Payment methods",
+                "Balance conservation")  # fmt: skip
+    for heading in headings:
         assert f"<h2>{heading}</h2>" in page
     assert "1 parameter(s) differ: limits.per_minute: 5 → 10." in page
     assert "https://" not in page and "http://" not in page
     sources = re.findall(r'src="([^"]*)"', page)
-    assert len(sources) == 4
+    assert len(sources) == 5
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert html.escape(MALICIOUS_VPA) in page
     assert MALICIOUS_VPA not in page
+
+
+def test_payments_by_method_in_both_runs(comparison):
+    methods = csv(comparison, "compare_methods.csv").set_index("method")
+
+    # B's 14 fewer rate-limited payments were all UPI_PUSH (the app refused them)
+    assert methods.loc["UPI_PUSH", "difference"] == "-14"
+    assert set(methods.drop(index="UPI_PUSH")["difference"]) == {"0"}
+    assert len(methods) == 5

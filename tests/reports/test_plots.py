@@ -77,3 +77,33 @@ def test_two_runs_share_one_time_unit():
     lines = fig.axes[1].get_lines()
     assert [line.get_xdata()[-1] for line in lines] == [1.0, 60.0]  # minutes, both
     assert fig.axes[1].get_xlabel() == "simulated time (min)"
+
+
+def test_methods_figure_takes_any_method_name_and_one_with_no_success():
+    tx = pd.DataFrame({
+        "method": ["UPI_PUSH", "UPI_PUSH", *HOSTILE], "state": ["SUCCESS"] + ["FAILED"] * 5,
+        "amount_paise": 100, "latency_ms": [200, 50, 10, 20, 30, 40],
+    })  # fmt: skip
+
+    fig = plots.methods_figure(tables.method_states(tx), tables.method_latency(tx))
+
+    assert plots.png_bytes(fig).startswith(PNG)
+    ticks = fig.axes[0].get_yticklabels()
+    labels = [t.get_text() for t in ticks]
+    top = max(ticks, key=lambda t: t.get_position()[1])
+    assert top.get_text() == "UPI_PUSH"  # the first method is the top bar
+    assert "$\\nosuchsymbol$@x" in labels
+    assert max(len(label) for label in labels) <= plots.MAX_LABEL
+
+
+def test_money_figure_adds_a_card_panel_only_when_cards_were_used():
+    money = pd.DataFrame({
+        "t_ms": [0, 1000], "bank": ["SBI", "SBI"], "customers_paise": [100, 150],
+        "settlement_paise": [0, 0], "card_outstanding_paise": [0, 50],
+    })  # fmt: skip
+    with_cards = plots.money_figure(tables.money_over_time(money, 100), 100)
+    without = plots.money_figure(tables.money_over_time(money.head(1), 100), 100)
+
+    assert len(with_cards.axes) == 4 and len(without.axes) == 3
+    assert "card outstanding" in with_cards.axes[0].get_title()
+    assert [line.get_ydata()[-1] for line in with_cards.axes[2].get_lines()] == [0.5]  # ₹0.50

@@ -10,7 +10,7 @@ import re
 import pandas as pd
 import pytest
 
-from reports import build_report, load_run
+from reports import build_report, fmt, load_run
 from tests.reports.fake_run import MALICIOUS_NAME, MALICIOUS_VPA
 
 SECTION_HEADINGS = [
@@ -18,6 +18,7 @@ SECTION_HEADINGS = [
     "Throughput",
     "Latency",
     "Outcomes",
+    "Payment methods",
     "Rate-limit hits",
     "Balance conservation",
     "Fraud",
@@ -155,7 +156,7 @@ def test_page_is_self_contained(report, page):
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
     on_disk = {p.read_bytes() for p in report.parent.glob("*.png")}
     assert embedded == on_disk
-    assert len(on_disk) == 8
+    assert len(on_disk) == 9
 
 
 def test_a_run_without_rate_limits_says_so_and_drops_an_old_plot(make_run, tmp_path):
@@ -208,3 +209,73 @@ def test_a_run_with_no_payments_still_reports(make_run, tmp_path):
         assert "No payments" in section(page, anchor)
     # summary.json still says 317 payments: the report must say it disagrees.
     assert "payments_total" in page and 'class="banner bad"' in page
+
+
+def test_methods_csv_agrees_with_the_transactions(fixture_run, report):
+    tx = load_run(fixture_run.path).transactions
+    methods = csv(report, "methods.csv").set_index("method")
+    moved = tx[tx["state"].isin(["SUCCESS", "DEEMED"])]
+
+    assert list(methods.index) == ["UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD",
+                                   "NET_BANKING"]  # fmt: skip
+    assert methods["payments"].to_dict() == tx["method"].value_counts().to_dict()
+    assert (
+        methods["value_paise"].to_dict() == moved.groupby("method")["amount_paise"].sum().to_dict()
+    )
+    assert methods.loc["UPI_COLLECT", "payments"] == 23
+    assert methods.loc["UPI_COLLECT", "success_rate"] == pytest.approx(10 / 23)
+    assert methods["payments"].sum() == fixture_run.payments
+
+
+def test_methods_section_shows_value_in_rupees_and_the_figure(fixture_run, page):
+    tx = load_run(fixture_run.path).transactions
+    body = section(page, "payment-methods")
+    card = tx[(tx["method"] == "CREDIT_CARD") & tx["state"].isin(["SUCCESS", "DEEMED"])]
+    value = int(card["amount_paise"].sum())
+
+    assert "5 payment methods; UPI_PUSH carried the most payments" in body
+    assert f">{fmt.rupees(value)}<" in body
+    assert body.count("<img") == 1
+
+
+def test_one_method_gets_the_table_but_no_figure(make_run, tmp_path):
+    run = make_run("onemethod")
+    tx = pd.read_parquet(run.path / "transactions.parquet")
+    tx["method"] = "UPI_PUSH"
+    tx["amount_paise"] = 1_23_456_78
+    tx.to_parquet(run.path / "transactions.parquet")
+    (tmp_path / "methods.png").write_bytes(b"stale")
+
+    page = build_report(run.path, tmp_path).read_text(encoding="utf-8")
+
+    body = section(page, "payment-methods")
+    assert "Every payment used UPI_PUSH." in body
+    assert ">₹2,99,99,997.54<" in body  # 243 payments of ₹1,23,456.78 moved money
+    assert "<table>" in body and "<img" not in body
+    assert not (tmp_path / "methods.png").exists()
+
+
+def test_money_section_counts_card_debt(fixture_run, report, page):
+    money = csv(report, "money.csv")
+    owed = load_run(fixture_run.path).summary["card_outstanding_end_paise"]
+
+    assert money["card_outstanding_paise"].iloc[-1] == owed > 0
+    assert (money["deviation_paise"] == 0).all()
+    body = section(page, "balance-conservation")
+    assert f"Credit-card customers owed {fmt.rupees(owed)} at the end" in body
+
+
+def test_a_run_from_before_cards_and_methods_still_reports(make_run, tmp_path):
+    run = make_run("precards", cards=False)
+    tx = pd.read_parquet(run.path / "transactions.parquet").drop(columns=["method"])
+    tx.to_parquet(run.path / "transactions.parquet")
+
+    index = build_report(run.path, tmp_path)
+
+    page = index.read_text(encoding="utf-8")
+    assert 'class="banner good"' in page
+    assert "Credit-card customers owed" not in page
+    assert (csv(index, "money.csv")["card_outstanding_paise"] == 0).all()
+    assert 'id="payment-methods"' not in page
+    assert not (tmp_path / "methods.csv").exists()
+    assert page.count("<h2>") == len(SECTION_HEADINGS) - 1

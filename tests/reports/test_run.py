@@ -18,7 +18,7 @@ DOC_TRANSACTIONS = [
 ]  # fmt: skip
 DOC_NULLABLE = ["t_resolved_ms", "t_risk_ms", "t_debited_ms", "t_credited_ms"]
 DOC_EVENTS = ["t_ms", "kind", "actor", "txn_id", "subject", "detail", "value"]
-DOC_MONEY = ["t_ms", "bank", "customers_paise", "settlement_paise"]
+DOC_MONEY = ["t_ms", "bank", "customers_paise", "settlement_paise", "card_outstanding_paise"]
 
 
 def test_load_run_gives_every_documented_column(fixture_run):
@@ -99,3 +99,26 @@ def test_missing_column_is_named(make_run):
 def test_not_a_run_folder(tmp_path):
     with pytest.raises(RunFolderError, match="no such run folder"):
         load_run(tmp_path / "nowhere")
+
+
+def test_a_run_from_before_cards_reads_card_outstanding_as_zero(make_run):
+    run = load_run(make_run("precards", cards=False).path)
+
+    assert list(run.money.columns) == DOC_MONEY
+    assert run.money["card_outstanding_paise"].dtype == "int64"
+    assert (run.money["card_outstanding_paise"] == 0).all()
+    assert len(run.money) > 0
+
+
+def test_a_run_without_methods_loads_without_the_column(make_run):
+    run_dir = make_run("nomethod").path
+    tx = pd.read_parquet(run_dir / "transactions.parquet").drop(columns=["method"])
+    tx.to_parquet(run_dir / "transactions.parquet")
+
+    run = load_run(run_dir)
+
+    assert "method" not in run.transactions
+    assert list(run.transactions.columns) == [c for c in DOC_TRANSACTIONS if c != "method"]
+    assert list(load_run(run_dir, transaction_columns=["method", "state"]).transactions) == [
+        "state"
+    ]

@@ -170,3 +170,135 @@ def test_headline_flags_a_summary_that_disagrees_with_the_tables(fixture_run):
 )
 def test_rupees_use_indian_grouping(paise, text):
     assert fmt.rupees(paise) == text
+
+
+def test_card_outstanding_counts_against_the_total():
+    # SBI's customer paid ₹10 by credit card to an HDFC customer, and it has landed:
+    # deposits grew by ₹10 at HDFC, and SBI lent ₹10.
+    money = pd.DataFrame({
+        "t_ms": [0, 0, 1000, 1000], "bank": ["HDFC", "SBI"] * 2,
+        "customers_paise": [500, 700, 1500, 700], "settlement_paise": [0, 0, 0, 0],
+        "card_outstanding_paise": [0, 0, 0, 1000],
+    })  # fmt: skip
+
+    table = tables.money_over_time(money, 1200)
+
+    assert list(table["total_paise"]) == [1200, 1200]
+    assert tables.max_deviation(table) == 0
+    assert list(table["card_outstanding_paise"]) == [0, 1000]
+    assert table["total_paise"].dtype == "int64"
+    # Read without the card book, the same run would seem to have made ₹10.
+    uncarded = money.drop(columns=["card_outstanding_paise"])
+    assert tables.max_deviation(tables.money_over_time(uncarded, 1200)) == 1000
+
+
+def test_fixture_run_conserves_with_cards_and_would_not_without(fixture_run):
+    run = load_run(fixture_run.path)
+    start = run.summary["money_start_paise"]
+
+    table = tables.money_over_time(run.money, start)
+
+    assert tables.max_deviation(table) == 0
+    owed = table["card_outstanding_paise"].iloc[-1]
+    assert owed == run.summary["card_outstanding_end_paise"] > 0
+    without_cards = tables.money_over_time(
+        run.money.drop(columns=["card_outstanding_paise"]), start
+    )
+    assert tables.max_deviation(without_cards) == owed
+
+
+def test_a_card_book_that_grows_from_nothing_breaks_conservation(make_run):
+    run = load_run(make_run("cardleak", card_leak_paise=77).path)
+
+    table = tables.money_over_time(run.money, run.summary["money_start_paise"])
+
+    assert tables.max_deviation(table) == 77
+    assert (table.loc[table["t_ms"] < 20_000, "deviation_paise"] == 0).all()
+    assert (table.loc[table["t_ms"] >= 20_000, "deviation_paise"] == -77).all()
+    head = tables.headline(run.summary, run.transactions, table).set_index("figure")
+    assert head.loc["conservation_max_deviation_paise", "check"] == "MISMATCH"
+
+
+# (method, state, amount_paise, latency_ms)
+METHOD_ROWS = [
+    ("UPI_PUSH", "SUCCESS", 100, 200),
+    ("UPI_PUSH", "SUCCESS", 300, 400),
+    ("UPI_PUSH", "FAILED", 500, 50),
+    ("UPI_PUSH", "DEEMED", 700, 30_000),
+    ("NET_BANKING", "EXPIRED", 5, 60_000),
+    ("CREDIT_CARD", "SUCCESS", 1_000, 100),
+    ("CREDIT_CARD", "FAILED", 2_000, 10),
+    ("WALLET", "SUCCESS", 9, 300),
+]
+
+
+def test_methods_table_by_hand():
+    tx = pd.DataFrame(METHOD_ROWS, columns=["method", "state", "amount_paise", "latency_ms"])
+
+    table = tables.methods(tx).set_index("method")
+
+    # documented order first (push, collect, debit card, credit card, net banking), then others
+    assert list(table.index) == ["UPI_PUSH", "CREDIT_CARD", "NET_BANKING", "WALLET"]
+    # SUCCESS and DEEMED count as success and move money; FAILED and EXPIRED do not
+    counts = table[["payments", "share", "succeeded", "success_rate", "value_paise"]]
+    assert counts.to_dict("index") == {
+        "UPI_PUSH": {"payments": 4, "share": 0.5, "succeeded": 3, "success_rate": 0.75,
+                     "value_paise": 1_100},
+        "CREDIT_CARD": {"payments": 2, "share": 0.25, "succeeded": 1, "success_rate": 0.5,
+                        "value_paise": 1_000},
+        "NET_BANKING": {"payments": 1, "share": 0.125, "succeeded": 0, "success_rate": 0.0,
+                        "value_paise": 0},
+        "WALLET": {"payments": 1, "share": 0.125, "succeeded": 1, "success_rate": 1.0,
+                   "value_paise": 9},
+    }  # fmt: skip
+    assert table["value_paise"].dtype == "int64"
+    # latency of the three that moved money: 200, 400, 30 000 ms
+    assert table.loc["UPI_PUSH", "p50_ms"] == 400
+    assert table.loc["UPI_PUSH", "p95_ms"] == pytest.approx(400 + 0.9 * (30_000 - 400))
+    assert table.loc["CREDIT_CARD", "p95_ms"] == 100
+    assert math.isnan(table.loc["NET_BANKING", "p50_ms"])
+
+
+def test_method_states_and_latency_boxes_by_hand():
+    tx = pd.DataFrame(METHOD_ROWS, columns=["method", "state", "amount_paise", "latency_ms"])
+
+    states = tables.method_states(tx).set_index("method")
+    boxes = tables.method_latency(tx).set_index("method")
+
+    assert list(states.columns) == ["SUCCESS", "FAILED", "EXPIRED", "DEEMED"]
+    assert states.loc["UPI_PUSH"].to_dict() == {
+        "SUCCESS": 2,
+        "FAILED": 1,
+        "EXPIRED": 0,
+        "DEEMED": 1,
+    }
+    payments = tables.methods(tx).set_index("method")["payments"]
+    assert states.sum(axis=1).to_dict() == payments.to_dict()
+    assert boxes.loc["UPI_PUSH", "payments"] == 3
+    assert boxes.loc["UPI_PUSH", "p25_ms"] == 300
+    assert boxes.loc["NET_BANKING", "payments"] == 0
+
+
+def test_no_method_column_no_methods():
+    tx = pd.DataFrame(METHOD_ROWS, columns=["method", "state", "amount_paise", "latency_ms"])
+
+    assert tables.methods(tx.drop(columns=["method"])).empty
+    assert tables.methods(tx.head(0)).empty
+    assert tables.method_latency(tx.drop(columns=["method"])).empty
+
+
+def test_headline_checks_payments_by_method(fixture_run):
+    run = load_run(fixture_run.path)
+    money = tables.money_over_time(run.money, run.summary["money_start_paise"])
+    by_method = dict(run.summary["payments_by_method"], CREDIT_CARD=1)
+
+    head = tables.headline(run.summary, run.transactions, money).set_index("figure")
+    wrong_summary = {**run.summary, "payments_by_method": by_method}
+    wrong = tables.headline(wrong_summary, run.transactions, money).set_index("figure")
+
+    methods = [f for f in head.index if f.startswith("payments_by_method.")]
+    assert len(methods) == 5
+    assert (head.loc[methods, "check"] == "ok").all()
+    assert head.loc["card_outstanding_end_paise", "check"] == "ok"
+    assert wrong.loc["payments_by_method.CREDIT_CARD", "check"] == "MISMATCH"
+    assert wrong.loc["payments_by_method.UPI_PUSH", "check"] == "ok"

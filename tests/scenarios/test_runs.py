@@ -311,3 +311,18 @@ def test_payment_methods_fund_from_the_right_source_and_keep_the_books(tmp_path:
     # every user heard of every debit and credit
     succeeded = int(tx.state.isin(["SUCCESS", "DEEMED"]).sum())
     assert s["notifications"]["DEBIT"] == s["notifications"]["CREDIT"] == succeeded
+
+
+@pytest.mark.parametrize("name", sorted(bundled_scenarios()))
+def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
+    tmp_path: Path, name: str
+) -> None:
+    scenario = load_scenario(bundled_scenarios()[name])
+    a = run_scenario(scenario, tmp_path / "a")
+    assert a.ok, a.summary["problems"]
+    s = a.summary
+    assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
+    assert s["stuck_payments"] == 0 and s["money_end_paise"] == s["money_start_paise"]
+    run_scenario(scenario, tmp_path / "b", direct=True)  # no threads: the same bytes
+    for table in ("transactions.parquet", "events.parquet", "money.parquet", "accounts.parquet"):
+        assert digest(tmp_path / "a" / table) == digest(tmp_path / "b" / table), table
