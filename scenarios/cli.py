@@ -56,6 +56,12 @@ def _summary_table(summary: dict[str, Any]) -> Table:
             f"max {lat['max']:,} ms",
         ),
         ("fraud", f"{summary['fraud_flagged']:,} flagged, {summary['fraud_declined']:,} declined"),
+    ]
+    methods = summary.get("payments_by_method", {})
+    if len(methods) > 1:
+        by_count = sorted(methods.items(), key=lambda kv: -kv[1])
+        rows.append(("methods", ", ".join(f"{k} {v:,}" for k, v in by_count)))
+    rows += [
         ("money at start", format_inr(summary["money_start_paise"])),
         ("money at end", format_inr(summary["money_end_paise"])),
         (
@@ -65,6 +71,12 @@ def _summary_table(summary: dict[str, Any]) -> Table:
             else f"[red]broken by {summary['conservation_max_deviation_paise']} paise[/red]",
         ),
     ]
+    if summary.get("card_outstanding_end_paise"):
+        owed = format_inr(summary["card_outstanding_end_paise"])
+        rows.insert(
+            -1,
+            ("owed on cards", f"{owed} lent by the banks (money = deposits + settlement − this)"),
+        )
     for key, value in rows:
         table.add_row(key, value)
     return table

@@ -76,3 +76,42 @@ def test_bench_json_prints_one_object_per_size() -> None:
 def test_bench_refuses_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--sizes", "lots"]) == 2
     assert "USERSxPAYMENTS" in capsys.readouterr().err
+
+
+def test_run_shows_methods_and_what_cards_owe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shop = tmp_path / "shop.toml"
+    shop.write_text(
+        """
+name = "shop"
+duration_s = 2
+[[users]]
+name = "Asha"
+vpa = "asha@oksbi"
+bank = "SBI"
+balance = "100.00"
+card_limit = "5000.00"
+[[users]]
+name = "Kirana"
+vpa = "kirana@okicici"
+bank = "ICICI"
+balance = "0"
+merchant = true
+[[payments]]
+from = "asha@oksbi"
+to = "kirana@okicici"
+amount = "1234.50"
+method = "CREDIT_CARD"
+[[payments]]
+from = "asha@oksbi"
+to = "kirana@okicici"
+amount = "20.00"
+"""
+    )
+    assert main(["run", str(shop), "--out", str(tmp_path / "r"), "--no-report"]) == 0
+    shown = capsys.readouterr().out
+    assert "CREDIT_CARD 1" in shown and "UPI_PUSH 1" in shown
+    assert "owed on cards" in shown and "₹1,234.50" in shown
+    assert main(["statement", str(tmp_path / "r"), "asha@oksbi", "--card"]) == 0
+    assert "₹1,234.50" in capsys.readouterr().out
