@@ -204,6 +204,9 @@ class Switch(Logic):
     ) -> None:
         super().__init__(Address("switch"), seed)
         self.methods = methods
+        # looked up once per payment: plain sets and dicts rather than the method objects
+        self._p2m_only = frozenset(name for name, m in methods.items() if m.p2m_only)
+        self._extra_ms = {name: m.extra_ms for name, m in methods.items()}
         self.collect_rules = collect
         self.directory = directory
         self.banks = frozenset(banks)
@@ -420,7 +423,7 @@ class Switch(Logic):
                 msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA,
             )
             return
-        if p.kind == "PAY" and not msg.merchant and self.methods[p.method].p2m_only:
+        if not msg.merchant and p.method in self._p2m_only and p.kind == "PAY":
             self._finish(p, Stage.FAILED, codes.NOT_PERMITTED)  # a card pays merchants only
             return
         p.payee_bank = msg.bank
@@ -446,7 +449,7 @@ class Switch(Logic):
             self.send(self._bank[p.payer_bank], debit)
         else:
             debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, p.method)
-            self.send(self._bank[p.payer_bank], debit, self.methods[p.method].extra_ms)
+            self.send(self._bank[p.payer_bank], debit, self._extra_ms[p.method])
 
     def on_RespPayLeg(self, msg: RespPayLeg, sender: Address) -> None:
         leg = msg.leg

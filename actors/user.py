@@ -55,6 +55,7 @@ class User:
 #: What a user's app tells them about: money out, money in, a request for money, a request
 #: that ran out, a posting put back, and a payment that did not go through.
 NOTIFICATIONS = ("DEBIT", "CREDIT", "COLLECT_REQUEST", "EXPIRED", "REVERSAL", "DECLINED")
+NOT_A_REFUND = TxnId("")
 _NOTICE_OF = {"SUCCESS": "DEBIT", "DEEMED": "DEBIT", "EXPIRED": "EXPIRED", "FAILURE": "DECLINED"}
 
 
@@ -174,7 +175,7 @@ class UserCohort(Logic):
                 user.account,
                 cred,
                 SimTime(self.now),
-                TxnId(""),
+                NOT_A_REFUND,
                 method,
             ),
         )
