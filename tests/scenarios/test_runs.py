@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +13,28 @@ import pytest
 
 from actors.money import parse_amount
 from scenarios.config import bundled_scenarios, load_scenario, parse_scenario
-from scenarios.run import run_scenario
+from scenarios.run import RunResult, run_scenario
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+Bundled = Callable[[str], tuple[RunResult, Path]]
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Bundled:
+    """Each bundled scenario run once for the whole module, on first use."""
+    runs: dict[str, tuple[RunResult, Path]] = {}
+
+    def run(name: str) -> tuple[RunResult, Path]:
+        if name not in runs:
+            out = tmp_path_factory.mktemp(name)
+            runs[name] = (run_scenario(load_scenario(bundled_scenarios()[name]), out), out)
+        return runs[name]
+
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +102,6 @@ def test_final_balances_match_the_transactions(quickstart) -> None:
     assert sum(net.values()) == 70_000_00
 
 
-def test_pykka_and_direct_give_identical_tables(tmp_path: Path) -> None:
-    s = load_scenario(bundled_scenarios()["quickstart"])
-    run_scenario(s, tmp_path / "a")
-    run_scenario(s, tmp_path / "b", direct=True)
-    for name in ("transactions.parquet", "events.parquet", "money.parquet"):
-        assert digest(tmp_path / "a" / name) == digest(tmp_path / "b" / name)
-
-
 SMALL = {
     "name": "small",
     "seed": 5,
@@ -115,8 +125,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert digest(tmp_path / "a" / tx) != digest(tmp_path / "c" / tx)
 
 
-def test_population_scenario_exercises_concurrency_and_conserves(tmp_path: Path) -> None:
-    result = run_scenario(load_scenario(bundled_scenarios()["population"]), tmp_path)
+def test_population_scenario_exercises_concurrency_and_conserves(bundled: Bundled) -> None:
+    result, out = bundled("population")
     s = result.summary
     assert result.ok, s["problems"]
     assert s["users"] == 5000 and s["payments_total"] > 20_000
@@ -126,7 +136,7 @@ def test_population_scenario_exercises_concurrency_and_conserves(tmp_path: Path)
     for code in ("00", "Z9", "ZM", "U16", "FL", "FP"):
         assert s["payments_by_code"].get(code, 0) > 0, code
     assert s["payments_by_code"]["00"] > 0.7 * s["payments_total"]
-    tx = pq.read_table(tmp_path / "transactions.parquet").to_pandas()
+    tx = pq.read_table(out / "transactions.parquet").to_pandas()
     assert len(tx) == s["payments_total"] and tx.txn_id.is_unique
     assert set(tx.state) <= {"SUCCESS", "FAILED"}
     # payments overlap in time: at the median moment, many are in flight
@@ -140,11 +150,11 @@ def test_population_scenario_exercises_concurrency_and_conserves(tmp_path: Path)
     assert (tx[tx.state == "SUCCESS"].latency_ms >= 2 * (25 + 35 + 35 + 10)).all()
 
 
-def test_rate_limit_storm_refuses_the_hammering_and_spares_everyone_else(tmp_path: Path) -> None:
-    result = run_scenario(load_scenario(bundled_scenarios()["rate_limit_storm"]), tmp_path)
+def test_rate_limit_storm_refuses_the_hammering_and_spares_everyone_else(bundled: Bundled) -> None:
+    result, out = bundled("rate_limit_storm")
     assert result.ok, result.summary["problems"]
-    tx = pd.read_parquet(tmp_path / "transactions.parquet")
-    events = pd.read_parquet(tmp_path / "events.parquet")
+    tx = pd.read_parquet(out / "transactions.parquet")
+    events = pd.read_parquet(out / "events.parquet")
     stormers = {"vikram.storm@okhdfcbank", "sneha.storm@oksbi", "farhan.storm@okicici"}
     scripted = {
         ("vikram.storm@okhdfcbank", "sneha.storm@oksbi", 10_00),
@@ -175,11 +185,11 @@ def test_rate_limit_storm_refuses_the_hammering_and_spares_everyone_else(tmp_pat
     assert (ordinary.response_code == "U86").mean() < 0.01
 
 
-def test_collect_expiry_scenario_approved_declined_expired_and_never_late(tmp_path: Path) -> None:
-    result = run_scenario(load_scenario(bundled_scenarios()["collect_expiry"]), tmp_path)
+def test_collect_expiry_scenario_approved_declined_expired_and_never_late(bundled: Bundled) -> None:
+    result, out = bundled("collect_expiry")
     s = result.summary
     assert result.ok, s["problems"]
-    tx = pd.read_parquet(tmp_path / "transactions.parquet")
+    tx = pd.read_parquet(out / "transactions.parquet")
     collects = tx[tx.kind == "COLLECT"]
     assert s["collects_created"] == len(collects) > 500
     assert s["collects_approved"] == (collects.state == "SUCCESS").sum() > 0
@@ -209,9 +219,8 @@ def test_collect_expiry_scenario_approved_declined_expired_and_never_late(tmp_pa
     assert (tx.kind == "PAY").sum() > 500
 
 
-def test_bank_outage_and_loss_lose_and_make_no_money(tmp_path: Path) -> None:
-    s = load_scenario(bundled_scenarios()["bank_outage"])
-    result = run_scenario(s, tmp_path / "a")
+def test_bank_outage_and_loss_lose_and_make_no_money(bundled: Bundled) -> None:
+    result, out = bundled("bank_outage")
     summary = result.summary
     assert result.ok, summary["problems"]
     assert summary["messages_dropped"] > 500
@@ -220,16 +229,13 @@ def test_bank_outage_and_loss_lose_and_make_no_money(tmp_path: Path) -> None:
     codes = summary["payments_by_code"]
     assert codes["U67"] > 0 and codes["U68"] > 0  # timeouts, each reversed
     assert summary["reversals"] > 0
-    tx = pd.read_parquet(tmp_path / "a" / "transactions.parquet")
+    tx = pd.read_parquet(out / "transactions.parquet")
     # during the outage nothing to or from SBI succeeds
     sbi = tx[
         ((tx.payer_bank == "SBI") | (tx.payee_bank == "SBI")) & tx.t_risk_ms.between(30_000, 45_000)
     ]
     assert len(sbi) > 100 and (sbi.state != "SUCCESS").all()
-    # and faults are as reproducible as everything else
-    run_scenario(s, tmp_path / "b")
-    tx_file = "transactions.parquet"
-    assert digest(tmp_path / "a" / tx_file) == digest(tmp_path / "b" / tx_file)
+    # faults replay like everything else: see the every-bundled-scenario test
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -250,13 +256,13 @@ def test_heavy_message_loss_never_breaks_the_books(tmp_path: Path, seed: int) ->
     assert s["messages_dropped"] > 100
 
 
-def test_payment_methods_fund_from_the_right_source_and_keep_the_books(tmp_path: Path) -> None:
-    result = run_scenario(load_scenario(bundled_scenarios()["payment_methods"]), tmp_path)
+def test_payment_methods_fund_from_the_right_source_and_keep_the_books(bundled: Bundled) -> None:
+    result, out = bundled("payment_methods")
     s = result.summary
     assert result.ok, s["problems"]
-    tx = pd.read_parquet(tmp_path / "transactions.parquet")
-    accounts = pd.read_parquet(tmp_path / "accounts.parquet").set_index("vpa")
-    money = pd.read_parquet(tmp_path / "money.parquet")
+    tx = pd.read_parquet(out / "transactions.parquet")
+    accounts = pd.read_parquet(out / "accounts.parquet").set_index("vpa")
+    money = pd.read_parquet(out / "money.parquet")
     by_method = tx.method.value_counts()
     assert set(by_method.index) == {
         "UPI_PUSH",
@@ -315,14 +321,15 @@ def test_payment_methods_fund_from_the_right_source_and_keep_the_books(tmp_path:
 
 @pytest.mark.parametrize("name", sorted(bundled_scenarios()))
 def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
-    tmp_path: Path, name: str
+    bundled: Bundled, tmp_path: Path, name: str
 ) -> None:
-    scenario = load_scenario(bundled_scenarios()[name])
-    a = run_scenario(scenario, tmp_path / "a")
+    a, out = bundled(name)
     assert a.ok, a.summary["problems"]
     s = a.summary
     assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
     assert s["stuck_payments"] == 0 and s["money_end_paise"] == s["money_start_paise"]
-    run_scenario(scenario, tmp_path / "b", direct=True)  # no threads: the same bytes
+    run_scenario(
+        load_scenario(bundled_scenarios()[name]), tmp_path / "b", direct=True
+    )  # no threads: the same bytes
     for table in ("transactions.parquet", "events.parquet", "money.parquet", "accounts.parquet"):
-        assert digest(tmp_path / "a" / table) == digest(tmp_path / "b" / table), table
+        assert digest(out / table) == digest(tmp_path / "b" / table), table
