@@ -299,6 +299,11 @@ class Scenario(_Strict):
         if n_users < 2:
             raise ValueError("a scenario needs at least two users: add [[users]] or [population]")
         for i, pay in enumerate(self.payments):
+            if pay.method == UPI_COLLECT and pay.pin is not None:
+                raise ValueError(
+                    f"payments[{i}].pin: a collect request is approved by the payer's own "
+                    f"app with their PIN; leave pin out"
+                )
             starter, key = (pay.payee, "to") if pay.method == UPI_COLLECT else (pay.payer, "from")
             if starter not in vpas:
                 raise ValueError(

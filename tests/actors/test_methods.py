@@ -455,3 +455,19 @@ def test_started_user_actor_picks_methods_and_hears_reversals(actors: None) -> N
     assert set(methods) == {CREDIT_CARD, UPI_PUSH}
     ref.stop()
     assert c.notifications["REVERSAL"] == 1
+
+
+def test_the_upi_apps_rate_limit_does_not_hold_card_or_net_banking_payments() -> None:
+    c = UserCohort(
+        0,
+        [RAHUL_U],
+        (RAHUL_U.vpa, SHOP_U.vpa),
+        Behaviour(),
+        7,
+        RateLimits(per_minute=1, per_hour=0),
+    )
+    for i, method in enumerate((UPI_PUSH, UPI_PUSH, DEBIT_CARD, NET_BANKING, CREDIT_CARD)):
+        c.deliver(
+            [envelope(StartPayment(RAHUL_U.vpa, SHOP_U.vpa, Paise(1_00), None, "", method), at=i)]
+        )
+    assert c.outcomes[codes.PSP_THROTTLED] == 1  # only the second UPI payment

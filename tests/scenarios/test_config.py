@@ -167,3 +167,9 @@ def test_scenario_method_changes_reach_the_method_table() -> None:
     )
     nb = scenario_methods(s)["NET_BANKING"]
     assert (nb.extra_ms, nb.per_txn, nb.p2m_only) == (4000, 10_00, False)
+
+
+def test_a_scripted_collect_has_no_pin_to_type(tmp_path: Path) -> None:
+    collect = '[[payments]]\nfrom = "b@oksbi"\nto = "a@okhdfcbank"\namount = "5.00"\n'
+    msg = error_of(tmp_path, GOOD + collect + 'method = "UPI_COLLECT"\npin = "1234"\n')
+    assert "payments[0].pin" in msg and "leave pin out" in msg
