@@ -185,15 +185,22 @@ def _latency(a: Run, b: Run, bin_ms: int, names: tuple[str, str], out: Output) -
     )
 
 
-def _outcomes(a: Run, b: Run, names: tuple[str, str], out: Output) -> Safe:
-    out_a, out_b = tables.outcomes(a.transactions), tables.outcomes(b.transactions)
-    codes = tables.side_by_side(
-        list(zip(out_a["reason_code"], out_a["payments"], strict=True)),
-        list(zip(out_b["reason_code"], out_b["payments"], strict=True)),
-        key="reason_code",
+def _payments_side_by_side(a: pd.DataFrame, b: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Payments per ``key`` in run A and run B (0 where a run has none), and B - A."""
+    both = tables.side_by_side(
+        list(zip(a[key], a["payments"], strict=True)),
+        list(zip(b[key], b["payments"], strict=True)),
+        key=key,
     )
-    codes[["A", "B"]] = codes[["A", "B"]].replace("", 0)
-    codes["difference"] = codes["B"] - codes["A"]
+    both[["A", "B"]] = both[["A", "B"]].replace("", 0)
+    both["difference"] = both["B"] - both["A"]
+    return both
+
+
+def _outcomes(a: Run, b: Run, names: tuple[str, str], out: Output) -> Safe:
+    out_a = tables.outcomes(a.transactions, a.summary.get("code_meanings"))
+    out_b = tables.outcomes(b.transactions, b.summary.get("code_meanings"))
+    codes = _payments_side_by_side(out_a, out_b, "reason_code")
     out.csv("compare_outcomes.csv", codes)
     moved = codes.loc[codes["difference"].abs().idxmax()] if len(codes) else None
     if moved is None or moved["difference"] == 0:
@@ -222,13 +229,7 @@ def _methods(a: Run, b: Run, names: tuple[str, str], out: Output) -> dict[str, S
     if "method" not in a.transactions and "method" not in b.transactions:
         return {}
     by_a, by_b = tables.methods(a.transactions), tables.methods(b.transactions)
-    counts = tables.side_by_side(
-        list(zip(by_a["method"], by_a["payments"], strict=True)),
-        list(zip(by_b["method"], by_b["payments"], strict=True)),
-        key="method",
-    )
-    counts[["A", "B"]] = counts[["A", "B"]].replace("", 0)
-    counts["difference"] = counts["B"] - counts["A"]
+    counts = _payments_side_by_side(by_a, by_b, "method")
     out.csv("compare_methods.csv", counts)
     if counts.empty:
         return {title: section(title, Safe("No payments in either run."), [])}

@@ -253,6 +253,14 @@ def latency_distribution_figure(histogram: pd.DataFrame, stages: pd.DataFrame) -
 
 
 @_styled
+def _label_bars(ax: Axes, ys: Any, ends: Any, labels: list[str]) -> None:
+    """Write each horizontal bar's label just past its end."""
+    for yi, end, label in zip(ys, ends, labels, strict=True):
+        ax.annotate(
+            label, (end, yi), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8
+        )
+
+
 def outcomes_figure(outcomes: pd.DataFrame, declines: pd.DataFrame, top: int = 15) -> Figure:
     """Payments per reason code (top codes) beside approved / BD / TD totals."""
     fig, axes = _figure(
@@ -290,15 +298,7 @@ def outcomes_figure(outcomes: pd.DataFrame, declines: pd.DataFrame, top: int = 1
             for c, m in zip(shown["reason_code"], shown["meaning"], strict=True)
         ]
         ax.set_yticks(y, labels)
-        for yi, n in zip(y, shown["payments"], strict=True):
-            ax.annotate(
-                fmt.count(int(n)),
-                (n, yi),
-                xytext=(3, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-            )
+        _label_bars(ax, y, shown["payments"], [fmt.count(int(n)) for n in shown["payments"]])
         ax.set_xlabel("payments")
         ax.grid(axis="y", visible=False)
         ax.margins(x=0.12)
@@ -310,15 +310,15 @@ def outcomes_figure(outcomes: pd.DataFrame, declines: pd.DataFrame, top: int = 1
         color=[DECLINE_COLOURS.get(t, "#78909c") for t in declines["decline_type"]],
     )
     decline_ax.set_yticks(y, [short(label) for label in declines["label"]])
-    for yi, n, s in zip(y, declines["payments"], declines["share"], strict=True):
-        decline_ax.annotate(
-            f"{fmt.count(int(n))} ({fmt.share(s)})",
-            (n, yi),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
+    _label_bars(
+        decline_ax,
+        y,
+        declines["payments"],
+        [
+            f"{fmt.count(int(n))} ({fmt.share(s)})"
+            for n, s in zip(declines["payments"], declines["share"], strict=True)
+        ],
+    )
     decline_ax.set_xlabel("payments")
     decline_ax.margins(x=0.3)
     decline_ax.grid(axis="y", visible=False)
@@ -426,15 +426,7 @@ def methods_figure(states: pd.DataFrame, latency: pd.DataFrame) -> Figure:
         colour = STATE_COLOURS.get(state, CYCLE[i % len(CYCLE)])
         ax.barh(y, n, left=left, color=colour, label=short(state))
         left += n
-    for yi, total in zip(y, left, strict=True):
-        ax.annotate(
-            fmt.count(int(total)),
-            (total, yi),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
+    _label_bars(ax, y, left, [fmt.count(int(total)) for total in left])
     ax.set_yticks(y, labels)
     ax.margins(x=0.12)
     ax.set_xlabel("payments")
@@ -520,15 +512,7 @@ def collects_figure(table: pd.DataFrame) -> Figure:
     colours = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#78909c"]
     ax.barh(y, table["collects"], color=colours[: len(table)])
     ax.set_yticks(y, table["outcome"])
-    for yi, n in zip(y, table["collects"], strict=True):
-        ax.annotate(
-            fmt.count(int(n)),
-            (n, yi),
-            xytext=(3, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-        )
+    _label_bars(ax, y, table["collects"], [fmt.count(int(n)) for n in table["collects"]])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.margins(x=0.1)
     ax.set_xlabel("collect requests")

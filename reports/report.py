@@ -293,7 +293,7 @@ def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
 
 
 def _outcomes(run: Run, out: Output) -> Safe:
-    codes = tables.outcomes(run.transactions)
+    codes = tables.outcomes(run.transactions, run.summary.get("code_meanings"))
     declines = tables.declines(run.transactions)
     out.csv("outcomes.csv", codes)
     out.csv("declines.csv", declines)

@@ -39,7 +39,7 @@ CODE_MEANINGS = {
     "U03": "net debit cap exceeded",
     "U48": "transaction id not present",
     "U80": "PSP throttling",
-    "U86": "remitter bank throttling",
+    "U86": "throttled (PSP rate limit)",
     "U89": "beneficiary bank throttling",
     "U94": "throttling",
     "M16": "AI model decline",
@@ -196,14 +196,16 @@ def _describe(name: str, values: np.ndarray) -> dict[str, Any]:
     return row
 
 
-def outcomes(tx: pd.DataFrame) -> pd.DataFrame:
-    """Payments per most specific code, most frequent first."""
+def outcomes(tx: pd.DataFrame, meanings: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Payments per most specific code, most frequent first; ``meanings`` (the run's own, from
+    summary.json) win over the built-in list, which older runs fall back on."""
     codes = tx["reason_code"].fillna("")
     types = tx["decline_type"].fillna("")
     counts = codes.value_counts().rename("payments")
     frame = counts.rename_axis("reason_code").reset_index()
     kinds = pd.crosstab(codes, types) if len(tx) else pd.DataFrame()
-    frame["meaning"] = frame["reason_code"].map(CODE_MEANINGS).fillna("")
+    known = {**CODE_MEANINGS, **(meanings or {})}
+    frame["meaning"] = frame["reason_code"].map(known).fillna("")
     frame["decline_type"] = [
         _types(kinds.columns[kinds.loc[code] > 0]) for code in frame["reason_code"]
     ]

@@ -419,6 +419,9 @@ class _Run:
             "payments_by_state": dict(sorted(tally.by_state.items())),
             "payments_by_code": dict(sorted(tally.by_code.items())),
             "payments_by_response_code": dict(sorted(tally.by_response.items())),
+            "code_meanings": {
+                code: codes.describe(code) for code in sorted(tally.by_code | tally.by_response)
+            },
             "payments_per_wall_second": round(tally.total / wall, 1) if wall > 0 else 0.0,
             "envelopes": stats.delivered,
             "messages_dropped": self.network.dropped,

@@ -302,3 +302,11 @@ def test_headline_checks_payments_by_method(fixture_run):
     assert head.loc["card_outstanding_end_paise", "check"] == "ok"
     assert wrong.loc["payments_by_method.CREDIT_CARD", "check"] == "MISMATCH"
     assert wrong.loc["payments_by_method.UPI_PUSH", "check"] == "ok"
+
+
+def test_a_runs_own_code_meanings_win_over_the_built_in_list() -> None:
+    tx = pd.DataFrame({"reason_code": ["U86", "XX", "Z9"], "decline_type": ["TD", "TD", "BD"]})
+    plain = tables.outcomes(tx).set_index("reason_code").meaning
+    assert plain["Z9"] == "insufficient funds" and plain["XX"] == ""
+    own = tables.outcomes(tx, {"XX": "made up", "Z9": "no money"}).set_index("reason_code")
+    assert (own.meaning["XX"], own.meaning["Z9"]) == ("made up", "no money")

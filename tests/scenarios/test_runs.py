@@ -49,6 +49,11 @@ def test_quickstart_ten_cross_bank_payments_one_z9_one_flag_money_kept(quickstar
     assert summary["ok"] and summary["problems"] == []
     assert summary["payments_total"] == 10 == len(tx)
     assert summary["payments_by_code"] == {"00": 9, "Z9": 1}
+    assert summary["code_meanings"] == {
+        "00": "approved",
+        "U30": "debit failed",
+        "Z9": "insufficient funds",
+    }
     assert summary["money_start_paise"] == summary["money_end_paise"] == 70_000_00
     assert summary["conservation_max_deviation_paise"] == 0
     assert summary["fraud_flagged"] == 1 and summary["stuck_payments"] == 0
