@@ -33,7 +33,7 @@ from actors.messages import (
     RespChkTxn,
     RespPayLeg,
 )
-from actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, Method
+from actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
 from actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
 
 
@@ -51,9 +51,10 @@ class BankLimits:
     count_per_day: int = 20
     pin_tries: int = 3
     lockout: SimTime = SimTime(24 * HOUR)
-    # Longer than any payment can live (timeouts and reversal retries add up to under two
-    # minutes by default); memory follows rate x window, not the number of payments.
-    idempotency_window: SimTime = SimTime(3 * MINUTE)
+    # Longer than any payment can keep sending about a leg (a run derives it from the
+    # timeouts: scenarios.world.idempotency_window); memory follows rate x window, not the
+    # number of payments.
+    idempotency_window: SimTime = SimTime(5 * MINUTE)
     # New-user cooling: in its first day a new UPI user may send at most this much, and the
     # first payment at most new_first (FL for the first, FP for the total).
     new_first: Paise = Paise(5_000_00)
@@ -133,6 +134,7 @@ class Bank(Logic):
         self.code = code
         self.limits = limits
         self.methods = methods
+        self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}
         self.accounts: dict[str, _Account] = {}
         for spec in accounts:
             if spec.balance < 0:
@@ -192,14 +194,17 @@ class Bank(Logic):
         self.send(sender, RespPayLeg(msg.txn_id, kind, code, undone))
 
     def on_ReqChkTxn(self, msg: ReqChkTxn, sender: Address) -> None:
-        """Status of one leg. A leg never seen is marked refused, so a straggler cannot post
-        after the switch has acted on the answer."""
+        """Status of one leg, and the answer stands: a leg never seen is marked refused, so a
+        straggler cannot post after the switch has acted on the answer, and a posted leg can
+        no longer be reversed (a late reversal is answered 96), so a confirmed credit stays."""
         leg = self._txns.get((msg.txn_id, msg.leg))
         if leg is None:
             leg = self._txns[(msg.txn_id, msg.leg)] = _Leg("", 0)
             self._expiry.append((self.now, (msg.txn_id, msg.leg)))
         if leg.done is None:
             leg.done = codes.VALIDATION_ERROR
+        if leg.done == codes.APPROVED and leg.undone is None:
+            leg.undone = codes.REVERSAL_FAILED
         posted = leg.done == codes.APPROVED and leg.undone != codes.APPROVED
         self.send(sender, RespChkTxn(msg.txn_id, msg.leg, posted))
 
@@ -209,7 +214,7 @@ class Bank(Logic):
         account = self.accounts.get(msg.account)
         if account is None:
             return codes.REMITTER_ACCOUNT_MISSING
-        method = self.methods.get(msg.method)
+        method = self._rules.get(msg.method)
         if msg.amount <= 0 or method is None:
             return codes.VALIDATION_ERROR
         now = self.now
@@ -225,15 +230,16 @@ class Bank(Logic):
             return codes.INVALID_PIN
         account.pin_failures = 0
         amount = msg.amount
+        card = method.source == CARD
+        if card and not account.card_limit:
+            return codes.NOT_PERMITTED  # no credit card to charge
+        if method.per_txn and amount > method.per_txn:
+            return codes.AMOUNT_LIMIT
         if method.upi_rules:
             code = self._upi_limits(account, amount)
             if code:
                 return code
-        elif method.per_txn and amount > method.per_txn:
-            return codes.AMOUNT_LIMIT
-        if method.source == CARD:
-            if not account.card_limit:
-                return codes.NOT_PERMITTED  # no credit card to charge
+        if card:
             if account.outstanding + amount > account.card_limit:
                 return codes.INSUFFICIENT_FUNDS  # over the credit line
             account.outstanding += amount

@@ -84,8 +84,9 @@ class ReqTxnConfirmation(NamedTuple):
 
 
 class ReversalNotice(NamedTuple):
-    """Switch -> PSP: a posting to ``vpa``'s account was undone: the payer's debit came back
-    (``leg`` DEBIT) or the payee's credit was taken back (``leg`` CREDIT)."""
+    """Switch -> payer PSP: the debit of a payment that failed was reversed, and the money is
+    back in ``vpa``'s account (``leg`` DEBIT). A credit taken back before the payment ended is
+    not told: the payee never heard of it."""
 
     txn_id: TxnId
     vpa: Vpa

@@ -57,6 +57,11 @@ DEFAULT_METHODS: Mapping[str, Method] = {
     NET_BANKING: Method(NET_BANKING, upi_rules=False, per_txn=Paise(10_00_000_00), extra_ms=1_500),
 }
 
+#: How the switch debits a merchant giving a payment back: from its account, under no UPI
+#: per-payment, daily or new-user limit (a refund is as large as the payment it returns, and
+#: not a payment the merchant chose to make). Not a method a scenario can pick.
+REFUND_DEBIT = Method("REFUND_DEBIT", upi_rules=False)
+
 #: Methods a payer's app can start as a push (a collect is started by the payee).
 PUSH_METHODS = (UPI_PUSH, DEBIT_CARD, CREDIT_CARD, NET_BANKING)
 

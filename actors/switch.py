@@ -44,7 +44,14 @@ from actors.messages import (
     RiskRelease,
     Timeout,
 )
-from actors.methods import ACCOUNT, DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
+from actors.methods import (
+    ACCOUNT,
+    DEFAULT_METHODS,
+    REFUND_DEBIT,
+    UPI_COLLECT,
+    UPI_PUSH,
+    Method,
+)
 from actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
@@ -423,11 +430,11 @@ class Switch(Logic):
                 msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA,
             )
             return
+        p.payee_bank = msg.bank
+        p.payee_account = msg.account
         if not msg.merchant and p.method in self._p2m_only and p.kind == "PAY":
             self._finish(p, Stage.FAILED, codes.NOT_PERMITTED)  # a card pays merchants only
             return
-        p.payee_bank = msg.bank
-        p.payee_account = msg.account
         self._move(p, Stage.RISK, self.timeouts.risk)
         self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount))
 
@@ -444,8 +451,8 @@ class Switch(Logic):
 
     def _debit(self, p: _Payment) -> None:
         self._move(p, Stage.DEBITING, self.timeouts.pay)
-        if p.kind == "REFUND":  # the merchant pays back from its account, by UPI
-            debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred)
+        if p.kind == "REFUND":  # the merchant pays back from its account
+            debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, REFUND_DEBIT.name)
             self.send(self._bank[p.payer_bank], debit)
         else:
             debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, p.method)
@@ -482,9 +489,7 @@ class Switch(Logic):
             p = self._current(msg.txn_id, Stage.REVERSING_CREDIT)
             if p is None:
                 return
-            if msg.code == codes.APPROVED:
-                if msg.undone:
-                    self._notice(self.directory.get(p.payee), p, p.payee, CREDIT)
+            if msg.code == codes.APPROVED:  # the payee was never told of it: no notice
                 self._reverse(p, Stage.REVERSING_DEBIT)
             else:  # the credit stands: deemed approved
                 self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
@@ -493,16 +498,11 @@ class Switch(Logic):
             if p is None:
                 return
             if msg.code == codes.APPROVED:
-                if msg.undone:
-                    self._notice(p.payer_psp, p, p.payer, DEBIT)
+                if msg.undone and p.payer_psp:  # the payer's money came back: tell them
+                    self.send(p.payer_psp, ReversalNotice(p.txn_id, p.payer, p.amount, DEBIT))
                 self._finish(p, Stage.FAILED, p.code, p.reason)
             else:
                 self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
-
-    def _notice(self, psp: Address | None, p: _Payment, vpa: Vpa, leg: str) -> None:
-        """Tell a user their account was put back: the debit returned, or the credit taken."""
-        if psp:
-            self.send(psp, ReversalNotice(p.txn_id, vpa, p.amount, leg))
 
     def _reverse(self, p: _Payment, stage: str) -> None:
         self._move(p, stage, self.timeouts.reversal)

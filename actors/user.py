@@ -238,6 +238,7 @@ class UserCohort(Logic):
         draw = self._np
         payers = draw.integers(0, len(users), n).tolist()
         p2m_share = self.behaviour.p2m_share
+        pools: list[Sequence[Vpa]] | None = None  # where each payment's payee came from
         if p2m_share is None:
             chosen = [payees[t] for t in draw.integers(0, n_payees, n).tolist()]
         else:  # a share goes to merchants: pick each payment's kind of payee, then the payee
@@ -248,6 +249,7 @@ class UserCohort(Logic):
             for i in range(n):
                 kind = by_kind[to_shop[i]]
                 chosen.append(kind[int(where[i] * len(kind))])
+            pools = [by_kind[shop] for shop in to_shop]
         amounts = self.draw_amounts(n)
         wrong_pin_rate = self.behaviour.wrong_pin_rate
         wrong = (draw.random(n) < wrong_pin_rate).tolist() if wrong_pin_rate else [False] * n
@@ -256,8 +258,10 @@ class UserCohort(Logic):
         for i in range(n):
             user = users[payers[i]]
             payee = chosen[i]
-            while payee == user.vpa and n_payees > 1:
-                payee = payees[int(draw.integers(0, n_payees))]
+            if payee == user.vpa:  # never oneself: draw again, from the same kind of payee
+                pool = payees if pools is None or len(pools[i]) < 2 else pools[i]
+                while payee == user.vpa and len(pool) > 1:
+                    payee = pool[int(draw.integers(0, len(pool)))]
             cred = pin_block(user.vpa, user.pin + "0") if wrong[i] else creds[user.vpa]
             method = UPI_PUSH if picks is None else self._method(user, payee, picks[i])
             self._pay(user, payee, amounts[i], cred, method)

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from actors.errors import AmountError, ScenarioError
-from actors.methods import UPI_COLLECT, UPI_PUSH
+from actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH
 from actors.money import parse_amount
 
 
@@ -277,19 +277,31 @@ class Scenario(_Strict):
                     raise ValueError(
                         f"population.bank_weights: {code!r} is not one of the banks {codes}"
                     )
-        if (
-            self.collect.rate_per_s > 0
-            and self.collect.p2p_share < 1
-            and not (
-                any(u.merchant for u in self.users)
-                or (self.population is not None and self.population.merchant_share > 0)
-            )
-        ):
+        has_merchants = any(u.merchant for u in self.users) or (
+            self.population is not None and self.population.merchant_share > 0
+        )
+        if self.collect.rate_per_s > 0 and self.collect.p2p_share < 1 and not has_merchants:
             raise ValueError(
                 "collect.rate_per_s: collect requests need merchants: set "
                 "merchant = true on a user or population.merchant_share "
                 "(or collect.p2p_share = 1 for people's requests only)"
             )
+        if self.load.p2m_share and not has_merchants:
+            raise ValueError(
+                "load.p2m_share: payments to merchants need merchants: set merchant = true "
+                "on a user or population.merchant_share"
+            )
+        pay_ms = self.timeouts.pay_ms
+        for name in sorted({*self.load.method_mix, *self.methods}):
+            cfg = self.methods.get(name)
+            changed = cfg.extra_latency_ms if cfg is not None else None
+            extra = DEFAULT_METHODS[name].extra_ms if changed is None else changed
+            if extra >= pay_ms:
+                raise ValueError(
+                    f"methods.{name}.extra_latency_ms: {extra} ms"
+                    f"{' (the default)' if changed is None else ''} is not less than "
+                    f"timeouts.pay_ms ({pay_ms} ms): every such payment would time out"
+                )
         for i, outage in enumerate(self.faults.outages):
             if outage.bank not in codes:
                 raise ValueError(

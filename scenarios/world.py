@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from actors.bank import AccountSpec, Bank, BankLimits, pin_block
@@ -201,6 +202,16 @@ def build_world(scenario: Scenario, seed: int) -> World:
     users = [person[0] for person in people]
     methods = scenario_methods(scenario)
 
+    t = scenario.timeouts
+    timeouts = SwitchTimeouts(
+        SimTime(t.auth_ms),
+        SimTime(t.risk_ms),
+        SimTime(t.pay_ms),
+        SimTime(t.reversal_ms),
+        t.reversal_tries,
+    )
+    remember = idempotency_window(scenario, timeouts, methods)
+
     accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
     for user, balance, new, card_limit in people:
         accounts[user.bank].append(
@@ -224,6 +235,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             new_first=Paise(b.new_user_first_limit),
             new_cap=Paise(b.new_user_cap),
             new_window=SimTime(b.new_user_hours * 3600 * SECOND),
+            idempotency_window=SimTime(remember),
         )
         banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed, methods)
 
@@ -262,17 +274,10 @@ def build_world(scenario: Scenario, seed: int) -> World:
     ]
 
     directory = {vpa: Address(f"users:{c}") for vpa, c in cohort_of.items()}
-    t = scenario.timeouts
     switch = Switch(
         directory,
         set(banks),
-        SwitchTimeouts(
-            SimTime(t.auth_ms),
-            SimTime(t.risk_ms),
-            SimTime(t.pay_ms),
-            SimTime(t.reversal_ms),
-            t.reversal_tries,
-        ),
+        timeouts,
         seed=seed,
         methods=methods,
         collect=CollectRules(c.p2p, Paise(c.p2p_cap)),
@@ -291,6 +296,25 @@ def build_world(scenario: Scenario, seed: int) -> World:
     )
     money = sum(person[1] for person in people)
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
+
+
+def idempotency_window(
+    scenario: Scenario, timeouts: SwitchTimeouts, methods: Mapping[str, Method]
+) -> int:
+    """How long a bank must remember a leg: from its first message to the last one the switch
+    may still send about it (debit and credit timeouts, every reversal try and status check
+    on both sides, the slowest method's hop), plus the slowest delivery; at least 3 minutes.
+    Forgetting sooner would let a late reversal find nothing and give nothing back."""
+    t = timeouts
+    lifetime = (
+        2 * t.pay
+        + 2 * t.reversal * t.reversal_tries
+        + 2 * t.check * t.check_tries
+        + max(m.extra_ms for m in methods.values())
+    )
+    net = scenario.network
+    slowest = max(net.switch_bank_ms, *(b.latency_ms or 0 for b in scenario.banks)) + net.jitter_ms
+    return max(3 * 60 * SECOND, lifetime + 2 * slowest + SECOND)
 
 
 def scenario_methods(scenario: Scenario) -> dict[str, Method]:

@@ -245,9 +245,16 @@ def test_check_status_tells_whether_a_leg_stands_and_blocks_stragglers() -> None
     bank = make_bank()
     ask(bank, ReqPayCredit(TxnId("T1"), PRIYA, Paise(100_00)))
     assert ask(bank, ReqChkTxn(TxnId("T1"), CREDIT)) == RespChkTxn(TxnId("T1"), CREDIT, True)
-    ask(bank, ReqPayReversal(TxnId("T1"), CREDIT, PRIYA, Paise(100_00)))
-    assert ask(bank, ReqChkTxn(TxnId("T1"), CREDIT)).posted is False  # type: ignore[attr-defined]
+    # the answer stands (TCC): a reversal overtaken by the check is refused, the credit stays
+    late = ask(bank, ReqPayReversal(TxnId("T1"), CREDIT, PRIYA, Paise(100_00)))
+    assert (late.code, late.undone) == (codes.REVERSAL_FAILED, False)
+    assert bank.balance(PRIYA) == 600_00
+    assert ask(bank, ReqChkTxn(TxnId("T1"), CREDIT)).posted is True  # type: ignore[attr-defined]
+    # reversed before the check: not posted (RET)
+    ask(bank, ReqPayCredit(TxnId("T3"), PRIYA, Paise(100_00)))
+    ask(bank, ReqPayReversal(TxnId("T3"), CREDIT, PRIYA, Paise(100_00)))
+    assert ask(bank, ReqChkTxn(TxnId("T3"), CREDIT)).posted is False  # type: ignore[attr-defined]
     # never seen: not posted, and a credit arriving after the answer is refused
     assert ask(bank, ReqChkTxn(TxnId("T2"), CREDIT)).posted is False  # type: ignore[attr-defined]
     assert ask(bank, ReqPayCredit(TxnId("T2"), PRIYA, Paise(100_00))).code != codes.APPROVED
-    assert bank.balance(PRIYA) == 500_00
+    assert bank.balance(PRIYA) == 600_00

@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from actors import codes
-from actors.bank import AccountSpec, Bank, BankActor, pin_block
+from actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
 from actors.base import Deliver, envelope
 from actors.messages import (
     CREDIT,
@@ -34,6 +34,7 @@ from actors.methods import (
     DEFAULT_METHODS,
     NET_BANKING,
     PUSH_METHODS,
+    REFUND_DEBIT,
     UPI_COLLECT,
     UPI_PUSH,
     methods_with,
@@ -112,7 +113,7 @@ def test_a_refund_to_the_card_lowers_what_is_owed() -> None:
     assert ask(card_bank(0), refund).code == codes.NOT_PERMITTED  # no card to refund to
 
 
-def test_card_and_net_banking_skip_upi_daily_rules_but_keep_their_own_limit() -> None:
+def test_card_and_net_banking_skip_new_user_cooling_but_keep_their_own_limit() -> None:
     bank = Bank(
         BankCode("HDFC"),
         [AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(50_00_000_00), PIN, 0)],  # a new user
@@ -225,7 +226,7 @@ def test_a_refund_of_a_card_payment_debits_the_merchant_and_credits_the_card() -
     d.tell(refund, "users:2")
     d.tell(RespAuthDetails(TxnId("R1"), PAYER, "00", BankCode("HDFC"), "A1"), "users:0")
     ((_, _, debit),) = d.tell(RespRiskScore(TxnId("R1"), "ALLOW"), "fraud")
-    assert debit == ReqPayDebit(TxnId("R1"), "M1", Paise(500_00), "m", UPI_PUSH)
+    assert debit == ReqPayDebit(TxnId("R1"), "M1", Paise(500_00), "m", REFUND_DEBIT.name)
     ((_, _, credit),) = d.tell(RespPayLeg(TxnId("R1"), DEBIT, "00"), "bank:ICICI")
     assert credit == ReqPayCredit(TxnId("R1"), "A1", Paise(500_00), CARD)
 
@@ -243,7 +244,7 @@ def test_a_debit_given_back_is_told_to_the_payer_as_a_reversal() -> None:
     ]
 
 
-def test_a_reversal_of_nothing_is_not_told_as_one() -> None:
+def test_a_reversal_the_bank_says_gave_nothing_back_is_not_told_as_one() -> None:
     d = Drive()
     d.push(UPI_PUSH, PERSON, merchant=False)
     d.tell(RespRiskScore(T, "ALLOW"), "fraud")
@@ -471,3 +472,76 @@ def test_the_upi_apps_rate_limit_does_not_hold_card_or_net_banking_payments() ->
             [envelope(StartPayment(RAHUL_U.vpa, SHOP_U.vpa, Paise(1_00), None, "", method), at=i)]
         )
     assert c.outcomes[codes.PSP_THROTTLED] == 1  # only the second UPI payment
+
+
+def test_a_refund_debit_is_held_to_no_upi_limit_and_uses_no_daily_count() -> None:
+    bank = Bank(
+        BankCode("HDFC"),
+        [AccountSpec(SHOP, "shop@okhdfcbank", Paise(10_00_000_00), PIN, 0)],  # new to UPI
+        BankLimits(count_per_day=1),
+    )
+    refund = charge("R1", 1_50_000_00, REFUND_DEBIT.name, SHOP)  # over UPI's Rs 1 lakh
+    assert ask(bank, refund).code == codes.APPROVED
+    assert ask(bank, charge("T1", 6_000_00, UPI_PUSH, SHOP)).code == codes.FIRST_TXN_LIMIT
+    assert ask(bank, charge("T2", 4_000_00, UPI_PUSH, SHOP)).code == codes.APPROVED
+    assert ask(bank, charge("T3", 1_00, UPI_PUSH, SHOP)).code == codes.FREQUENCY_LIMIT
+
+
+def test_a_methods_own_limit_holds_for_upi_too_and_no_card_comes_first() -> None:
+    bank = Bank(
+        BankCode("HDFC"),
+        [AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(10_000_00), PIN)],
+        methods=methods_with({UPI_PUSH: {"per_txn": Paise(500_00)}}),
+    )
+    assert ask(bank, charge("T1", 600_00, UPI_PUSH)).code == codes.AMOUNT_LIMIT
+    assert ask(bank, charge("T2", 500_00, UPI_PUSH)).code == codes.APPROVED
+    # no card at all is B3, whatever the amount
+    assert ask(bank, charge("T3", 6_00_000_00, CREDIT_CARD)).code == codes.NOT_PERMITTED
+
+
+def test_card_and_net_banking_do_not_count_towards_upis_daily_count() -> None:
+    bank = Bank(
+        BankCode("HDFC"),
+        [AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(10_000_00), PIN, None, Paise(5_000_00))],
+        BankLimits(count_per_day=1),
+    )
+    assert ask(bank, charge("T1", 1_00, UPI_PUSH)).code == codes.APPROVED
+    assert ask(bank, charge("T2", 1_00, UPI_PUSH)).code == codes.FREQUENCY_LIMIT
+    for i, method in enumerate((NET_BANKING, DEBIT_CARD, CREDIT_CARD, NET_BANKING)):
+        assert ask(bank, charge(f"C{i}", 1_00, method)).code == codes.APPROVED
+
+
+def test_a_credit_taken_back_is_not_told_to_a_payee_who_never_heard_of_it() -> None:
+    d = Drive()
+    d.push(UPI_PUSH, PERSON, merchant=False)
+    d.tell(RespRiskScore(T, "ALLOW"), "fraud")
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.switch.advance(d.t + 15_001)  # the credit timed out: reverse it, then the debit
+    d.t += 15_001
+    sent = d.tell(RespPayLeg(T, "CREDIT_REVERSAL", "00", True), "bank:SBI")
+    assert [to for _, to, _ in sent] == ["bank:HDFC"]  # on to the debit reversal, no notice
+    sent = d.tell(RespPayLeg(T, "DEBIT_REVERSAL", "00", True), "bank:HDFC")
+    assert [type(m).__name__ for _, to, m in sent if to.startswith("users")] == [
+        "ReversalNotice",
+        "RespPay",
+    ]
+
+
+def test_a_card_payment_refused_as_b3_names_the_resolved_payee_bank() -> None:
+    d = Drive()
+    d.push(CREDIT_CARD, PERSON, merchant=False)
+    assert (d.rows[0]["reason_code"], d.rows[0]["payee_bank"]) == ("B3", "SBI")
+
+
+def test_a_merchant_paying_itself_is_sent_to_another_merchant() -> None:
+    other = User("Other", Vpa("other@okicici"), BankCode("ICICI"), "M2", "1", merchant=True)
+    c = UserCohort(
+        0,
+        [SHOP_U],
+        (PRIYA_U.vpa, SHOP_U.vpa, other.vpa),
+        Behaviour(p2m_share=1.0),
+        7,
+        RateLimits(0, 0),
+        merchants=frozenset({SHOP_U.vpa, other.vpa}),
+    )
+    assert {p.payee for p in pushes(c, 200)} == {other.vpa}

@@ -173,3 +173,41 @@ def test_a_scripted_collect_has_no_pin_to_type(tmp_path: Path) -> None:
     collect = '[[payments]]\nfrom = "b@oksbi"\nto = "a@okhdfcbank"\namount = "5.00"\n'
     msg = error_of(tmp_path, GOOD + collect + 'method = "UPI_COLLECT"\npin = "1234"\n')
     assert "payments[0].pin" in msg and "leave pin out" in msg
+
+
+@pytest.mark.parametrize(
+    ("extra", "where", "why"),
+    [
+        ("[load]\np2m_share = 0.5\n", "load.p2m_share", "need merchants"),
+        (
+            "[methods.NET_BANKING]\nextra_latency_ms = 15000\n",
+            "methods.NET_BANKING.extra_latency_ms",
+            "15000 ms is not less than timeouts.pay_ms",
+        ),
+        (  # the default 1,500 ms hop of net banking, with a 1 s payment timeout
+            "[timeouts]\npay_ms = 1000\n[load]\nmethod_mix = { NET_BANKING = 1 }\n",
+            "methods.NET_BANKING.extra_latency_ms",
+            "(the default)",
+        ),
+    ],
+)
+def test_settings_that_could_only_fail_are_refused(
+    tmp_path: Path, extra: str, where: str, why: str
+) -> None:
+    msg = error_of(tmp_path, GOOD + extra)
+    assert where in msg and why in msg
+
+
+def test_banks_remember_legs_for_as_long_as_a_payment_can_talk_about_them() -> None:
+    from actors.switch import SwitchTimeouts
+    from scenarios.config import parse_scenario
+    from scenarios.world import idempotency_window, scenario_methods
+
+    base = {"name": "t", "duration_s": 1, "population": {"size": 2}}
+    s = parse_scenario(base)
+    t = SwitchTimeouts()
+    # both sides of a payment: two ReqPay timeouts, every reversal try, every status check
+    last_word = 2 * t.pay + 2 * t.reversal * t.reversal_tries + 2 * t.check * t.check_tries
+    assert idempotency_window(s, t, scenario_methods(s)) > last_word > 3 * 60_000
+    slow = parse_scenario({**base, "network": {"jitter_ms": 60_000}})
+    assert idempotency_window(slow, t, scenario_methods(slow)) > last_word + 120_000

@@ -51,8 +51,11 @@ scenarios = st.fixed_dictionaries(
                 "psp_switch_ms": st.integers(1, 60),
                 "switch_bank_ms": st.integers(1, 90),
                 "switch_fraud_ms": st.integers(1, 40),
-                "jitter_ms": st.integers(0, 30),
+                "jitter_ms": st.sampled_from([0, 7, 30, 3_000]),  # 3 s: replies overtake
             }
+        ),
+        "timeouts": st.sampled_from(
+            [{}, {"pay_ms": 2_000, "reversal_ms": 300, "auth_ms": 2_000, "risk_ms": 2_000}]
         ),
         "faults": st.fixed_dictionaries({"loss_rate": st.sampled_from([0.0, 0.05, 0.3])}),
         "collect": st.fixed_dictionaries(
@@ -83,8 +86,9 @@ def test_any_scenario_keeps_the_books_and_replays(data: dict[str, Any]) -> None:
         del data["cohorts"]
     if data["load"]["p2m_share"] is None:
         del data["load"]["p2m_share"]
-    if data["population"]["merchant_share"] == 0:  # nobody to send collect requests
+    if data["population"]["merchant_share"] == 0:  # no merchants to pay or to ask for money
         data["collect"]["p2p_share"] = 1.0
+        data["load"].pop("p2m_share", None)
     with tempfile.TemporaryDirectory() as tmp:
         a = run(data, Path(tmp) / "a")
         assert a["ok"], a["problems"]

@@ -338,3 +338,28 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     )  # no threads: the same bytes
     for table in ("transactions.parquet", "events.parquet", "money.parquet", "accounts.parquet"):
         assert digest(out / table) == digest(tmp_path / "b" / table), table
+
+
+@pytest.mark.parametrize("seed", [37])
+def test_a_reversal_overtaken_by_a_status_check_cannot_undo_a_confirmed_credit(
+    tmp_path: Path, seed: int
+) -> None:
+    """Replies overtake each other (3 s jitter, 300 ms reversal timeout): a credit reversal
+    sent before a status check may arrive after it. Once the check said the credit stands
+    (TCC), it stands. Seed 37 lost money this way before the fix."""
+    chaos = {
+        "name": "overtaken",
+        "seed": seed,
+        "duration_s": 10,
+        "population": {"size": 100, "balance_median": "50000.00", "merchant_share": 0.5},
+        "load": {"rate_per_s": 80, "amount_max": "500.00"},
+        "network": {"jitter_ms": 3000, "switch_bank_ms": 5},
+        "faults": {"loss_rate": 0.3, "outages": [{"bank": "ICICI", "from_s": 2, "to_s": 9}]},
+        "timeouts": {"pay_ms": 2000, "reversal_ms": 300, "auth_ms": 2000, "risk_ms": 2000},
+        "refunds": {"share": 0.3, "after_s": 2},
+        "cohorts": 3,
+    }
+    result = run_scenario(parse_scenario(chaos), tmp_path, direct=True)
+    s = result.summary
+    assert result.ok, s["problems"]
+    assert s["payments_by_code"].get("TCC", 0) > 0  # the race was there to lose
