@@ -22,7 +22,7 @@ import numpy as np
 import pykka
 import simpy
 
-from actors.base import WAKE, Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed
+from actors.base import NEVER, WAKE, Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed
 from actors.errors import UpisimError
 from actors.messages import StartPayment, StartPayments
 from actors.types import Address, SimTime
@@ -99,12 +99,16 @@ class Network:
         self.in_flight += 1
 
     def send_all(
-        self, sender: str, sends: Iterable[tuple[int, Address, int, Address, Any]]
+        self,
+        sender: str,
+        sends: Iterable[tuple[int, Address, int, Address, Any]],
+        before: int | None = None,
     ) -> None:
         """Queue what one actor sent (already stamped with its link latency, see
-        :meth:`links_from`), after jitter and faults."""
+        :meth:`links_from`), after jitter and faults; everything was sent ``before`` then
+        (the end of the window it was sent in)."""
         if self.jitter or self.faults is not None:
-            sends = self._disturb(sender, sends)
+            sends = self._disturb(sender, sends, before)
         buckets = self._buckets
         window = self.window
         n = 0
@@ -126,13 +130,17 @@ class Network:
         """The latency from ``sender`` to every address it has a link to."""
         return self._from.get(sender, {})
 
-    def _disturb(self, sender: str, sends: Iterable[Envelope]) -> list[Envelope]:
-        """Jitter delays a message; faults lose it."""
+    def _disturb(
+        self, sender: str, sends: Iterable[Envelope], before: int | None = None
+    ) -> list[Envelope]:
+        """Jitter delays a message; faults lose it. A message held back on purpose (a payment
+        method's extra hop) was still sent in its window: its send time is capped there."""
         latency = self._from[sender]
         rand = self._rng.randint
+        last = before - 1 if before is not None else NEVER
         kept = []
         for at, _sender, seq, to, message in sends:
-            sent_at = at - latency[to]
+            sent_at = min(at - latency[to], last)
             if self.jitter:
                 at += rand(0, self.jitter)
             if self.faults is not None and self._lost(sent_at, at, sender, to):
@@ -292,7 +300,7 @@ class DeliveryLoop:
         outboxes = self._deliver(recipients, by_to, until)
         for address, out in outboxes:
             if out.sends:
-                self.network.send_all(address, out.sends)
+                self.network.send_all(address, out.sends, until)
             if out.wake_at is not None:
                 self._wake_later(address, out.wake_at)
         stats = self.stats
