@@ -36,6 +36,7 @@ class Method:
     upi_rules: bool = True  # the bank's UPI daily limits and new-user cooling apply
     per_txn: Paise = Paise(0)
     extra_ms: int = 0  # added to the switch -> remitter leg
+    spread_ms: int = 0  # and a uniform 0..spread_ms more: how much that hop varies
 
 
 #: The defaults (⚠ limits and latencies are typical values, not NPCI figures: a scenario's
@@ -44,7 +45,12 @@ DEFAULT_METHODS: Mapping[str, Method] = {
     UPI_PUSH: Method(UPI_PUSH),
     UPI_COLLECT: Method(UPI_COLLECT),
     DEBIT_CARD: Method(
-        DEBIT_CARD, p2m_only=True, upi_rules=False, per_txn=Paise(2_00_000_00), extra_ms=250
+        DEBIT_CARD,
+        p2m_only=True,
+        upi_rules=False,
+        per_txn=Paise(2_00_000_00),
+        extra_ms=250,
+        spread_ms=250,
     ),
     CREDIT_CARD: Method(
         CREDIT_CARD,
@@ -53,8 +59,15 @@ DEFAULT_METHODS: Mapping[str, Method] = {
         upi_rules=False,
         per_txn=Paise(5_00_000_00),
         extra_ms=250,
+        spread_ms=250,
     ),
-    NET_BANKING: Method(NET_BANKING, upi_rules=False, per_txn=Paise(10_00_000_00), extra_ms=1_500),
+    NET_BANKING: Method(
+        NET_BANKING,
+        upi_rules=False,
+        per_txn=Paise(10_00_000_00),
+        extra_ms=1_500,
+        spread_ms=3_000,  # a person logging in to their bank's page
+    ),
 }
 
 #: How the switch debits a merchant giving a payment back: from its account, under no UPI

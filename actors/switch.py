@@ -213,7 +213,7 @@ class Switch(Logic):
         self.methods = methods
         # looked up once per payment: plain sets and dicts rather than the method objects
         self._p2m_only = frozenset(name for name, m in methods.items() if m.p2m_only)
-        self._extra_ms = {name: m.extra_ms for name, m in methods.items()}
+        self._hop = {name: (m.extra_ms, m.spread_ms) for name, m in methods.items()}
         self.collect_rules = collect
         self.directory = directory
         self.banks = frozenset(banks)
@@ -456,7 +456,10 @@ class Switch(Logic):
             self.send(self._bank[p.payer_bank], debit)
         else:
             debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, p.method)
-            self.send(self._bank[p.payer_bank], debit, self._extra_ms[p.method])
+            extra, spread = self._hop[p.method]
+            if spread:
+                extra += self.rng.randint(0, spread)
+            self.send(self._bank[p.payer_bank], debit, extra)
 
     def on_RespPayLeg(self, msg: RespPayLeg, sender: Address) -> None:
         leg = msg.leg

@@ -205,6 +205,7 @@ class ScriptedPayment(_Strict):
 class MethodConfig(_Strict):
     per_txn_limit: Amount | None = Field(None, description="most one payment may be")
     extra_latency_ms: int | None = Field(None, ge=0, description="added to the remitter leg")
+    latency_spread_ms: int | None = Field(None, ge=0, description="and uniform 0..this more")
     p2m_only: bool | None = Field(None, description="only to merchants")
 
 
@@ -293,14 +294,16 @@ class Scenario(_Strict):
             )
         pay_ms = self.timeouts.pay_ms
         for name in sorted({*self.load.method_mix, *self.methods}):
-            cfg = self.methods.get(name)
-            changed = cfg.extra_latency_ms if cfg is not None else None
-            extra = DEFAULT_METHODS[name].extra_ms if changed is None else changed
-            if extra >= pay_ms:
+            cfg = self.methods.get(name) or MethodConfig()
+            default = DEFAULT_METHODS[name]
+            extra = default.extra_ms if cfg.extra_latency_ms is None else cfg.extra_latency_ms
+            spread = default.spread_ms if cfg.latency_spread_ms is None else cfg.latency_spread_ms
+            if extra + spread >= pay_ms:
+                changed = cfg.extra_latency_ms is not None or cfg.latency_spread_ms is not None
                 raise ValueError(
-                    f"methods.{name}.extra_latency_ms: {extra} ms"
-                    f"{' (the default)' if changed is None else ''} is not less than "
-                    f"timeouts.pay_ms ({pay_ms} ms): every such payment would time out"
+                    f"methods.{name}.extra_latency_ms: {extra} ms + latency_spread_ms "
+                    f"{spread} ms{'' if changed else ' (the defaults)'} is not less than "
+                    f"timeouts.pay_ms ({pay_ms} ms): such payments would time out"
                 )
         for i, outage in enumerate(self.faults.outages):
             if outage.bank not in codes:

@@ -310,7 +310,7 @@ def idempotency_window(
         2 * t.pay
         + 2 * t.reversal * t.reversal_tries
         + 2 * t.check * t.check_tries
-        + max(m.extra_ms for m in methods.values())
+        + max(m.extra_ms + m.spread_ms for m in methods.values())
     )
     net = scenario.network
     slowest = max(net.switch_bank_ms, *(b.latency_ms or 0 for b in scenario.banks)) + net.jitter_ms
@@ -319,7 +319,12 @@ def idempotency_window(
 
 def scenario_methods(scenario: Scenario) -> dict[str, Method]:
     """The payment methods with the scenario's ``[methods.*]`` changes applied."""
-    renamed = {"per_txn_limit": "per_txn", "extra_latency_ms": "extra_ms", "p2m_only": "p2m_only"}
+    renamed = {
+        "per_txn_limit": "per_txn",
+        "extra_latency_ms": "extra_ms",
+        "latency_spread_ms": "spread_ms",
+        "p2m_only": "p2m_only",
+    }
     return methods_with(
         {
             name: {

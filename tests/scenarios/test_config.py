@@ -182,12 +182,12 @@ def test_a_scripted_collect_has_no_pin_to_type(tmp_path: Path) -> None:
         (
             "[methods.NET_BANKING]\nextra_latency_ms = 15000\n",
             "methods.NET_BANKING.extra_latency_ms",
-            "15000 ms is not less than timeouts.pay_ms",
+            "15000 ms + latency_spread_ms 3000 ms is not less than timeouts.pay_ms",
         ),
         (  # the default 1,500 ms hop of net banking, with a 1 s payment timeout
             "[timeouts]\npay_ms = 1000\n[load]\nmethod_mix = { NET_BANKING = 1 }\n",
             "methods.NET_BANKING.extra_latency_ms",
-            "(the default)",
+            "(the defaults)",
         ),
     ],
 )

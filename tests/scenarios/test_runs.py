@@ -301,7 +301,9 @@ def test_payment_methods_fund_from_the_right_source_and_keep_the_books(bundled: 
     assert (totals == s["money_start_paise"]).all() and s["accounts_unreconciled"] == 0
     # net banking's login hop shows in its latency
     ok = pays[pays.state == "SUCCESS"].groupby("method").latency_ms.median()
-    assert ok["NET_BANKING"] - ok["UPI_PUSH"] == pytest.approx(2_500, abs=100)
+    assert ok["NET_BANKING"] - ok["UPI_PUSH"] == pytest.approx(3_000, abs=150)  # 2.5 + 0..1 s
+    nb = pays[(pays.method == "NET_BANKING") & (pays.state == "SUCCESS")].latency_ms
+    assert nb.max() - nb.min() > 800  # the hop varies payment by payment
     # the scripted edges
     ananya = tx[tx.payer_vpa == "ananya@okhdfcbank"].sort_values("t_initiated_ms")
     assert list(ananya.reason_code[:3]) == ["B3", "00", "Z9"]
