@@ -39,28 +39,22 @@ class Method:
     spread_ms: int = 0  # and a uniform 0..spread_ms more: how much that hop varies
 
 
+_CARD = Method(
+    DEBIT_CARD,
+    p2m_only=True,
+    upi_rules=False,
+    per_txn=Paise(2_00_000_00),
+    extra_ms=250,
+    spread_ms=250,
+)
 #: The defaults (⚠ limits and latencies are typical values, not NPCI figures: a scenario's
 #: ``[methods.*]`` tables change them).
 DEFAULT_METHODS: Mapping[str, Method] = {
     UPI_PUSH: Method(UPI_PUSH),
     UPI_COLLECT: Method(UPI_COLLECT),
-    DEBIT_CARD: Method(
-        DEBIT_CARD,
-        p2m_only=True,
-        upi_rules=False,
-        per_txn=Paise(2_00_000_00),
-        extra_ms=250,
-        spread_ms=250,
-    ),
-    CREDIT_CARD: Method(
-        CREDIT_CARD,
-        source=CARD,
-        p2m_only=True,
-        upi_rules=False,
-        per_txn=Paise(5_00_000_00),
-        extra_ms=250,
-        spread_ms=250,
-    ),
+    DEBIT_CARD: _CARD,
+    # the same card network, drawing on a credit line instead of the account
+    CREDIT_CARD: replace(_CARD, name=CREDIT_CARD, source=CARD, per_txn=Paise(5_00_000_00)),
     NET_BANKING: Method(
         NET_BANKING,
         upi_rules=False,

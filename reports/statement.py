@@ -26,7 +26,8 @@ MOVED = ("SUCCESS", "DEEMED")
 DEBITED_THEN_REVERSED = ("U31", "U68")  # the credit failed or timed out; the debit came back
 CARD = "CREDIT_CARD"
 PAID_BY_PAYER = ("PAY", "COLLECT")  # a REFUND's payer is the merchant giving money back
-_TX_COLUMNS = (
+#: The transactions columns a statement reads.
+READS = (
     "txn_id",
     "kind",
     "method",
@@ -92,7 +93,7 @@ def _read(run_dir: Path, vpa: str) -> tuple[pd.Series, pd.DataFrame]:
         raise RunFolderError(f"{vpa}: no such user in {run_dir}")
     tx = read_parquet(
         run_dir / "transactions.parquet",
-        {name: TRANSACTION_COLUMNS[name] for name in _TX_COLUMNS},
+        {name: TRANSACTION_COLUMNS[name] for name in READS},
         required=True,
         filters=[[("payer_vpa", "==", vpa)], [("payee_vpa", "==", vpa)]],
     )

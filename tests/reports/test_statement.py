@@ -10,36 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from reports import RunFolderError, card_statement, statement
+from reports.run import ACCOUNT_COLUMNS, TRANSACTION_COLUMNS
+from reports.statement import READS
 
-ACCOUNTS_SCHEMA = pa.schema(
-    [
-        ("vpa", pa.string()),
-        ("name", pa.string()),
-        ("bank", pa.string()),
-        ("account", pa.string()),
-        ("merchant", pa.bool_()),
-        ("new_user", pa.bool_()),
-        ("opening_paise", pa.int64()),
-        ("closing_paise", pa.int64()),
-        ("card_limit_paise", pa.int64()),
-        ("card_outstanding_paise", pa.int64()),
-    ]
-)
-TX_SCHEMA = pa.schema(
-    [
-        ("txn_id", pa.string()),
-        ("kind", pa.string()),
-        ("method", pa.string()),
-        ("payer_vpa", pa.string()),
-        ("payee_vpa", pa.string()),
-        ("amount_paise", pa.int64()),
-        ("state", pa.string()),
-        ("response_code", pa.string()),
-        ("t_debited_ms", pa.int64()),
-        ("t_credited_ms", pa.int64()),
-        ("t_completed_ms", pa.int64()),
-    ]
-)
+_ARROW = {"str": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "bool": pa.bool_()}
+ACCOUNTS_SCHEMA = pa.schema([(name, _ARROW[t]) for name, t in ACCOUNT_COLUMNS.items()])
+TX_SCHEMA = pa.schema([(name, _ARROW[TRANSACTION_COLUMNS[name]]) for name in READS])
 ASHA, BALA, SHOP = "asha@oksbi", "bala@okhdfc", "shop@okicici"
 # (txn_id, kind, method, payer, payee, amount, state, response, debited, credited, completed)
 PAYMENTS = [
