@@ -62,7 +62,8 @@ class ReqPay(NamedTuple):
 
 
 class RespPay(NamedTuple):
-    """Switch -> payer PSP: the final outcome of a payment."""
+    """Switch -> payer PSP: the final outcome of a payment. A collect request that did not go
+    through is told to the payee (who asked) too: that copy is ``for_payee``."""
 
     txn_id: TxnId
     payer: Vpa
@@ -70,6 +71,8 @@ class RespPay(NamedTuple):
     result: str  # SUCCESS, FAILURE or DEEMED
     code: str  # NPCI response code the payer sees
     reason: str  # most specific code (the remitter's Z9 inside U30)
+    payee: Vpa = Vpa("")
+    for_payee: bool = False
 
 
 class ReqTxnConfirmation(NamedTuple):

@@ -258,7 +258,8 @@ class Switch(Logic):
         now = self.now
         # The payer hears the outcome; the payee hears money arrived, or, having asked for it
         # (collect), that it will not.
-        told = RespPay(p.txn_id, p.payer, p.amount, _RESULT.get(to, "FAILURE"), p.code, p.reason)
+        result = _RESULT.get(to, "FAILURE")
+        told = RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason, p.payee)
         if p.payer_psp:
             self.send(p.payer_psp, told)
         if to == Stage.SUCCESS or to == Stage.DEEMED:
@@ -269,7 +270,7 @@ class Switch(Logic):
                     ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount, p.method, p.kind),
                 )
         elif p.kind == "COLLECT":
-            self.send(p.psp, told)
+            self.send(p.psp, told._replace(for_payee=True))
         if to == Stage.FAILED and p.t_risk is not None and p.code != codes.RISK_DECLINED:
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(

@@ -3,7 +3,7 @@
 A cohort starts its users' payments (generated or scripted), picks each
 payment's method from the scenario's mix among those the payer has and the
 payee takes, answers address resolution for the VPAs it hosts, and turns what
-the switch tells it into notifications to its users (:data:`NOTIFICATIONS`).
+the switch tells it into notifications to its users (:data:`NOTIFICATION_KINDS`).
 One actor per user would cost a thread per user; a bounded number of cohorts
 keeps Pykka fast at any population.
 """
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,7 +55,25 @@ class User:
 
 #: What a user's app tells them about: money out, money in, a request for money, a request
 #: that ran out, a posting put back, and a payment that did not go through.
-NOTIFICATIONS = ("DEBIT", "CREDIT", "COLLECT_REQUEST", "EXPIRED", "REVERSAL", "DECLINED")
+NOTIFICATION_KINDS = ("DEBIT", "CREDIT", "COLLECT_REQUEST", "EXPIRED", "REVERSAL", "DECLINED")
+
+
+class Notification(NamedTuple):
+    """What a user's app shows them, one row of the optional notifications table."""
+
+    t_ms: int
+    vpa: Vpa  # the user told
+    kind: str  # one of NOTIFICATION_KINDS
+    txn_id: TxnId
+    amount: Paise
+    counterparty: Vpa  # who paid them, whom they paid, or who asks
+    code: str  # the NPCI code that goes with it ("00" for money that moved)
+
+
+Listener = Callable[[Notification], None]
+"""An observer of a cohort's notifications: called in the actor, tell-only; what it raises
+is recorded as a LISTENER_FAILED event and never reaches the actor."""
+
 NOT_A_REFUND = TxnId("")
 _NOTICE_OF = {"SUCCESS": "DEBIT", "DEEMED": "DEBIT", "EXPIRED": "EXPIRED", "FAILURE": "DECLINED"}
 
@@ -107,6 +126,7 @@ class UserCohort(Logic):
         collect: CollectHabits = CollectHabits(),
         merchants: frozenset[Vpa] = frozenset(),
         methods: Mapping[str, Method] = DEFAULT_METHODS,
+        record_notifications: bool = False,
     ) -> None:
         super().__init__(Address(f"users:{index}"), seed)
         self.index = index
@@ -117,7 +137,9 @@ class UserCohort(Logic):
         self._creds = {u.vpa: pin_block(u.vpa, u.pin) for u in self.users}
         self._txn_counter = 0
         self.outcomes: Counter[str] = Counter()
-        self.notifications: Counter[str] = Counter()
+        self.notifications: Counter[str] = Counter()  # by kind, always kept
+        self.record_notifications = record_notifications  # one row each (a table)
+        self.listeners: list[Listener] = []
         self._mu = math.log(behaviour.median_amount / 100)
         self._np = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
         self.limits = limits
@@ -335,7 +357,7 @@ class UserCohort(Logic):
 
     def _consider(self, msg: ReqAuthDetails, sender: Address) -> None:
         """A collect request reached the payer: they will approve, decline, or never answer."""
-        self.notifications["COLLECT_REQUEST"] += 1
+        self._notify(msg.vpa, "COLLECT_REQUEST", msg.txn_id, msg.amount, msg.collect_from, "")
         habits = self.collect
         choice = self._np.random()
         if choice >= habits.approve + habits.decline:
@@ -355,18 +377,38 @@ class UserCohort(Logic):
 
     # -- notifications ------------------------------------------------------------------
 
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with every notification this cohort gives its users."""
+        self.listeners.append(listener)
+
+    def _notify(
+        self, vpa: Vpa, kind: str, txn_id: TxnId, amount: Paise, counterparty: Vpa, code: str
+    ) -> None:
+        self.notifications[kind] += 1
+        if not (self.record_notifications or self.listeners):
+            return
+        note = Notification(self.now, vpa, kind, txn_id, amount, counterparty, code)
+        if self.record_notifications:
+            self.record("notifications", note)
+        for listener in self.listeners:
+            try:
+                listener(note)
+            except Exception as error:  # an observer never takes the app down
+                self.event("LISTENER_FAILED", txn_id, vpa, f"{type(error).__name__}: {error}")
+
     def on_RespPay(self, msg: RespPay, sender: Address) -> None:
         """How a payment ended: the payer was debited, or it did not go through (for a
         collect request, both parties hear it)."""
         self.outcomes[msg.reason] += 1
-        self.notifications[_NOTICE_OF[msg.result]] += 1
+        user, other = (msg.payee, msg.payer) if msg.for_payee else (msg.payer, msg.payee)
+        self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)
 
     def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
-        self.notifications["REVERSAL"] += 1
+        self._notify(msg.vpa, "REVERSAL", msg.txn_id, msg.amount, Vpa(""), codes.APPROVED)
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
         """Money arrived for a user here; a merchant may give some of it back later."""
-        self.notifications["CREDIT"] += 1
+        self._notify(msg.payee, "CREDIT", msg.txn_id, msg.amount, msg.payer, codes.APPROVED)
         share = self.collect.refund_share
         if (
             share

@@ -209,6 +209,12 @@ class MethodConfig(_Strict):
     p2m_only: bool | None = Field(None, description="only to merchants")
 
 
+class NotificationsConfig(_Strict):
+    record: bool = Field(
+        False, description="write notifications.parquet: every notice every user was given"
+    )
+
+
 class NetworkConfig(_Strict):
     psp_switch_ms: int = Field(40, ge=1, description="user app server <-> switch, one way")
     switch_bank_ms: int = Field(60, ge=1, description="switch <-> bank, one way, with core banking")
@@ -255,6 +261,7 @@ class Scenario(_Strict):
     methods: dict[MethodName, MethodConfig] = Field(
         default_factory=dict, description="method -> changes to its defaults"
     )
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

@@ -44,6 +44,17 @@ ACCOUNTS = pa.schema(
         ("card_outstanding_paise", _I),
     ]
 )
+NOTIFICATIONS = pa.schema(
+    [
+        ("t_ms", _I),
+        ("vpa", _S),
+        ("kind", _S),
+        ("txn_id", _S),
+        ("amount_paise", _I),
+        ("counterparty", _S),
+        ("code", _S),
+    ]
+)
 MONEY = pa.schema(
     [
         ("t_ms", _I),

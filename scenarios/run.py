@@ -23,10 +23,18 @@ from actors.base import Outbox
 from actors.messages import StartCollects, StartPayment
 from actors.methods import CREDIT_CARD, UPI_COLLECT
 from actors.types import Paise, Vpa
-from actors.user import NOTIFICATIONS
+from actors.user import NOTIFICATION_KINDS
 from scenarios.config import Scenario, ScriptedPayment, resolved_dict
 from scenarios.engine import DeliveryLoop, Faults, Network, arrivals, scripted
-from scenarios.output import ACCOUNTS, EVENTS, MONEY, TRANSACTIONS, TableWriter, parquet_to_csv
+from scenarios.output import (
+    ACCOUNTS,
+    EVENTS,
+    MONEY,
+    NOTIFICATIONS,
+    TRANSACTIONS,
+    TableWriter,
+    parquet_to_csv,
+)
 from scenarios.world import World, build_world, link_latency
 
 Progress = Callable[[int, int, int], None]
@@ -256,6 +264,11 @@ class _Run:
         self.tx = TableWriter(out_dir / "transactions.parquet", TRANSACTIONS)
         self.events = TableWriter(out_dir / "events.parquet", EVENTS)
         self.money = TableWriter(out_dir / "money.parquet", MONEY)
+        self.notes = (
+            TableWriter(out_dir / "notifications.parquet", NOTIFICATIONS)
+            if scenario.notifications.record
+            else None
+        )
 
         self.bank_gauges = {bank.address: bank.gauges() for bank in world.banks.values()}
         self.bank_names = {bank.address: code for code, bank in world.banks.items()}
@@ -275,8 +288,9 @@ class _Run:
                 self._drive()
         finally:
             self.loop.stop()
-            for writer in (self.tx, self.events, self.money):
-                writer.close()
+            for writer in (self.tx, self.events, self.money, self.notes):
+                if writer is not None:
+                    writer.close()
         self.wall = time.perf_counter() - wall_start
         if self.progress is not None:
             self.progress(self.end, self.end, self.tx.rows)
@@ -368,6 +382,8 @@ class _Run:
             for table, row in out.records:
                 if table == "transactions":
                     tx.append(row)
+                elif table == "notifications":
+                    self.notes.append(row)  # type: ignore[union-attr]
                 else:
                     events.append(row)
                     self.event_kinds[row[1]] += 1
@@ -442,7 +458,7 @@ class _Run:
             "deemed": tally.by_state.get("DEEMED", 0),
             "payments_by_method": dict(sorted(tally.by_method.items())),
             "card_outstanding_end_paise": sum(o for _, _, o in self.bank_gauges.values()),
-            "notifications": {kind: notifications[kind] for kind in NOTIFICATIONS},
+            "notifications": {kind: notifications[kind] for kind in NOTIFICATION_KINDS},
             "events_by_kind": dict(sorted(self.event_kinds.items())),
             "late_messages": world.switch.late_messages,
             "events": self.events.rows,

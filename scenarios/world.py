@@ -269,7 +269,18 @@ def build_world(scenario: Scenario, seed: int) -> World:
     )
     merchants = frozenset(u.vpa for u in users if u.merchant)
     cohorts = [
-        UserCohort(i, members[i], payees, behaviour, seed, limits, habits, merchants, methods)
+        UserCohort(
+            i,
+            members[i],
+            payees,
+            behaviour,
+            seed,
+            limits,
+            habits,
+            merchants,
+            methods,
+            scenario.notifications.record,
+        )
         for i in range(n_cohorts)
     ]
 

@@ -42,7 +42,7 @@ from actors.methods import (
 from actors.records import TRANSACTION_COLUMNS
 from actors.switch import CollectRules, Switch
 from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
-from actors.user import NOTIFICATIONS, Behaviour, CollectHabits, RateLimits, User, UserCohort
+from actors.user import NOTIFICATION_KINDS, Behaviour, CollectHabits, RateLimits, User, UserCohort
 
 # -- the bank: funding sources and rules per method ------------------------------------
 
@@ -180,7 +180,7 @@ class Drive:
 def test_a_merchant_only_method_to_a_person_is_b3() -> None:
     d = Drive()
     assert d.push(CREDIT_CARD, PERSON, merchant=False)[0][2] == RespPay(
-        T, PAYER, Paise(500_00), "FAILURE", codes.NOT_PERMITTED, codes.NOT_PERMITTED
+        T, PAYER, Paise(500_00), "FAILURE", codes.NOT_PERMITTED, codes.NOT_PERMITTED, PERSON
     )
     assert (d.rows[0]["method"], d.rows[0]["reason_code"]) == (CREDIT_CARD, "B3")
     d = Drive()
@@ -241,7 +241,7 @@ def test_a_debit_given_back_is_told_to_the_payer_as_a_reversal() -> None:
     sent = d.tell(RespPayLeg(T, "DEBIT_REVERSAL", "00", True), "bank:HDFC")
     assert [(to, m) for _, to, m in sent if to == "users:0"] == [
         ("users:0", ReversalNotice(T, PAYER, Paise(500_00), DEBIT)),
-        ("users:0", RespPay(T, PAYER, Paise(500_00), "FAILURE", "U31", "XI")),
+        ("users:0", RespPay(T, PAYER, Paise(500_00), "FAILURE", "U31", "XI", PERSON)),
     ]
 
 
@@ -366,7 +366,7 @@ def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
             envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "DEEMED", "00", "RB"), sender=a),
         ]
     )
-    assert {k: c.notifications[k] for k in NOTIFICATIONS} == {
+    assert {k: c.notifications[k] for k in NOTIFICATION_KINDS} == {
         "DEBIT": 2,
         "CREDIT": 1,
         "COLLECT_REQUEST": 1,
@@ -546,3 +546,41 @@ def test_a_merchant_paying_itself_is_sent_to_another_merchant() -> None:
         merchants=frozenset({SHOP_U.vpa, other.vpa}),
     )
     assert {p.payee for p in pushes(c, 200)} == {other.vpa}
+
+
+def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
+    from actors.user import Notification
+
+    c = UserCohort(
+        0,
+        [RAHUL_U, SHOP_U],
+        (RAHUL_U.vpa, SHOP_U.vpa),
+        Behaviour(),
+        7,
+        RateLimits(0, 0),
+        record_notifications=True,
+    )
+    heard: list[Notification] = []
+    c.subscribe(heard.append)
+    c.subscribe(lambda note: 1 / 0)  # a broken observer
+    expired = RespPay(T, RAHUL_U.vpa, Paise(99_00), "EXPIRED", "U69", "U69", SHOP_U.vpa)
+    out = c.deliver(
+        [
+            envelope(ReqAuthDetails(T, RAHUL_U.vpa, SHOP_U.vpa, Paise(99_00)), at=5),
+            envelope(expired, at=60_000),
+            envelope(expired._replace(for_payee=True), at=60_000, seq=2),
+        ]
+    )
+    rows = [row for table, row in out.records if table == "notifications"]
+    assert (
+        rows
+        == heard
+        == [
+            (5, RAHUL_U.vpa, "COLLECT_REQUEST", T, 99_00, SHOP_U.vpa, ""),
+            (60_000, RAHUL_U.vpa, "EXPIRED", T, 99_00, SHOP_U.vpa, "U69"),
+            (60_000, SHOP_U.vpa, "EXPIRED", T, 99_00, RAHUL_U.vpa, "U69"),
+        ]
+    )
+    failed = [row for table, row in out.records if table == "events"]
+    assert [row[1] for row in failed] == ["LISTENER_FAILED"] * 3  # and the app carried on
+    assert "ZeroDivisionError" in failed[0][5]

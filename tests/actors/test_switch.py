@@ -99,7 +99,7 @@ def test_happy_path_resolve_score_debit_credit_confirm() -> None:
     sent = d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
     assert sent == [("bank:SBI", ReqPayCredit(T, "ACC2", Paise(1_000_00)))]
     sent = d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
-    assert ("users:0", RespPay(T, PAYER, Paise(1_000_00), "SUCCESS", "00", "00")) in sent
+    assert ("users:0", RespPay(T, PAYER, Paise(1_000_00), "SUCCESS", "00", "00", PAYEE)) in sent
     assert ("users:1", ReqTxnConfirmation(T, PAYER, PAYEE, Paise(1_000_00))) in sent
     row = d.row()
     assert row["state"] == "SUCCESS" and row["fraud_flags"] == "HIGH_VALUE"
@@ -114,7 +114,7 @@ def test_remitter_decline_is_u30_wrapping_the_bank_code() -> None:
     d = Drive()
     d.up_to_debit()
     d.tell(RespPayLeg(T, DEBIT, "Z9"), "bank:HDFC")
-    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U30", "Z9")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U30", "Z9", PAYEE)
     assert ("fraud", RiskRelease(T, PAYER, Paise(1_000_00), SimTime(30))) in d.sent
     assert d.row()["reason_code"] == "Z9" and d.row()["decline_type"] == "BD"
 
@@ -156,7 +156,7 @@ def test_credit_failure_reverses_the_debit() -> None:
     sent = d.tell(RespPayLeg(T, CREDIT, "XI"), "bank:SBI")
     assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
     d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00"), "bank:HDFC")
-    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U31", "XI")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U31", "XI", PAYEE)
 
 
 def test_debit_timeout_is_not_a_failure_until_the_remitter_reverses() -> None:
@@ -228,7 +228,7 @@ def deemed_drive() -> Drive:
 def test_deemed_then_tcc_when_the_beneficiary_confirms_the_credit() -> None:
     d = deemed_drive()
     d.tell(RespChkTxn(T, CREDIT, True), "bank:SBI")
-    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "DEEMED", "00", "TCC")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "DEEMED", "00", "TCC", PAYEE)
     assert d.row()["state"] == "DEEMED"
 
 
@@ -237,7 +237,7 @@ def test_deemed_then_ret_when_it_never_credited_and_the_debit_comes_back() -> No
     sent = d.tell(RespChkTxn(T, CREDIT, False), "bank:SBI")
     assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
     d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00"), "bank:HDFC")
-    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U68", "RET")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U68", "RET", PAYEE)
 
 
 def test_at_most_three_status_checks() -> None:
@@ -344,7 +344,7 @@ def test_collect_approved_with_the_pin_debits_the_payer_and_credits_the_merchant
     sent = d.tell(RespPayLeg(T, CREDIT, "00"), "bank:ICICI")
     # the payer hears it was debited, the merchant that the money arrived
     assert sent == [
-        ("users:0", RespPay(T, PAYER, Paise(40_00), "SUCCESS", "00", "00")),
+        ("users:0", RespPay(T, PAYER, Paise(40_00), "SUCCESS", "00", "00", MERCHANT)),
         ("users:2", ReqTxnConfirmation(T, PAYER, MERCHANT, Paise(40_00), "UPI_COLLECT", "COLLECT")),
     ]
     row = d.row()
@@ -362,8 +362,9 @@ def test_an_ignored_collect_expires_with_u69_and_both_sides_hear_it() -> None:
     d = collect_drive()
     assert d.wait(19_999) == []
     sent = d.wait(1)
-    told = RespPay(T, PAYER, Paise(40_00), "EXPIRED", "U69", "U69")
-    assert sorted(sent) == sorted([("users:2", told), ("users:0", told)])
+    told = RespPay(T, PAYER, Paise(40_00), "EXPIRED", "U69", "U69", MERCHANT)
+    # both hear it: the payer, and the merchant who asked (its own copy)
+    assert sent == [("users:0", told), ("users:2", told._replace(for_payee=True))]
     assert d.row()["state"] == "EXPIRED"
     assert any(e[1] == "COLLECT_EXPIRED" for e in d.events)
 

@@ -222,6 +222,16 @@ def test_collect_expiry_scenario_approved_declined_expired_and_never_late(bundle
     # the merchant named in the file collects, and push payments carry on alongside
     assert (collects.payee_vpa == "chaipoint@okicici").any()
     assert (tx.kind == "PAY").sum() > 500
+    # every user was told: the payer and the merchant each hear of an expiry
+    notes = pd.read_parquet(out / "notifications.parquet")
+    assert notes.kind.value_counts().to_dict() == {k: v for k, v in s["notifications"].items() if v}
+    told = notes[notes.kind == "EXPIRED"].groupby("txn_id").vpa.apply(set)
+    expired_ids = collects[collects.state == "EXPIRED"].set_index("txn_id")
+    assert len(told) == len(expired_ids)
+    for txn_id, row in expired_ids.iterrows():
+        assert told[txn_id] == {row.payer_vpa, row.payee_vpa}
+    asked = notes[notes.kind == "COLLECT_REQUEST"]
+    assert asked.counterparty.isin(collects.payee_vpa).all()
 
 
 def test_bank_outage_and_loss_lose_and_make_no_money(bundled: Bundled) -> None:
