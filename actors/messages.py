@@ -95,6 +95,7 @@ class ReversalNotice(NamedTuple):
     vpa: Vpa
     amount: Paise
     leg: str
+    payee: Vpa = Vpa("")  # whom the payment was for
 
 
 class ReqPayCollect(NamedTuple):

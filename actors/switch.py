@@ -503,7 +503,9 @@ class Switch(Logic):
                 return
             if msg.code == codes.APPROVED:
                 if msg.undone and p.payer_psp:  # the payer's money came back: tell them
-                    self.send(p.payer_psp, ReversalNotice(p.txn_id, p.payer, p.amount, DEBIT))
+                    self.send(
+                        p.payer_psp, ReversalNotice(p.txn_id, p.payer, p.amount, DEBIT, p.payee)
+                    )
                 self._finish(p, Stage.FAILED, p.code, p.reason)
             else:
                 self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)

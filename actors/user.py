@@ -404,7 +404,7 @@ class UserCohort(Logic):
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)
 
     def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
-        self._notify(msg.vpa, "REVERSAL", msg.txn_id, msg.amount, Vpa(""), codes.APPROVED)
+        self._notify(msg.vpa, "REVERSAL", msg.txn_id, msg.amount, msg.payee, codes.APPROVED)
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
         """Money arrived for a user here; a merchant may give some of it back later."""

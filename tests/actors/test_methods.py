@@ -240,7 +240,7 @@ def test_a_debit_given_back_is_told_to_the_payer_as_a_reversal() -> None:
     d.tell(RespPayLeg(T, CREDIT, "XI"), "bank:SBI")  # the credit failed: reverse the debit
     sent = d.tell(RespPayLeg(T, "DEBIT_REVERSAL", "00", True), "bank:HDFC")
     assert [(to, m) for _, to, m in sent if to == "users:0"] == [
-        ("users:0", ReversalNotice(T, PAYER, Paise(500_00), DEBIT)),
+        ("users:0", ReversalNotice(T, PAYER, Paise(500_00), DEBIT, PERSON)),
         ("users:0", RespPay(T, PAYER, Paise(500_00), "FAILURE", "U31", "XI", PERSON)),
     ]
 
