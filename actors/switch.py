@@ -14,6 +14,7 @@ remitter leg, and sends a refund of a card payment back to the card.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ from actors.methods import (
     UPI_PUSH,
     Method,
 )
-from actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
+from actors.types import HOUR, SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
 class Stage:
@@ -135,6 +136,7 @@ class _Payment:
         "flags",
         "initiated_at",
         "kind",
+        "merchant",
         "method",
         "payee",
         "payee_account",
@@ -176,6 +178,7 @@ class _Payment:
         self.psp = psp  # the initiator's PSP: the payer's for a push, the payee's for a collect
         self.payer_psp = psp if kind != "COLLECT" else Address("")
         self.method = UPI_COLLECT if kind == "COLLECT" else UPI_PUSH
+        self.merchant = False  # the payee is a merchant: the payment may be refunded
         self.refund_of = TxnId("")
         self.received_at = now
         self.stage = Stage.COLLECTING if kind == "COLLECT" else Stage.RESOLVING
@@ -208,6 +211,7 @@ class Switch(Logic):
         seed: int = 0,
         methods: Mapping[str, Method] = DEFAULT_METHODS,
         collect: CollectRules = CollectRules(),
+        refund_window: int = HOUR,
     ) -> None:
         super().__init__(Address("switch"), seed)
         self.methods = methods
@@ -222,6 +226,11 @@ class Switch(Logic):
         self.fraud = Address(fraud)
         self.payments: dict[TxnId, _Payment] = {}
         self.late_messages = 0
+        # Payments to merchants that may still be refunded (NPCI checks a refund against the
+        # payment it names), for refund_window ms; 0 keeps none and refuses every refund.
+        self.refund_window = refund_window
+        self._refundable: dict[TxnId, tuple[Vpa, Vpa, int, str]] = {}  # payer, payee, ...
+        self._refundable_since: deque[tuple[int, TxnId]] = deque()
         self.refunds: dict[TxnId, TxnId] = {}  # payment refunded (or being) -> its refund
 
     def gauges(self) -> tuple[int]:
@@ -300,8 +309,40 @@ class Switch(Logic):
                 p.refund_of,
             ),
         )
-        if p.refund_of and to == Stage.FAILED:
-            self.refunds.pop(p.refund_of, None)  # a failed refund may be tried again
+        if to == Stage.FAILED:
+            if p.refund_of and self.refunds.get(p.refund_of) == p.txn_id:
+                del self.refunds[p.refund_of]  # a failed refund may be tried again
+        elif p.merchant and p.kind != "REFUND" and self.refund_window:
+            self._refundable_for_a_while(p)
+
+    def _refundable_for_a_while(self, p: _Payment) -> None:
+        """Remember a merchant's payment for the refund window; forget older ones (and their
+        refunds), so memory follows the rate, not the length of the run."""
+        since = self._refundable_since
+        horizon = self.now - self.refund_window
+        while since and since[0][0] < horizon:
+            old = since.popleft()[1]
+            del self._refundable[old]
+            self.refunds.pop(old, None)
+        self._refundable[p.txn_id] = (p.payer, p.payee, p.amount, p.method)
+        since.append((self.now, p.txn_id))
+
+    def _refund_refusal(self, msg: ReqPay) -> str:
+        """Why a refund cannot go ahead, or ``""``. It must name a payment to a merchant the
+        switch still holds (U48), come from that merchant to that customer by the same method
+        for no more than was paid, and be the payment's only refund (ZD)."""
+        original = self._refundable.get(msg.refund_of)
+        if original is None:
+            self.event("REFUND_UNKNOWN", msg.txn_id, msg.payer, msg.refund_of)
+            return codes.TXN_NOT_FOUND
+        payer, payee, amount, method = original
+        if (msg.payer, msg.payee, msg.method) != (payee, payer, method) or msg.amount > amount:
+            self.event("REFUND_MISMATCH", msg.txn_id, msg.payer, msg.refund_of, msg.amount)
+            return codes.VALIDATION_ERROR
+        if self.refunds.setdefault(msg.refund_of, msg.txn_id) != msg.txn_id:
+            self.event("DUPLICATE_REFUND", msg.txn_id, msg.payer, msg.refund_of)
+            return codes.VALIDATION_ERROR  # one refund per payment
+        return ""
 
     def _current(self, txn_id: TxnId, stage: str) -> _Payment | None:
         """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
@@ -348,22 +389,13 @@ class Switch(Logic):
         )
         p.payer_bank, p.payer_account, p.cred = msg.payer_bank, msg.payer_account, msg.cred
         p.method = msg.method
+        no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
         if msg.refund_of:
             p.refund_of = msg.refund_of
-            first = self.refunds.setdefault(msg.refund_of, msg.txn_id)
-            if first != msg.txn_id:  # one refund per payment: a second one is refused
-                self.event("DUPLICATE_REFUND", msg.txn_id, msg.payer, msg.refund_of)
-                p.refund_of = TxnId("")  # keep the first refund's claim
-                if msg.txn_id not in self.payments:
-                    self.payments[p.txn_id] = p
-                    self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
-                return
-        no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
-        # a collect is asked for, never pushed; only its refund carries its method
-        unknown = msg.method not in self.methods or (
-            msg.method == UPI_COLLECT and not msg.refund_of
-        )
-        refusal = codes.VALIDATION_ERROR if unknown else ""
+            refusal = self._refund_refusal(msg)
+        else:  # a collect is asked for, never pushed; only its refund carries its method
+            unknown = msg.method not in self.methods or msg.method == UPI_COLLECT
+            refusal = codes.VALIDATION_ERROR if unknown else ""
         payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal)
         if payee_psp is not None:
             self._expect(p, self.timeouts.auth)
@@ -381,6 +413,7 @@ class Switch(Logic):
             self.now,
         )
         p.payee_bank, p.payee_account = msg.payee_bank, msg.payee_account
+        p.merchant = msg.payee_merchant
         no_bank = (codes.CREDIT_FAILED, codes.BENEFICIARY_ACCOUNT_MISSING)
         refusal = ""
         if not msg.payee_merchant:  # a person asking a person (P2P collect)
@@ -433,6 +466,7 @@ class Switch(Logic):
             return
         p.payee_bank = msg.bank
         p.payee_account = msg.account
+        p.merchant = msg.merchant
         if not msg.merchant and p.method in self._p2m_only and p.kind == "PAY":
             self._finish(p, Stage.FAILED, codes.NOT_PERMITTED)  # a card pays merchants only
             return

@@ -292,6 +292,13 @@ def build_world(scenario: Scenario, seed: int) -> World:
         seed=seed,
         methods=methods,
         collect=CollectRules(c.p2p, Paise(c.p2p_cap)),
+        # merchants refund after_s after the money arrived; the switch holds their payments
+        # that long and ten minutes more (none when nobody refunds)
+        refund_window=(
+            round(scenario.refunds.after_s * 1000) + 10 * 60 * SECOND
+            if scenario.refunds.share
+            else 0
+        ),
     )
     f = scenario.fraud
     fraud = FraudMonitor(

@@ -220,6 +220,10 @@ def test_an_unknown_method_or_a_pushed_collect_is_zd() -> None:
 
 def test_a_refund_of_a_card_payment_debits_the_merchant_and_credits_the_card() -> None:
     d = Drive()
+    d.push(CREDIT_CARD, MERCHANT, merchant=True)  # T1, charged to the card
+    d.tell(RespRiskScore(T, "ALLOW"), "fraud")
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.tell(RespPayLeg(T, CREDIT, "00"), "bank:ICICI")
     refund = ReqPay(
         TxnId("R1"), MERCHANT, PAYER, Paise(500_00), BankCode("ICICI"), "M1", "m", SimTime(0),
         T, CREDIT_CARD,

@@ -385,23 +385,40 @@ def test_nobody_else_can_approve_someone_elses_collect() -> None:
     assert approve(d) != []  # the payer still can
 
 
-def refund(txn: str, original: str = "T1") -> ReqPay:
+def refund(txn: str, original: str = "T1", amount: int = 40_00, **change: Any) -> ReqPay:
     return ReqPay(
         TxnId(txn),
         MERCHANT,
         PAYER,
-        Paise(40_00),
+        Paise(amount),
         BankCode("ICICI"),
         "M1",
         "mcred",
         SimTime(0),
         TxnId(original),
-    )
+    )._replace(**change)
+
+
+def merchant_paid(d: Drive | None = None, txn: str = "T1", **switch: Any) -> Drive:
+    """The payer pays the merchant Rs 40 (``txn``) and it goes through: a payment to refund."""
+    if d is None:
+        d = Drive()
+        directory = {PAYER: Address("users:0"), MERCHANT: Address("users:2")}
+        d.switch = Switch(directory, {"HDFC", "ICICI"}, **switch)
+    t = TxnId(txn)
+    pay = ReqPay(t, PAYER, MERCHANT, Paise(40_00), BankCode("HDFC"), "ACC1", "c", SimTime(0))
+    d.tell(pay, "users:0")
+    d.tell(RespAuthDetails(t, MERCHANT, "00", BankCode("ICICI"), "M1", "", True), "users:2")
+    d.tell(RespRiskScore(t, ALLOW), "fraud")
+    d.tell(RespPayLeg(t, DEBIT, "00"), "bank:HDFC")
+    d.tell(RespPayLeg(t, CREDIT, "00"), "bank:ICICI")
+    assert d.row()["state"] == "SUCCESS"
+    d.rows.clear()
+    return d
 
 
 def test_a_refund_is_a_new_payment_linked_to_the_original() -> None:
-    d = Drive()
-    d.switch = Switch({PAYER: Address("users:0"), MERCHANT: Address("users:2")}, {"HDFC", "ICICI"})
+    d = merchant_paid()
     assert d.tell(refund("R1"), "users:2") == [("users:0", ReqAuthDetails(TxnId("R1"), PAYER))]
     d.tell(RespAuthDetails(TxnId("R1"), PAYER, "00", BankCode("HDFC"), "ACC1"), "users:0")
     d.tell(RespRiskScore(TxnId("R1"), ALLOW), "fraud")
@@ -412,8 +429,7 @@ def test_a_refund_is_a_new_payment_linked_to_the_original() -> None:
 
 
 def test_a_payment_is_refunded_once_but_a_failed_refund_may_be_tried_again() -> None:
-    d = Drive()
-    d.switch = Switch({PAYER: Address("users:0"), MERCHANT: Address("users:2")}, {"HDFC", "ICICI"})
+    d = merchant_paid()
     d.tell(refund("R1"), "users:2")
     d.tell(refund("R2"), "users:2")  # the same payment again, while the first is in flight
     assert d.row()["reason_code"] == codes.VALIDATION_ERROR and d.row()["txn_id"] == "R2"
@@ -421,3 +437,33 @@ def test_a_payment_is_refunded_once_but_a_failed_refund_may_be_tried_again() -> 
     d.tell(RespAuthDetails(TxnId("R1"), PAYER, "ZH"), "users:0")  # the first one fails
     d.rows.clear()
     assert d.tell(refund("R3"), "users:2") == [("users:0", ReqAuthDetails(TxnId("R3"), PAYER))]
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        (refund("R1", original="T9"), "U48"),  # no such payment
+        (refund("R1", amount=40_01), "ZD"),  # more than was paid
+        (refund("R1", payee=Vpa("someone@oksbi")), "ZD"),  # to someone else
+        (refund("R1", method="CREDIT_CARD"), "ZD"),  # back to a card never charged
+    ],
+)
+def test_a_refund_must_match_the_payment_it_names(bad: ReqPay, code: str) -> None:
+    d = merchant_paid()
+    d.tell(bad, "users:2")
+    assert (d.row()["reason_code"], d.row()["refund_of"]) == (code, bad.refund_of)
+    d.rows.clear()
+    assert d.tell(refund("R2", amount=10_00), "users:2")  # a true (partial) refund still may
+
+
+def test_payments_are_refundable_for_the_window_only() -> None:
+    d = merchant_paid(refund_window=60_000)
+    d.wait(60_001)
+    merchant_paid(d, "T2")  # newer payments push the old ones out
+    d.tell(refund("R1"), "users:2")
+    assert d.row()["reason_code"] == codes.TXN_NOT_FOUND
+    d.rows.clear()
+    assert d.tell(refund("R2", original="T2"), "users:2")[0][0] == "users:0"
+    nobody = merchant_paid(refund_window=0)  # a run where nobody refunds holds nothing
+    nobody.tell(refund("R1"), "users:2")
+    assert nobody.row()["reason_code"] == codes.TXN_NOT_FOUND

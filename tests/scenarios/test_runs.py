@@ -213,6 +213,7 @@ def test_collect_expiry_scenario_approved_declined_expired_and_never_late(bundle
     refunds = tx[tx.kind == "REFUND"]
     assert s["refunds"] == (refunds.state == "SUCCESS").sum() > 0
     assert refunds.refund_of.is_unique
+    assert not refunds.reason_code.isin(["U48", "ZD"]).any()  # every one the switch checked out
     originals = tx.set_index("txn_id").loc[refunds.refund_of]
     assert (originals.state == "SUCCESS").all()
     assert list(originals.amount_paise) == list(refunds.amount_paise)
