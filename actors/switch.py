@@ -229,7 +229,8 @@ class Switch(Logic):
         # Payments to merchants that may still be refunded (NPCI checks a refund against the
         # payment it names), for refund_window ms; 0 keeps none and refuses every refund.
         self.refund_window = refund_window
-        self._refundable: dict[TxnId, tuple[Vpa, Vpa, int, str]] = {}  # payer, payee, ...
+        # txn -> (finished at, payer, payee, amount, method)
+        self._refundable: dict[TxnId, tuple[int, Vpa, Vpa, int, str]] = {}
         self._refundable_since: deque[tuple[int, TxnId]] = deque()
         self.refunds: dict[TxnId, TxnId] = {}  # payment refunded (or being) -> its refund
 
@@ -312,8 +313,8 @@ class Switch(Logic):
         if to == Stage.FAILED:
             if p.refund_of and self.refunds.get(p.refund_of) == p.txn_id:
                 del self.refunds[p.refund_of]  # a failed refund may be tried again
-        elif p.merchant and p.kind != "REFUND" and self.refund_window:
-            self._refundable_for_a_while(p)
+        elif p.merchant and to != Stage.EXPIRED and p.kind != "REFUND" and self.refund_window:
+            self._refundable_for_a_while(p)  # money reached a merchant: it may come back
 
     def _refundable_for_a_while(self, p: _Payment) -> None:
         """Remember a merchant's payment for the refund window; forget older ones (and their
@@ -321,28 +322,38 @@ class Switch(Logic):
         since = self._refundable_since
         horizon = self.now - self.refund_window
         while since and since[0][0] < horizon:
-            old = since.popleft()[1]
-            del self._refundable[old]
-            self.refunds.pop(old, None)
-        self._refundable[p.txn_id] = (p.payer, p.payee, p.amount, p.method)
+            at, old = since.popleft()
+            held = self._refundable.get(old)
+            if held is not None and held[0] == at:
+                del self._refundable[old]
+                self.refunds.pop(old, None)
+        self._refundable[p.txn_id] = (self.now, p.payer, p.payee, p.amount, p.method)
         since.append((self.now, p.txn_id))
 
-    def _refund_refusal(self, msg: ReqPay) -> str:
-        """Why a refund cannot go ahead, or ``""``. It must name a payment to a merchant the
-        switch still holds (U48), come from that merchant to that customer by the same method
+    def _refund_refusal(self, msg: ReqPay) -> str | None:
+        """Why a refund cannot go ahead, ``""`` if it can, or None if it is a copy of one that
+        already went (drop it). It must name a payment to a merchant that succeeded within
+        the refund window (U48), come from that merchant to that customer by the same method
         for no more than was paid, and be the payment's only refund (ZD)."""
         original = self._refundable.get(msg.refund_of)
-        if original is None:
+        if original is None or self.now - original[0] > self.refund_window:
             self.event("REFUND_UNKNOWN", msg.txn_id, msg.payer, msg.refund_of)
             return codes.TXN_NOT_FOUND
-        payer, payee, amount, method = original
+        _, payer, payee, amount, method = original
         if (msg.payer, msg.payee, msg.method) != (payee, payer, method) or msg.amount > amount:
             self.event("REFUND_MISMATCH", msg.txn_id, msg.payer, msg.refund_of, msg.amount)
             return codes.VALIDATION_ERROR
-        if self.refunds.setdefault(msg.refund_of, msg.txn_id) != msg.txn_id:
+        claim = self.refunds.get(msg.refund_of)
+        if claim is None:
+            self.refunds[msg.refund_of] = msg.txn_id
+            return ""
+        if claim != msg.txn_id:
             self.event("DUPLICATE_REFUND", msg.txn_id, msg.payer, msg.refund_of)
             return codes.VALIDATION_ERROR  # one refund per payment
-        return ""
+        if msg.txn_id in self.payments:
+            return ""  # the same refund again while in flight: admitting it says so
+        self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payer, msg.refund_of)
+        return None  # the same refund again after it went: never twice
 
     def _current(self, txn_id: TxnId, stage: str) -> _Payment | None:
         """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
@@ -393,6 +404,8 @@ class Switch(Logic):
         if msg.refund_of:
             p.refund_of = msg.refund_of
             refusal = self._refund_refusal(msg)
+            if refusal is None:
+                return
         else:  # a collect is asked for, never pushed; only its refund carries its method
             unknown = msg.method not in self.methods or msg.method == UPI_COLLECT
             refusal = codes.VALIDATION_ERROR if unknown else ""

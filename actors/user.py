@@ -186,6 +186,7 @@ class UserCohort(Logic):
                 ),
             )
             self.outcomes[codes.PSP_THROTTLED] += 1
+            self._notify(user.vpa, "DECLINED", txn_id, Paise(amount), payee, codes.PSP_THROTTLED)
             return
         self.send(
             Address("switch"),
@@ -394,7 +395,8 @@ class UserCohort(Logic):
             try:
                 listener(note)
             except Exception as error:  # an observer never takes the app down
-                self.event("LISTENER_FAILED", txn_id, vpa, f"{type(error).__name__}: {error}")
+                # the type only: a message may hold an address, and runs must replay
+                self.event("LISTENER_FAILED", txn_id, vpa, type(error).__name__)
 
     def on_RespPay(self, msg: RespPay, sender: Address) -> None:
         """How a payment ended: the payer was debited, or it did not go through (for a

@@ -300,7 +300,8 @@ class Scenario(_Strict):
                 "on a user or population.merchant_share"
             )
         pay_ms = self.timeouts.pay_ms
-        for name in sorted({*self.load.method_mix, *self.methods}):
+        scripted = {pay.method for pay in self.payments}
+        for name in sorted({*self.load.method_mix, *self.methods, *scripted}):
             cfg = self.methods.get(name) or MethodConfig()
             default = DEFAULT_METHODS[name]
             extra = default.extra_ms if cfg.extra_latency_ms is None else cfg.extra_latency_ms

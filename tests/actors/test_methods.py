@@ -588,3 +588,21 @@ def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
     failed = [row for table, row in out.records if table == "events"]
     assert [row[1] for row in failed] == ["LISTENER_FAILED"] * 3  # and the app carried on
     assert "ZeroDivisionError" in failed[0][5]
+
+
+def test_a_payment_the_app_throttles_is_told_to_its_user_as_declined() -> None:
+    c = UserCohort(
+        0,
+        [RAHUL_U],
+        (RAHUL_U.vpa, SHOP_U.vpa),
+        Behaviour(),
+        7,
+        RateLimits(per_minute=1, per_hour=0),
+        record_notifications=True,
+    )
+    start = StartPayment(RAHUL_U.vpa, SHOP_U.vpa, Paise(1_00))
+    out = c.deliver([envelope(start), envelope(start, at=1, seq=2)])
+    notes = [row for table, row in out.records if table == "notifications"]
+    assert [(n.kind, n.code, n.counterparty) for n in notes] == [
+        ("DECLINED", codes.PSP_THROTTLED, SHOP_U.vpa)
+    ]

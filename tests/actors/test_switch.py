@@ -453,17 +453,47 @@ def test_a_refund_must_match_the_payment_it_names(bad: ReqPay, code: str) -> Non
     d.tell(bad, "users:2")
     assert (d.row()["reason_code"], d.row()["refund_of"]) == (code, bad.refund_of)
     d.rows.clear()
-    assert d.tell(refund("R2", amount=10_00), "users:2")  # a true (partial) refund still may
+    sent = d.tell(refund("R2", amount=10_00), "users:2")  # a true (partial) refund still may
+    assert sent == [("users:0", ReqAuthDetails(TxnId("R2"), PAYER))]
 
 
 def test_payments_are_refundable_for_the_window_only() -> None:
     d = merchant_paid(refund_window=60_000)
-    d.wait(60_001)
-    merchant_paid(d, "T2")  # newer payments push the old ones out
+    d.wait(60_001)  # nothing newer came in: the window holds all the same
     d.tell(refund("R1"), "users:2")
     assert d.row()["reason_code"] == codes.TXN_NOT_FOUND
     d.rows.clear()
+    merchant_paid(d, "T2")
     assert d.tell(refund("R2", original="T2"), "users:2")[0][0] == "users:0"
     nobody = merchant_paid(refund_window=0)  # a run where nobody refunds holds nothing
     nobody.tell(refund("R1"), "users:2")
     assert nobody.row()["reason_code"] == codes.TXN_NOT_FOUND
+
+
+def test_a_payment_sent_twice_is_forgotten_once() -> None:
+    d = merchant_paid(refund_window=60_000)
+    merchant_paid(d, "T1")  # the same ReqPay again, after the first finished
+    d.wait(60_001)
+    merchant_paid(d, "T3")  # pushes both copies of T1 out without tripping over either
+    assert d.tell(refund("R3", original="T3"), "users:2")[0][0] == "users:0"
+
+
+def test_a_refund_sent_again_after_it_went_is_dropped() -> None:
+    d = merchant_paid()
+    d.tell(refund("R1"), "users:2")
+    d.tell(RespAuthDetails(TxnId("R1"), PAYER, "00", BankCode("HDFC"), "ACC1"), "users:0")
+    d.tell(RespRiskScore(TxnId("R1"), ALLOW), "fraud")
+    d.tell(RespPayLeg(TxnId("R1"), DEBIT, "00"), "bank:ICICI")
+    d.tell(RespPayLeg(TxnId("R1"), CREDIT, "00"), "bank:HDFC")
+    assert d.row()["state"] == "SUCCESS"
+    assert d.tell(refund("R1"), "users:2") == []  # the same ReqPay again: nothing starts
+    assert len(d.rows) == 1 and d.events[-1][1] == "DUPLICATE_REQPAY"
+
+
+def test_an_expired_collect_cannot_be_refunded() -> None:
+    d = collect_drive()
+    d.wait(20_000)  # expired (U69): no money moved
+    assert d.row()["state"] == "EXPIRED"
+    d.rows.clear()
+    d.tell(refund("R1", method="UPI_COLLECT"), "users:2")
+    assert d.row()["reason_code"] == codes.TXN_NOT_FOUND

@@ -211,3 +211,12 @@ def test_banks_remember_legs_for_as_long_as_a_payment_can_talk_about_them() -> N
     assert idempotency_window(s, t, scenario_methods(s)) > last_word > 3 * 60_000
     slow = parse_scenario({**base, "network": {"jitter_ms": 60_000}})
     assert idempotency_window(slow, t, scenario_methods(slow)) > last_word + 120_000
+
+
+def test_a_scripted_payments_method_must_fit_the_timeout_too(tmp_path: Path) -> None:
+    scripted = (
+        '[timeouts]\npay_ms = 4000\n[[payments]]\nfrom = "a@okhdfcbank"\nto = "b@oksbi"\n'
+        'amount = "5.00"\nmethod = "NET_BANKING"\n'
+    )
+    msg = error_of(tmp_path, GOOD + scripted)
+    assert "methods.NET_BANKING.extra_latency_ms" in msg and "pay_ms (4000 ms)" in msg
