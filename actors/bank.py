@@ -133,8 +133,7 @@ class Bank(Logic):
         super().__init__(Address(f"bank:{code}"), seed)
         self.code = code
         self.limits = limits
-        self.methods = methods
-        self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}
+        self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}  # by ReqPayDebit.method
         self.accounts: dict[str, _Account] = {}
         for spec in accounts:
             if spec.balance < 0:

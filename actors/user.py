@@ -147,10 +147,13 @@ class UserCohort(Logic):
         self.merchants = [u for u in self.users if u.merchant]
         self.persons = [u for u in self.users if not u.merchant]
         self.merchant_vpas = merchants  # every payee that takes merchant-only methods
-        # payees split for a P2M share: (people, merchants); the whole list when they are empty
-        people = tuple(v for v in payees if v not in merchants)
-        shops = tuple(v for v in payees if v in merchants)
-        self._payees_by_kind = (people or tuple(payees), shops or tuple(payees))
+        # payees split for a P2M share: (people, merchants), the whole list when one is empty;
+        # only built when a share is set (two lists of every payee in each cohort otherwise)
+        self._payees_by_kind: tuple[Sequence[Vpa], Sequence[Vpa]] = (payees, payees)
+        if behaviour.p2m_share is not None:
+            people = tuple(v for v in payees if v not in merchants)
+            shops = tuple(v for v in payees if v in merchants)
+            self._payees_by_kind = (people or payees, shops or payees)
         self._recent: dict[Vpa, list[int]] = {}
         # (method, weight, merchants only?, needs a credit card?)
         self._mix = [

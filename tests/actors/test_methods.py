@@ -463,15 +463,20 @@ def test_started_user_actor_picks_methods_and_hears_reversals(actors: None) -> N
     assert c.notifications["REVERSAL"] == 1
 
 
-def test_the_upi_apps_rate_limit_does_not_hold_card_or_net_banking_payments() -> None:
-    c = UserCohort(
+def rahul_limited_to_one_a_minute(record_notifications: bool = False) -> UserCohort:
+    return UserCohort(
         0,
         [RAHUL_U],
         (RAHUL_U.vpa, SHOP_U.vpa),
         Behaviour(),
         7,
         RateLimits(per_minute=1, per_hour=0),
+        record_notifications=record_notifications,
     )
+
+
+def test_the_upi_apps_rate_limit_does_not_hold_card_or_net_banking_payments() -> None:
+    c = rahul_limited_to_one_a_minute()
     for i, method in enumerate((UPI_PUSH, UPI_PUSH, DEBIT_CARD, NET_BANKING, CREDIT_CARD)):
         c.deliver(
             [envelope(StartPayment(RAHUL_U.vpa, SHOP_U.vpa, Paise(1_00), None, "", method), at=i)]
@@ -591,15 +596,7 @@ def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
 
 
 def test_a_payment_the_app_throttles_is_told_to_its_user_as_declined() -> None:
-    c = UserCohort(
-        0,
-        [RAHUL_U],
-        (RAHUL_U.vpa, SHOP_U.vpa),
-        Behaviour(),
-        7,
-        RateLimits(per_minute=1, per_hour=0),
-        record_notifications=True,
-    )
+    c = rahul_limited_to_one_a_minute(record_notifications=True)
     start = StartPayment(RAHUL_U.vpa, SHOP_U.vpa, Paise(1_00))
     out = c.deliver([envelope(start), envelope(start, at=1, seq=2)])
     notes = [row for table, row in out.records if table == "notifications"]
