@@ -5,21 +5,21 @@ threads: test it directly) wrapped by a thin Pykka actor (start it alone and
 talk to it with :class:`~actors.base.Deliver`).
 """
 
-from actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
-from actors.base import Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed, envelope
-from actors.errors import AmountError, InvariantError, ScenarioError, UpisimError
-from actors.fraud import FraudMonitor, FraudMonitorActor, FraudRules
-from actors.money import format_inr, parse_amount
-from actors.records import TRANSACTION_COLUMNS
-from actors.switch import (
+from upisim.actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
+from upisim.actors.base import Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed, envelope
+from upisim.actors.errors import AmountError, InvariantError, ScenarioError, UpisimError
+from upisim.actors.fraud import FraudMonitor, FraudMonitorActor, FraudRules
+from upisim.actors.money import format_inr, parse_amount
+from upisim.actors.records import TRANSACTION_COLUMNS
+from upisim.actors.switch import (
     TRANSITIONS,
     NpciSwitch,
     Stage,
     Switch,
     SwitchTimeouts,
 )
-from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
-from actors.user import Behaviour, User, UserActor, UserCohort
+from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.user import Behaviour, User, UserActor, UserCohort
 
 __all__ = [
     "TRANSACTION_COLUMNS",

@@ -19,9 +19,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from actors import codes
-from actors.base import Logic, LogicActor
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.base import Logic, LogicActor
+from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
     DEBIT,
@@ -33,8 +33,8 @@ from actors.messages import (
     RespChkTxn,
     RespPayLeg,
 )
-from actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
-from actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
+from upisim.actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
+from upisim.actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
 
 
 def pin_block(vpa: str, pin: str) -> str:

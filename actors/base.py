@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import pykka
 
-from actors.types import Address, SimTime
+from upisim.actors.types import Address, SimTime
 
 Envelope = tuple[SimTime, Address, int, Address, Any]
 """``(deliver_at, sender, seq, recipient, message)``; ordered by its first three fields."""

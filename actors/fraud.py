@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from actors.base import Logic, LogicActor
-from actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
-from actors.types import DAY, HOUR, Address, Paise, SimTime, Vpa
+from upisim.actors.base import Logic, LogicActor
+from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
+from upisim.actors.types import DAY, HOUR, Address, Paise, SimTime, Vpa
 
 ALLOW = "ALLOW"
 FLAG = "FLAG"

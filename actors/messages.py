@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from actors.methods import ACCOUNT, UPI_PUSH
-from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.methods import ACCOUNT, UPI_PUSH
+from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 # --- load (SimPy -> user actors) --------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from actors.types import Paise
+from upisim.actors.types import Paise
 
 UPI_PUSH = "UPI_PUSH"
 UPI_COLLECT = "UPI_COLLECT"

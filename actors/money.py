@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from actors.errors import AmountError
-from actors.types import Paise
+from upisim.actors.errors import AmountError
+from upisim.actors.types import Paise
 
 _AMOUNT = re.compile(r"^(?P<rupees>\d+)(?:\.(?P<paise>\d{1,2}))?$")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors import codes
+from upisim.actors import codes
 
 #: Column order of a ``transactions`` row.
 TRANSACTION_COLUMNS = (

@@ -18,11 +18,11 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from actors import codes
-from actors.base import Logic, LogicActor
-from actors.errors import InvariantError
-from actors.fraud import DECLINE
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.base import Logic, LogicActor
+from upisim.actors.errors import InvariantError
+from upisim.actors.fraud import DECLINE
+from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
     DEBIT,
@@ -45,7 +45,7 @@ from actors.messages import (
     RiskRelease,
     Timeout,
 )
-from actors.methods import (
+from upisim.actors.methods import (
     ACCOUNT,
     DEFAULT_METHODS,
     REFUND_DEBIT,
@@ -53,7 +53,7 @@ from actors.methods import (
     UPI_PUSH,
     Method,
 )
-from actors.types import HOUR, SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.types import HOUR, SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
 class Stage:

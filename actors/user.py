@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from actors import codes
-from actors.bank import pin_block
-from actors.base import Logic, LogicActor, derive_seed
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.bank import pin_block
+from upisim.actors.base import Logic, LogicActor, derive_seed
+from upisim.actors.messages import (
     CollectDecision,
     RefundDue,
     ReqAuthDetails,
@@ -35,9 +35,9 @@ from actors.messages import (
     StartPayment,
     StartPayments,
 )
-from actors.methods import CARD, DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
-from actors.records import refused_at_psp
-from actors.types import HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.methods import CARD, DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
+from upisim.actors.records import refused_at_psp
+from upisim.actors.types import HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,10 @@
 Reads run folders only (docs/run-folder.md); never imports actors, scenarios or SimPy.
 """
 
-from reports.compare import compare_runs
-from reports.report import build_report
-from reports.run import Run, RunFolderError, load_run
-from reports.statement import card_statement, statement
+from upisim.reports.compare import compare_runs
+from upisim.reports.report import build_report
+from upisim.reports.run import Run, RunFolderError, load_run
+from upisim.reports.statement import card_statement, statement
 
 __all__ = [
     "Run",

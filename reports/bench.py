@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from reports.report import build_report
-from reports.synthetic import write_synthetic_run
+from upisim.reports.report import build_report
+from upisim.reports.synthetic import write_synthetic_run
 
 
 def bench_report(n_rows: int, seed: int = 0) -> dict[str, float | int]:

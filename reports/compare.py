@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from reports import fmt, plots, tables
-from reports.html import Safe, banner, markup, page, section, table
-from reports.report import REPORT_COLUMNS, Output
-from reports.run import Run, load_run
+from upisim.reports import fmt, plots, tables
+from upisim.reports.html import Safe, banner, markup, page, section, table
+from upisim.reports.report import REPORT_COLUMNS, Output
+from upisim.reports.run import Run, load_run
 
 
 def compare_runs(run_a: str | Path, run_b: str | Path, out_dir: str | Path) -> Path:

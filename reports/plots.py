@@ -22,8 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from reports import fmt
-from reports.tables import PERCENTILES
+from upisim.reports import fmt
+from upisim.reports.tables import PERCENTILES
 
 WIDTH = 11.0
 DPI = 110

@@ -9,9 +9,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from reports import fmt, plots, tables
-from reports.html import Safe, banner, image, join, markup, page, section, table
-from reports.run import Run, load_run
+from upisim.reports import fmt, plots, tables
+from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
+from upisim.reports.run import Run, load_run
 
 # Only what the report uses: the id and party columns are most of the file.
 REPORT_COLUMNS = (

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.run import ACCOUNT_COLUMNS, TRANSACTION_COLUMNS, RunFolderError, read_parquet
+from upisim.reports.run import ACCOUNT_COLUMNS, TRANSACTION_COLUMNS, RunFolderError, read_parquet
 
 COLUMNS = ["t_ms", "txn_id", "kind", "description", "debit_paise", "credit_paise", "balance_paise"]
 # On a card, a debit is a charge (the customer owes more) and a credit pays some back.

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reports.run import ACCOUNT_COLUMNS, EVENT_COLUMNS, MONEY_COLUMNS, TRANSACTION_COLUMNS
+from upisim.reports.run import ACCOUNT_COLUMNS, EVENT_COLUMNS, MONEY_COLUMNS, TRANSACTION_COLUMNS
 
 BANKS = ("HDFC", "SBI", "ICICI")
 HANDLES = ("okhdfcbank", "oksbi", "okicici")

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from actors.errors import UpisimError
+from upisim.actors.errors import UpisimError
 
 BENCH_RATE_PER_S = 8_400
 
@@ -37,8 +37,8 @@ def bench_scenario(users: int, payments: int) -> dict[str, Any]:
 
 def run_one(users: int, payments: int, direct: bool) -> dict[str, Any]:
     """Run one size in this process and measure it."""
-    from scenarios.config import parse_scenario
-    from scenarios.run import run_scenario
+    from upisim.scenarios.config import parse_scenario
+    from upisim.scenarios.run import run_scenario
 
     scenario = parse_scenario(bench_scenario(users, payments), "bench")
     with tempfile.TemporaryDirectory(prefix="upisim-bench-") as tmp:
@@ -94,7 +94,14 @@ def main(args: argparse.Namespace) -> int:
         table.add_column(col, justify="right")
     results = []
     for users, payments in _parse_sizes(args.sizes):
-        cmd = [sys.executable, "-m", "scenarios.cli", "bench", "--one", f"{users}x{payments}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "upisim.scenarios.cli",
+            "bench",
+            "--one",
+            f"{users}x{payments}",
+        ]
         if args.direct:
             cmd.append("--direct")
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -116,7 +123,7 @@ def main(args: argparse.Namespace) -> int:
             str(result["ok"]),
         )
     if args.report_rows:
-        from reports.bench import bench_report
+        from upisim.reports.bench import bench_report
 
         report = bench_report(args.report_rows)
         if args.json:

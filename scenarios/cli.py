@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from actors import codes
-from actors.errors import UpisimError
-from actors.money import format_inr
+from upisim.actors import codes
+from upisim.actors.errors import UpisimError
+from upisim.actors.money import format_inr
 
 console = Console(stderr=True)
 # piped output is read in editors and logs, not an 80-column terminal: do not wrap it narrow
@@ -103,8 +103,8 @@ def _codes_table(summary: dict[str, Any]) -> Table:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from scenarios.config import load_scenario, resolve_path
-    from scenarios.run import run_scenario
+    from upisim.scenarios.config import load_scenario, resolve_path
+    from upisim.scenarios.run import run_scenario
 
     scenario = load_scenario(resolve_path(args.scenario))
     seed = scenario.seed if args.seed is None else args.seed
@@ -137,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out.print(_summary_table(summary))
         out.print(_codes_table(summary))
     if not args.no_report:
-        from reports import build_report
+        from upisim.reports import build_report
 
         html = build_report(out_dir)
         out.print(f"report: {html}")
@@ -148,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports import build_report
+    from upisim.reports import build_report
 
     run_dir = Path(args.run_dir)
     html = build_report(run_dir, Path(args.out) if args.out else None)
@@ -157,7 +157,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from reports import compare_runs
+    from upisim.reports import compare_runs
 
     out_dir = Path(args.out) if args.out else Path(args.run_b) / "compare"
     html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
@@ -166,7 +166,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
-    from reports import card_statement, statement
+    from upisim.reports import card_statement, statement
 
     postings = (card_statement if args.card else statement)(args.run_dir, args.vpa)
     if args.csv:
@@ -200,13 +200,13 @@ def cmd_statement(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from scenarios.bench import main as bench_main
+    from upisim.scenarios.bench import main as bench_main
 
     return bench_main(args)
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    from scenarios.config import bundled_scenarios, load_scenario
+    from upisim.scenarios.config import bundled_scenarios, load_scenario
 
     table = Table(title="bundled scenarios", title_justify="left")
     table.add_column("name")
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["run", *(argv or [])])
-    from reports import RunFolderError
+    from upisim.reports import RunFolderError
 
     try:
         return int(args.func(args))

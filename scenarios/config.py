@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from actors.errors import AmountError, ScenarioError
-from actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH
-from actors.money import parse_amount
+from upisim.actors.errors import AmountError, ScenarioError
+from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH
+from upisim.actors.money import parse_amount
 
 
 def _amount(value: Any) -> int:

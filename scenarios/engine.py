@@ -22,10 +22,19 @@ import numpy as np
 import pykka
 import simpy
 
-from actors.base import NEVER, WAKE, Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed
-from actors.errors import UpisimError
-from actors.messages import StartPayment, StartPayments
-from actors.types import Address, SimTime
+from upisim.actors.base import (
+    NEVER,
+    WAKE,
+    Deliver,
+    Envelope,
+    Logic,
+    LogicActor,
+    Outbox,
+    derive_seed,
+)
+from upisim.actors.errors import UpisimError
+from upisim.actors.messages import StartPayment, StartPayments
+from upisim.actors.types import Address, SimTime
 
 _GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
 

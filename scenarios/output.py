@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from actors.records import TRANSACTION_COLUMNS
+from upisim.actors.records import TRANSACTION_COLUMNS
 
 _S, _I = pa.string(), pa.int64()
 

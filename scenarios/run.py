@@ -18,15 +18,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import simpy
 
-from actors import codes
-from actors.base import Outbox
-from actors.messages import StartCollects, StartPayment
-from actors.methods import CREDIT_CARD, UPI_COLLECT
-from actors.types import Paise, Vpa
-from actors.user import NOTIFICATION_KINDS
-from scenarios.config import Scenario, ScriptedPayment, resolved_dict
-from scenarios.engine import DeliveryLoop, Faults, Network, arrivals, scripted
-from scenarios.output import (
+from upisim.actors import codes
+from upisim.actors.base import Outbox
+from upisim.actors.messages import StartCollects, StartPayment
+from upisim.actors.methods import CREDIT_CARD, UPI_COLLECT
+from upisim.actors.types import Paise, Vpa
+from upisim.actors.user import NOTIFICATION_KINDS
+from upisim.scenarios.config import Scenario, ScriptedPayment, resolved_dict
+from upisim.scenarios.engine import DeliveryLoop, Faults, Network, arrivals, scripted
+from upisim.scenarios.output import (
     ACCOUNTS,
     EVENTS,
     MONEY,
@@ -35,7 +35,7 @@ from scenarios.output import (
     TableWriter,
     parquet_to_csv,
 )
-from scenarios.world import World, build_world, link_latency
+from upisim.scenarios.world import World, build_world, link_latency
 
 Progress = Callable[[int, int, int], None]
 """``progress(sim_now_ms, sim_end_ms, payments_done)``, called now and then during a run."""

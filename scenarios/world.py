@@ -11,14 +11,14 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from actors.bank import AccountSpec, Bank, BankLimits, pin_block
-from actors.base import Logic, derive_seed
-from actors.fraud import FraudMonitor, FraudRules
-from actors.methods import Method, methods_with
-from actors.switch import CollectRules, Switch, SwitchTimeouts
-from actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
-from actors.user import Behaviour, CollectHabits, RateLimits, User, UserCohort
-from scenarios.config import Scenario
+from upisim.actors.bank import AccountSpec, Bank, BankLimits, pin_block
+from upisim.actors.base import Logic, derive_seed
+from upisim.actors.fraud import FraudMonitor, FraudRules
+from upisim.actors.methods import Method, methods_with
+from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
+from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
+from upisim.actors.user import Behaviour, CollectHabits, RateLimits, User, UserCohort
+from upisim.scenarios.config import Scenario
 
 FIRST_NAMES = (
     "Aarav",

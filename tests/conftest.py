@@ -21,3 +21,14 @@ def actors() -> Iterator[None]:
 @pytest.fixture
 def scenarios_dir() -> Path:
     return ROOT / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled quickstart, run once per session: a real run folder to read."""
+    from upisim.scenarios.config import bundled_scenarios, load_scenario
+    from upisim.scenarios.run import run_scenario
+
+    out = tmp_path_factory.mktemp("quickstart-run")
+    run_scenario(load_scenario(bundled_scenarios()["quickstart"]), out)
+    return out

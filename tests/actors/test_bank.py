@@ -7,10 +7,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from actors import codes
-from actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
-from actors.base import Deliver, envelope
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
+from upisim.actors.base import Deliver, envelope
+from upisim.actors.messages import (
     CREDIT,
     DEBIT,
     ReqPayCredit,
@@ -18,7 +18,7 @@ from actors.messages import (
     ReqPayReversal,
     RespPayLeg,
 )
-from actors.types import HOUR, BankCode, Paise, SimTime, TxnId
+from upisim.actors.types import HOUR, BankCode, Paise, SimTime, TxnId
 
 RAHUL, PRIYA = "HDFC000000000001", "HDFC000000000002"
 GOOD = pin_block("rahul@okhdfcbank", "1234")
@@ -240,7 +240,7 @@ def test_a_declined_payment_does_not_use_up_the_cooling_allowance() -> None:
 
 
 def test_check_status_tells_whether_a_leg_stands_and_blocks_stragglers() -> None:
-    from actors.messages import ReqChkTxn, RespChkTxn
+    from upisim.actors.messages import ReqChkTxn, RespChkTxn
 
     bank = make_bank()
     ask(bank, ReqPayCredit(TxnId("T1"), PRIYA, Paise(100_00)))

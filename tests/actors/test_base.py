@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.base import NEVER, Logic, derive_seed, envelope
-from actors.types import Address
+from upisim.actors.base import NEVER, Logic, derive_seed, envelope
+from upisim.actors.types import Address
 
 
 class Echo(Logic):

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from actors.base import Deliver, envelope
-from actors.fraud import ALLOW, DECLINE, FLAG, FraudMonitor, FraudMonitorActor, FraudRules
-from actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
-from actors.types import DAY, HOUR, MINUTE, Paise, SimTime, TxnId, Vpa
+from upisim.actors.base import Deliver, envelope
+from upisim.actors.fraud import ALLOW, DECLINE, FLAG, FraudMonitor, FraudMonitorActor, FraudRules
+from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
+from upisim.actors.types import DAY, HOUR, MINUTE, Paise, SimTime, TxnId, Vpa
 
 A = Vpa("rahul@okhdfcbank")
 

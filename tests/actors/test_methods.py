@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from actors import codes
-from actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
-from actors.base import Deliver, envelope
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
+from upisim.actors.base import Deliver, envelope
+from upisim.actors.messages import (
     CREDIT,
     DEBIT,
     ReqAuthDetails,
@@ -27,7 +27,7 @@ from actors.messages import (
     StartPayment,
     StartPayments,
 )
-from actors.methods import (
+from upisim.actors.methods import (
     CARD,
     CREDIT_CARD,
     DEBIT_CARD,
@@ -39,10 +39,17 @@ from actors.methods import (
     UPI_PUSH,
     methods_with,
 )
-from actors.records import TRANSACTION_COLUMNS
-from actors.switch import CollectRules, Switch
-from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
-from actors.user import NOTIFICATION_KINDS, Behaviour, CollectHabits, RateLimits, User, UserCohort
+from upisim.actors.records import TRANSACTION_COLUMNS
+from upisim.actors.switch import CollectRules, Switch
+from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.user import (
+    NOTIFICATION_KINDS,
+    Behaviour,
+    CollectHabits,
+    RateLimits,
+    User,
+    UserCohort,
+)
 
 # -- the bank: funding sources and rules per method ------------------------------------
 
@@ -426,7 +433,7 @@ def test_a_p2m_share_sends_that_share_of_payments_to_merchants() -> None:
 
 
 def test_started_switch_refuses_a_card_payment_to_a_person(actors: None) -> None:
-    from actors.switch import NpciSwitch
+    from upisim.actors.switch import NpciSwitch
 
     ref = NpciSwitch.start(Drive().switch)
     pay = ReqPay(
@@ -451,7 +458,7 @@ def test_started_switch_refuses_a_card_payment_to_a_person(actors: None) -> None
 
 
 def test_started_user_actor_picks_methods_and_hears_reversals(actors: None) -> None:
-    from actors.user import UserActor
+    from upisim.actors.user import UserActor
 
     c = app({CREDIT_CARD: 1, UPI_PUSH: 1}, [RAHUL_U])
     ref = UserActor.start(c)
@@ -558,7 +565,7 @@ def test_a_merchant_paying_itself_is_sent_to_another_merchant() -> None:
 
 
 def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
-    from actors.user import Notification
+    from upisim.actors.user import Notification
 
     c = UserCohort(
         0,

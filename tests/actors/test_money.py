@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.errors import AmountError
-from actors.money import format_inr, parse_amount
+from upisim.actors.errors import AmountError
+from upisim.actors.money import format_inr, parse_amount
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from actors import codes
-from actors.base import Deliver, Outbox, envelope
-from actors.errors import InvariantError
-from actors.fraud import ALLOW, DECLINE, FLAG
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.base import Deliver, Outbox, envelope
+from upisim.actors.errors import InvariantError
+from upisim.actors.fraud import ALLOW, DECLINE, FLAG
+from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
     DEBIT,
@@ -31,9 +31,9 @@ from actors.messages import (
     RespRiskScore,
     RiskRelease,
 )
-from actors.records import TRANSACTION_COLUMNS
-from actors.switch import TERMINAL, TRANSITIONS, NpciSwitch, Stage, Switch
-from actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.records import TRANSACTION_COLUMNS
+from upisim.actors.switch import TERMINAL, TRANSITIONS, NpciSwitch, Stage, Switch
+from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 
 T = TxnId("T1")
 PAYER, PAYEE = Vpa("rahul@okhdfcbank"), Vpa("priya@oksbi")

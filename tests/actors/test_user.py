@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from actors import codes
-from actors.bank import pin_block
-from actors.base import Deliver, envelope
-from actors.messages import (
+from upisim.actors import codes
+from upisim.actors.bank import pin_block
+from upisim.actors.base import Deliver, envelope
+from upisim.actors.messages import (
     ReqAuthDetails,
     ReqPay,
     RespAuthDetails,
@@ -11,9 +11,9 @@ from actors.messages import (
     StartPayment,
     StartPayments,
 )
-from actors.records import TRANSACTION_COLUMNS
-from actors.types import MINUTE, BankCode, Paise, TxnId, Vpa
-from actors.user import Behaviour, RateLimits, User, UserActor, UserCohort
+from upisim.actors.records import TRANSACTION_COLUMNS
+from upisim.actors.types import MINUTE, BankCode, Paise, TxnId, Vpa
+from upisim.actors.user import Behaviour, RateLimits, User, UserActor, UserCohort
 
 USERS = [
     User("Rahul Sharma", Vpa("rahul@okhdfcbank"), BankCode("HDFC"), "H1", "1234"),
@@ -129,8 +129,8 @@ def test_refused_payments_do_not_use_up_the_window() -> None:
 
 
 def test_a_collect_request_is_answered_after_a_while_or_never() -> None:
-    from actors.messages import CollectDecision
-    from actors.user import CollectHabits
+    from upisim.actors.messages import CollectDecision
+    from upisim.actors.user import CollectHabits
 
     answers = []
     for seed in range(40):
@@ -164,7 +164,7 @@ def test_a_collect_request_is_answered_after_a_while_or_never() -> None:
 
 
 def test_merchants_send_collect_requests_to_others() -> None:
-    from actors.messages import ReqPayCollect, StartCollects
+    from upisim.actors.messages import ReqPayCollect, StartCollects
 
     shop = User("Chai Point", Vpa("shop@okicici"), BankCode("ICICI"), "M1", "1111", True)
     c = UserCohort(0, [*USERS, shop], (*EVERYONE, shop.vpa), Behaviour(), 3, RateLimits(0, 0))

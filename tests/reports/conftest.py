@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import build_report
 from tests.reports.fake_run import Fixture, write_run
+from upisim.reports import build_report
 
 
 @pytest.fixture(scope="session")

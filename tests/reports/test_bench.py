@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports import card_statement, load_run, statement
-from reports.bench import bench_report
-from reports.synthetic import write_synthetic_run
+from upisim.reports import card_statement, load_run, statement
+from upisim.reports.bench import bench_report
+from upisim.reports.synthetic import write_synthetic_run
 
 
 def test_synthetic_run_is_consistent(tmp_path):

@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from reports import compare_runs
 from tests.reports.fake_run import MALICIOUS_VPA
+from upisim.reports import compare_runs
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from reports import plots, tables
+from upisim.reports import plots, tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # Unbalanced or unknown mathtext makes matplotlib raise if "$" is parsed as math.

@@ -10,8 +10,8 @@ import re
 import pandas as pd
 import pytest
 
-from reports import build_report, fmt, load_run
 from tests.reports.fake_run import MALICIOUS_NAME, MALICIOUS_VPA
+from upisim.reports import build_report, fmt, load_run
 
 SECTION_HEADINGS = [
     "Summary",

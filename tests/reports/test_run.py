@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from reports import Run, RunFolderError, load_run
+from upisim.reports import Run, RunFolderError, load_run
 
 # Copied from docs/run-folder.md on purpose: the test checks reports against the doc.
 DOC_TRANSACTIONS = [

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from reports import RunFolderError, card_statement, statement
-from reports.run import ACCOUNT_COLUMNS, TRANSACTION_COLUMNS
-from reports.statement import READS
+from upisim.reports import RunFolderError, card_statement, statement
+from upisim.reports.run import ACCOUNT_COLUMNS, TRANSACTION_COLUMNS
+from upisim.reports.statement import READS
 
 _ARROW = {"str": pa.string(), "int64": pa.int64(), "Int64": pa.int64(), "bool": pa.bool_()}
 ACCOUNTS_SCHEMA = pa.schema([(name, _ARROW[t]) for name, t in ACCOUNT_COLUMNS.items()])
@@ -154,7 +154,9 @@ def test_a_run_from_before_cards_still_gives_savings_statements(tmp_path):
 
 
 def test_cli_prints_the_card_statement(run, tmp_path, capsys):
-    from scenarios.cli import main  # the command lives with the CLI; reports never imports it
+    from upisim.scenarios.cli import (
+        main,  # the command lives with the CLI; reports never imports it
+    )
 
     out = tmp_path / "card.csv"
     assert main(["statement", str(run), ASHA, "--card", "--csv", str(out)]) == 0

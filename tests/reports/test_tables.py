@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import fmt, tables
-from reports.run import load_run
+from upisim.reports import fmt, tables
+from upisim.reports.run import load_run
 
 
 @pytest.mark.parametrize(

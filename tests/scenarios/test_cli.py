@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.cli import main
+from upisim.scenarios.cli import main
 
 
 def test_run_quickstart_writes_a_run_folder_and_exits_0(
@@ -51,7 +51,7 @@ def test_bench_json_prints_one_object_per_size() -> None:
         [
             sys.executable,
             "-m",
-            "scenarios.cli",
+            "upisim.scenarios.cli",
             "bench",
             "--json",
             "--sizes",

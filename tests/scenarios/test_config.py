@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.errors import ScenarioError
-from scenarios.config import bundled_scenarios, load_scenario, resolve_path, resolved_dict
+from upisim.actors.errors import ScenarioError
+from upisim.scenarios.config import bundled_scenarios, load_scenario, resolve_path, resolved_dict
 
 GOOD = """
 name = "t"
@@ -114,8 +114,8 @@ def test_resolved_scenario_masks_pins_and_round_trips_amounts(tmp_path: Path) ->
 def test_method_names_in_files_are_the_actors_method_names() -> None:
     from typing import get_args
 
-    from actors.methods import DEFAULT_METHODS, PUSH_METHODS
-    from scenarios.config import MethodName, PushMethod
+    from upisim.actors.methods import DEFAULT_METHODS, PUSH_METHODS
+    from upisim.scenarios.config import MethodName, PushMethod
 
     assert get_args(PushMethod) == PUSH_METHODS
     assert get_args(MethodName) == tuple(DEFAULT_METHODS)
@@ -154,8 +154,8 @@ def test_a_scripted_collect_starts_from_its_listed_payee(tmp_path: Path) -> None
 
 
 def test_scenario_method_changes_reach_the_method_table() -> None:
-    from scenarios.config import parse_scenario
-    from scenarios.world import scenario_methods
+    from upisim.scenarios.config import parse_scenario
+    from upisim.scenarios.world import scenario_methods
 
     s = parse_scenario(
         {
@@ -199,9 +199,9 @@ def test_settings_that_could_only_fail_are_refused(
 
 
 def test_banks_remember_legs_for_as_long_as_a_payment_can_talk_about_them() -> None:
-    from actors.switch import SwitchTimeouts
-    from scenarios.config import parse_scenario
-    from scenarios.world import idempotency_window, scenario_methods
+    from upisim.actors.switch import SwitchTimeouts
+    from upisim.scenarios.config import parse_scenario
+    from upisim.scenarios.world import idempotency_window, scenario_methods
 
     base = {"name": "t", "duration_s": 1, "population": {"size": 2}}
     s = parse_scenario(base)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actors.types import Address
-from scenarios.engine import Faults, Network
+from upisim.actors.types import Address
+from upisim.scenarios.engine import Faults, Network
 
 LINKS = {("switch", "bank:HDFC"): 60, ("bank:HDFC", "switch"): 60}
 

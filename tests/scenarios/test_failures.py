@@ -7,10 +7,10 @@ from pathlib import Path
 import pykka
 import pytest
 
-from actors.fraud import FraudMonitor
-from scenarios.config import bundled_scenarios, load_scenario, parse_scenario
-from scenarios.engine import RunError
-from scenarios.run import run_scenario
+from upisim.actors.fraud import FraudMonitor
+from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
+from upisim.scenarios.engine import RunError
+from upisim.scenarios.run import run_scenario
 
 
 def test_an_actor_that_raises_stops_the_run_naming_it(

@@ -13,8 +13,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios.config import parse_scenario
-from scenarios.run import run_scenario
+from upisim.scenarios.config import parse_scenario
+from upisim.scenarios.run import run_scenario
 
 scenarios = st.fixed_dictionaries(
     {

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import build_report, compare_runs
-from scenarios.config import bundled_scenarios, load_scenario
-from scenarios.run import run_scenario
+from upisim.reports import build_report, compare_runs
+from upisim.scenarios.config import bundled_scenarios, load_scenario
+from upisim.scenarios.run import run_scenario
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_compare_two_seeds_of_the_quickstart(tmp_path: Path) -> None:
 
 
 def test_statements_end_at_each_accounts_closing_balance(tmp_path: Path) -> None:
-    from reports import statement
+    from upisim.reports import statement
 
     run_scenario(load_scenario(bundled_scenarios()["collect_expiry"]), tmp_path)
     accounts = pd.read_parquet(tmp_path / "accounts.parquet")
@@ -61,7 +61,7 @@ def test_statements_end_at_each_accounts_closing_balance(tmp_path: Path) -> None
 
 
 def test_statement_of_priya_in_the_quickstart(tmp_path: Path) -> None:
-    from reports import statement
+    from upisim.reports import statement
 
     run_scenario(load_scenario(bundled_scenarios()["quickstart"]), tmp_path)
     postings = statement(tmp_path, "priya@oksbi")

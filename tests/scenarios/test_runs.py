@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from actors.money import parse_amount
-from scenarios.config import bundled_scenarios, load_scenario, parse_scenario
-from scenarios.run import RunResult, run_scenario
+from upisim.actors.money import parse_amount
+from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
+from upisim.scenarios.run import RunResult, run_scenario
 
 
 def digest(path: Path) -> str:
