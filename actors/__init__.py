@@ -1,59 +1,54 @@
 """upisim's actors: users, banks, the NPCI switch and the fraud monitor, and what they exchange.
 
 Each actor is a plain logic class (state plus one handler per message, no
-threads: test it directly) wrapped by a thin Pykka actor (start it alone and
-talk to it with :class:`~actors.base.Deliver`).
+threads: test it directly) run inside the one thin Pykka shell,
+:class:`~upisim.actors.base.LogicActor` (start it alone and talk to it with
+:class:`~upisim.actors.base.Deliver`).
 """
 
-from upisim.actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
+from upisim.actors import addresses
+from upisim.actors.bank import AccountSpec, Bank, BankLimits, Books, pin_block
 from upisim.actors.base import Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed, envelope
 from upisim.actors.errors import AmountError, InvariantError, ScenarioError, UpisimError
-from upisim.actors.fraud import FraudMonitor, FraudMonitorActor, FraudRules
+from upisim.actors.fraud import FraudMonitor, FraudRules
+from upisim.actors.load import Behaviour, Draws
 from upisim.actors.money import format_inr, parse_amount
-from upisim.actors.records import TRANSACTION_COLUMNS
-from upisim.actors.switch import (
-    TRANSITIONS,
-    NpciSwitch,
-    Stage,
-    Switch,
-    SwitchTimeouts,
-)
+from upisim.actors.switch import TRANSITIONS, Stage, Switch, SwitchLoad, SwitchTimeouts
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
-from upisim.actors.user import Behaviour, User, UserActor, UserCohort
+from upisim.actors.user import User, UserCohort
 
 __all__ = [
-    "TRANSACTION_COLUMNS",
     "TRANSITIONS",
     "AccountSpec",
     "Address",
     "AmountError",
     "Bank",
-    "BankActor",
     "BankCode",
     "BankLimits",
     "Behaviour",
+    "Books",
     "Deliver",
+    "Draws",
     "Envelope",
     "FraudMonitor",
-    "FraudMonitorActor",
     "FraudRules",
     "InvariantError",
     "Logic",
     "LogicActor",
-    "NpciSwitch",
     "Outbox",
     "Paise",
     "ScenarioError",
     "SimTime",
     "Stage",
     "Switch",
+    "SwitchLoad",
     "SwitchTimeouts",
     "TxnId",
     "UpisimError",
     "User",
-    "UserActor",
     "UserCohort",
     "Vpa",
+    "addresses",
     "derive_seed",
     "envelope",
     "format_inr",

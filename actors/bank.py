@@ -18,9 +18,10 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from upisim.actors import codes
-from upisim.actors.base import Logic, LogicActor
+from upisim.actors import addresses, codes
+from upisim.actors.base import Logic
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
@@ -119,6 +120,15 @@ class _Leg:
         self.undone: str | None = None  # the code its reversal was answered with
 
 
+class Books(NamedTuple):
+    """A bank's books after a window (its gauges): customers + settlement - card outstanding,
+    summed over all banks, never moves."""
+
+    customers: int  # every customer's savings balance
+    settlement: int  # the UPI settlement account: debited, not yet credited elsewhere
+    card_outstanding: int  # owed on all credit cards: money the bank lent
+
+
 class Bank(Logic):
     """One bank's ledger. Every leg is idempotent by (transaction id, leg)."""
 
@@ -130,7 +140,7 @@ class Bank(Logic):
         seed: int = 0,
         methods: Mapping[str, Method] = DEFAULT_METHODS,
     ) -> None:
-        super().__init__(Address(f"bank:{code}"), seed)
+        super().__init__(addresses.bank(code), seed)
         self.code = code
         self.limits = limits
         self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}  # by ReqPayDebit.method
@@ -153,8 +163,8 @@ class Bank(Logic):
     def card_outstanding(self, account: str) -> Paise:
         return Paise(self.accounts[account].outstanding)
 
-    def gauges(self) -> tuple[int, int, int]:
-        return (self.customers_total, self.settlement, self.outstanding_total)
+    def gauges(self) -> Books:
+        return Books(self.customers_total, self.settlement, self.outstanding_total)
 
     # -- handlers -----------------------------------------------------------------------
 
@@ -347,10 +357,3 @@ class Bank(Logic):
         expiry = self._expiry
         while expiry and expiry[0][0] < horizon:
             del self._txns[expiry.popleft()[1]]
-
-
-class BankActor(LogicActor):
-    """A :class:`Bank` as a Pykka actor."""
-
-    def __init__(self, bank: Bank) -> None:
-        super().__init__(bank)

@@ -22,17 +22,24 @@ from typing import Any, NamedTuple
 import pykka
 
 from upisim.actors.types import Address, SimTime
+from upisim.runfolder import EventRow
 
-Envelope = tuple[SimTime, Address, int, Address, Any]
-"""``(deliver_at, sender, seq, recipient, message)``; ordered by its first three fields."""
+Envelope = tuple[int, Address, int, Address, Any]
+"""``(deliver_at, sender, seq, recipient, message)``; ordered by its first three fields;
+``deliver_at`` is simulated ms."""
 
-Sent = tuple[int, Address, int, Address, Any]
-"""``(deliver_at, sender, seq, recipient, message)``: stamped by the sender with the link
-latency its network gave it (:meth:`Logic.connect`); unconnected, ``deliver_at`` is the send
-time."""
+Sent = Envelope
+"""An envelope as its sender sent it: stamped with the link latency its network gave it
+(:meth:`Logic.connect`); unconnected, ``deliver_at`` is the send time."""
 
-Record = tuple[str, tuple[Any, ...]]
-"""``(table, row)``: a row for one of the run's tables (``transactions``, ``events``)."""
+Row = tuple[Any, ...]
+"""A row of one of the run's tables: an instance of a row type of :mod:`upisim.runfolder`
+(its type says which table)."""
+
+Gauges = tuple[int, ...]
+"""Running totals an actor reports after each window it worked in: each kind of actor that
+has any defines its own named tuple (a bank's :class:`~upisim.actors.bank.Books`, the
+switch's :class:`~upisim.actors.switch.SwitchLoad`); the run tells them apart by type."""
 
 NEVER = 1 << 62
 """A time after every run."""
@@ -42,8 +49,8 @@ class Outbox(NamedTuple):
     """What an actor answers to one ``Deliver``."""
 
     sends: list[Sent]
-    records: list[Record]
-    gauges: tuple[int, ...] | None
+    records: list[Row]
+    gauges: Gauges | None
     wake_at: int | None  # the next timer still pending: deliver to me by then
 
 
@@ -98,7 +105,7 @@ class Logic:
         self.rng = random.Random(derive_seed(seed, address))
         self._seq = 0
         self._sends: list[Sent] = []
-        self._records: list[Record] = []
+        self._records: list[Row] = []
         self._timers: list[tuple[int, int, Any]] = []  # a heap
         self._next_due = NEVER
         self._dispatch: dict[type, Callable[[Any, Address], None]] = {}
@@ -130,20 +137,19 @@ class Logic:
         if fire_at < self._next_due:
             self._next_due = fire_at
 
-    def record(self, table: str, row: tuple[Any, ...]) -> None:
-        self._records.append((table, row))
+    def record(self, row: Row) -> None:
+        """Record a row of one of the run's tables (a :mod:`upisim.runfolder` row type)."""
+        self._records.append(row)
 
     def event(
         self, kind: str, txn_id: str = "", subject: str = "", detail: str = "", value: int = 0
     ) -> None:
         """Record a row of the events table (see docs/run-folder.md)."""
-        self._records.append(
-            ("events", (self.now, kind, self.address, txn_id, subject, detail, value))
-        )
+        self._records.append(EventRow(self.now, kind, self.address, txn_id, subject, detail, value))
 
     # -- what the shell calls ----------------------------------------------------------
 
-    def gauges(self) -> tuple[int, ...] | None:
+    def gauges(self) -> Gauges | None:
         """Running totals the delivery loop checks each window (banks: money); None if none."""
         return None
 
@@ -204,7 +210,10 @@ class Logic:
 
 
 class LogicActor(pykka.ThreadingActor):
-    """Thin Pykka shell around a :class:`Logic`: ``Deliver`` in, :class:`Outbox` out."""
+    """The one thin Pykka shell every actor runs in: ``Deliver`` in, :class:`Outbox` out.
+
+    The run starts each bank, the switch, the fraud monitor and every user cohort in it
+    (``LogicActor.start(bank)``), and so can a test that talks to one actor alone."""
 
     def __init__(self, logic: Logic) -> None:
         super().__init__()

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from upisim.actors.base import Logic, LogicActor
+from upisim.actors.addresses import FRAUD
+from upisim.actors.base import Logic
 from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, Address, Paise, SimTime, Vpa
 
@@ -45,9 +46,9 @@ class FraudMonitor(Logic):
     """Per-payer windows of allowed payments; answers ``ReqRiskScore`` with a decision."""
 
     def __init__(
-        self, rules: FraudRules = FraudRules(), seed: int = 0, address: str = "fraud"
+        self, rules: FraudRules = FraudRules(), seed: int = 0, address: Address = FRAUD
     ) -> None:
-        super().__init__(Address(address), seed)
+        super().__init__(address, seed)
         self.rules = rules
         self._actions = {
             "HIGH_VALUE": rules.high_value_action,
@@ -108,10 +109,3 @@ class FraudMonitor(Logic):
     def window_count(self, payer: Vpa, now: SimTime) -> int:
         state = self._payers.get(payer)
         return 0 if state is None else sum(1 for t in state.recent if t > now - HOUR)
-
-
-class FraudMonitorActor(LogicActor):
-    """A :class:`FraudMonitor` as a Pykka actor."""
-
-    def __init__(self, monitor: FraudMonitor) -> None:
-        super().__init__(monitor)

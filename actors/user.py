@@ -10,17 +10,16 @@ keeps Pykka fast at any population.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
-from upisim.actors import codes
+from upisim.actors import addresses, codes
 from upisim.actors.bank import pin_block
-from upisim.actors.base import Logic, LogicActor, derive_seed
+from upisim.actors.base import Logic, derive_seed
+from upisim.actors.load import Behaviour, Draws
 from upisim.actors.messages import (
     CollectDecision,
     RefundDue,
@@ -35,9 +34,9 @@ from upisim.actors.messages import (
     StartPayment,
     StartPayments,
 )
-from upisim.actors.methods import CARD, DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
-from upisim.actors.records import refused_at_psp
+from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
 from upisim.actors.types import HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.runfolder import Kind, Notice, Notification, State, TransactionRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,42 +52,17 @@ class User:
     card: bool = False  # holds a credit card (a credit line at their bank)
 
 
-#: What a user's app tells them about: money out, money in, a request for money, a request
-#: that ran out, a posting put back, and a payment that did not go through.
-NOTIFICATION_KINDS = ("DEBIT", "CREDIT", "COLLECT_REQUEST", "EXPIRED", "REVERSAL", "DECLINED")
-
-
-class Notification(NamedTuple):
-    """What a user's app shows them, one row of the optional notifications table."""
-
-    t_ms: int
-    vpa: Vpa  # the user told
-    kind: str  # one of NOTIFICATION_KINDS
-    txn_id: TxnId
-    amount: Paise
-    counterparty: Vpa  # who paid them, whom they paid, or who asks
-    code: str  # the NPCI code that goes with it ("00" for money that moved)
-
-
 Listener = Callable[[Notification], None]
 """An observer of a cohort's notifications: called in the actor, tell-only; what it raises
 is recorded as a LISTENER_FAILED event and never reaches the actor."""
 
 NOT_A_REFUND = TxnId("")
-_NOTICE_OF = {"SUCCESS": "DEBIT", "DEEMED": "DEBIT", "EXPIRED": "EXPIRED", "FAILURE": "DECLINED"}
-
-
-@dataclass(frozen=True, slots=True)
-class Behaviour:
-    """How generated payments look: amounts are log-normal around a median, in whole rupees."""
-
-    median_amount: Paise = Paise(500_00)
-    amount_sigma: float = 1.0
-    min_amount: Paise = Paise(1_00)
-    max_amount: Paise = Paise(20_000_00)
-    wrong_pin_rate: float = 0.0
-    method_mix: tuple[tuple[str, float], ...] = ((UPI_PUSH, 1.0),)  # push methods by weight
-    p2m_share: float | None = None  # share of payments to merchants; None: anyone, uniformly
+_NOTICE_OF = {
+    "SUCCESS": Notice.DEBIT,
+    "DEEMED": Notice.DEBIT,
+    "EXPIRED": Notice.EXPIRED,
+    "FAILURE": Notice.DECLINED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +102,7 @@ class UserCohort(Logic):
         methods: Mapping[str, Method] = DEFAULT_METHODS,
         record_notifications: bool = False,
     ) -> None:
-        super().__init__(Address(f"users:{index}"), seed)
+        super().__init__(addresses.users(index), seed)
         self.index = index
         self.users = list(users)
         self.by_vpa = {u.vpa: u for u in self.users}
@@ -140,28 +114,13 @@ class UserCohort(Logic):
         self.notifications: Counter[str] = Counter()  # by kind, always kept
         self.record_notifications = record_notifications  # one row each (a table)
         self.listeners: list[Listener] = []
-        self._mu = math.log(behaviour.median_amount / 100)
-        self._np = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
+        generator = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
+        self.draws = Draws(generator, behaviour, payees, merchants, methods)
         self.limits = limits
         self.collect = collect
         self.merchants = [u for u in self.users if u.merchant]
         self.persons = [u for u in self.users if not u.merchant]
-        self.merchant_vpas = merchants  # every payee that takes merchant-only methods
-        # payees split for a P2M share: (people, merchants), the whole list when one is empty;
-        # only built when a share is set (two lists of every payee in each cohort otherwise)
-        self._payees_by_kind: tuple[Sequence[Vpa], Sequence[Vpa]] = (payees, payees)
-        if behaviour.p2m_share is not None:
-            people = tuple(v for v in payees if v not in merchants)
-            shops = tuple(v for v in payees if v in merchants)
-            self._payees_by_kind = (people or payees, shops or payees)
         self._recent: dict[Vpa, list[int]] = {}
-        # (method, weight, merchants only?, needs a credit card?)
-        self._mix = [
-            (name, weight, methods[name].p2m_only, methods[name].source == CARD)
-            for name, weight in behaviour.method_mix
-            if weight > 0
-        ]
-        self._upi_only = [name for name, *_ in self._mix] == [UPI_PUSH]
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -174,25 +133,10 @@ class UserCohort(Logic):
         # the UPI app's own limits: a card or net-banking payment goes through a gateway
         window = self._throttled(user.vpa) if method == UPI_PUSH else ""
         if window:
-            self.event("RATE_LIMIT", txn_id, user.vpa, window, amount)
-            self.record(
-                "transactions",
-                refused_at_psp(
-                    txn_id,
-                    user.vpa,
-                    payee,
-                    user.bank,
-                    amount,
-                    codes.PSP_THROTTLED,
-                    self.now,
-                    method,
-                ),
-            )
-            self.outcomes[codes.PSP_THROTTLED] += 1
-            self._notify(user.vpa, "DECLINED", txn_id, Paise(amount), payee, codes.PSP_THROTTLED)
+            self._refuse(txn_id, user, payee, amount, method, window)
             return
         self.send(
-            Address("switch"),
+            addresses.SWITCH,
             ReqPay(
                 txn_id,
                 user.vpa,
@@ -207,23 +151,40 @@ class UserCohort(Logic):
             ),
         )
 
-    def _method(self, user: User, payee: Vpa, u: float) -> str:
-        """The mix's method for this payment, among those the payer has (a credit card) and
-        the payee takes (merchant-only methods), drawn with ``u`` in [0, 1)."""
-        merchant = payee in self.merchant_vpas
-        allowed = [
-            (name, weight)
-            for name, weight, p2m_only, card in self._mix
-            if (merchant or not p2m_only) and (user.card or not card)
-        ]
-        if not allowed:
-            return UPI_PUSH
-        x = u * sum(weight for _, weight in allowed)
-        for name, weight in allowed:
-            x -= weight
-            if x < 0:
-                return name
-        return allowed[-1][0]
+    def _refuse(
+        self, txn_id: TxnId, user: User, payee: Vpa, amount: int, method: str, window: str
+    ) -> None:
+        """The app holds the payment back (U86): it never reaches the switch."""
+        code, now = codes.PSP_THROTTLED, self.now
+        self.event("RATE_LIMIT", txn_id, user.vpa, window, amount)
+        self.record(
+            TransactionRow(
+                txn_id,
+                Kind.PAY,
+                method,
+                user.vpa,
+                payee,
+                user.bank,
+                "",
+                amount,
+                State.FAILED,
+                code,
+                code,
+                codes.decline_type(code),
+                "",
+                now,
+                None,
+                None,
+                None,
+                None,
+                None,
+                now,
+                0,
+                "",
+            )
+        )
+        self.outcomes[code] += 1
+        self._notify(user.vpa, Notice.DECLINED, txn_id, Paise(amount), payee, code)
 
     def _throttled(self, vpa: Vpa) -> str:
         """The window (``1m`` or ``1h``) this payment would overflow, or ``""`` (and count it)."""
@@ -247,50 +208,17 @@ class UserCohort(Logic):
         recent.append(now)
         return ""
 
-    def draw_amounts(self, n: int) -> list[int]:
-        """``n`` amounts in paise: log-normal whole rupees, clamped to the behaviour's range."""
-        b = self.behaviour
-        rupees = np.rint(self._np.lognormal(self._mu, b.amount_sigma, n))
-        amounts: list[int] = (
-            np.clip(rupees * 100, b.min_amount, b.max_amount).astype(np.int64).tolist()
-        )
-        return amounts
-
     def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
-        """Start ``msg.number`` payments: draws are made for the whole batch at once (numpy),
-        the same way every run, so a batch costs a few calls instead of a few per payment."""
-        n = msg.number
-        users, payees, n_payees = self.users, self.payees, len(self.payees)
-        draw = self._np
-        payers = draw.integers(0, len(users), n).tolist()
-        p2m_share = self.behaviour.p2m_share
-        pools: list[Sequence[Vpa]] | None = None  # where each payment's payee came from
-        if p2m_share is None:
-            chosen = [payees[t] for t in draw.integers(0, n_payees, n).tolist()]
-        else:  # a share goes to merchants: pick each payment's kind of payee, then the payee
-            to_shop = (draw.random(n) < p2m_share).tolist()
-            where = draw.random(n).tolist()
-            by_kind = self._payees_by_kind
-            chosen = []
-            for i in range(n):
-                kind = by_kind[to_shop[i]]
-                chosen.append(kind[int(where[i] * len(kind))])
-            pools = [by_kind[shop] for shop in to_shop]
-        amounts = self.draw_amounts(n)
-        wrong_pin_rate = self.behaviour.wrong_pin_rate
-        wrong = (draw.random(n) < wrong_pin_rate).tolist() if wrong_pin_rate else [False] * n
-        picks = None if self._upi_only else draw.random(n).tolist()
-        creds = self._creds
-        for i in range(n):
-            user = users[payers[i]]
-            payee = chosen[i]
-            if payee == user.vpa:  # never oneself: draw again, from the same kind of payee
-                pool = payees if pools is None or len(pools[i]) < 2 else pools[i]
-                while payee == user.vpa and len(pool) > 1:
-                    payee = pool[int(draw.integers(0, len(pool)))]
-            cred = pin_block(user.vpa, user.pin + "0") if wrong[i] else creds[user.vpa]
-            method = UPI_PUSH if picks is None else self._method(user, payee, picks[i])
-            self._pay(user, payee, amounts[i], cred, method)
+        """Start ``msg.number`` generated payments, drawn for the whole batch at once."""
+        users, creds, draws = self.users, self._creds, self.draws
+        batch = draws.payments(msg.number, users)
+        picks = batch.picks
+        for i, payer in enumerate(batch.payers):
+            user = users[payer]
+            payee = batch.payees[i]
+            cred = pin_block(user.vpa, user.pin + "0") if batch.wrong_pin[i] else creds[user.vpa]
+            method = UPI_PUSH if picks is None else draws.method(user, payee, picks[i])
+            self._pay(user, payee, batch.amounts[i], cred, method)
 
     def on_StartCollects(self, msg: StartCollects, sender: Address) -> None:
         """Merchants (or people) hosted here each ask a random user for money (``ReqPay`` type
@@ -299,20 +227,16 @@ class UserCohort(Logic):
         if not askers:
             self.event("NO_MERCHANTS" if not msg.by_people else "NO_PEOPLE", detail=str(msg.number))
             return
-        n = msg.number
-        draw = self._np
-        picks = draw.integers(0, len(askers), n).tolist()
-        targets = draw.integers(0, len(self.payees), n).tolist()
-        amounts = self.draw_amounts(n)
-        for i in range(n):
-            asker = askers[picks[i]]
+        picks, targets, amounts = self.draws.collects(msg.number, len(askers))
+        for i, pick in enumerate(picks):
+            asker = askers[pick]
             payer = self.payees[targets[i]]
             if payer != asker.vpa:  # nobody collects from themselves
                 self._request(asker, payer, amounts[i])
 
     def _request(self, asker: User, payer: Vpa, amount: int) -> None:
         self.send(
-            Address("switch"),
+            addresses.SWITCH,
             ReqPayCollect(
                 self._next_txn_id(),
                 asker.vpa,
@@ -361,12 +285,12 @@ class UserCohort(Logic):
 
     def _consider(self, msg: ReqAuthDetails, sender: Address) -> None:
         """A collect request reached the payer: they will approve, decline, or never answer."""
-        self._notify(msg.vpa, "COLLECT_REQUEST", msg.txn_id, msg.amount, msg.collect_from, "")
+        self._notify(msg.vpa, Notice.COLLECT_REQUEST, msg.txn_id, msg.amount, msg.collect_from, "")
         habits = self.collect
-        choice = self._np.random()
+        choice = self.draws.uniform()
         if choice >= habits.approve + habits.decline:
             return  # ignored: the switch expires it (U69)
-        think = 1 + int(self._np.exponential(habits.think_mean))
+        think = self.draws.think_ms(habits.think_mean)
         self.set_timer(think, CollectDecision(msg.txn_id, msg.vpa, choice < habits.approve, sender))
 
     def on_CollectDecision(self, msg: CollectDecision, sender: Address) -> None:
@@ -393,7 +317,7 @@ class UserCohort(Logic):
             return
         note = Notification(self.now, vpa, kind, txn_id, amount, counterparty, code)
         if self.record_notifications:
-            self.record("notifications", note)
+            self.record(note)
         for listener in self.listeners:
             try:
                 listener(note)
@@ -409,17 +333,17 @@ class UserCohort(Logic):
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)
 
     def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
-        self._notify(msg.vpa, "REVERSAL", msg.txn_id, msg.amount, msg.payee, codes.APPROVED)
+        self._notify(msg.vpa, Notice.REVERSAL, msg.txn_id, msg.amount, msg.payee, codes.APPROVED)
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
         """Money arrived for a user here; a merchant may give some of it back later."""
-        self._notify(msg.payee, "CREDIT", msg.txn_id, msg.amount, msg.payer, codes.APPROVED)
+        self._notify(msg.payee, Notice.CREDIT, msg.txn_id, msg.amount, msg.payer, codes.APPROVED)
         share = self.collect.refund_share
         if (
             share
-            and msg.kind != "REFUND"
+            and msg.kind != Kind.REFUND
             and self.by_vpa[msg.payee].merchant
-            and self._np.random() < share
+            and self.draws.uniform() < share
         ):
             self.set_timer(
                 self.collect.refund_after,
@@ -431,7 +355,7 @@ class UserCohort(Logic):
         Merchants are not held to a person's rate limits."""
         merchant = self.by_vpa[msg.merchant]
         self.send(
-            Address("switch"),
+            addresses.SWITCH,
             ReqPay(
                 self._next_txn_id(),
                 merchant.vpa,
@@ -445,10 +369,3 @@ class UserCohort(Logic):
                 msg.method,
             ),
         )
-
-
-class UserActor(LogicActor):
-    """A :class:`UserCohort` as a Pykka actor."""
-
-    def __init__(self, cohort: UserCohort) -> None:
-        super().__init__(cohort)

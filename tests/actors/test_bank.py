@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from upisim.actors import codes
-from upisim.actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
-from upisim.actors.base import Deliver, envelope
+from upisim.actors.bank import AccountSpec, Bank, BankLimits, pin_block
+from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.messages import (
     CREDIT,
     DEBIT,
@@ -168,7 +168,7 @@ def test_idempotency_records_are_forgotten_after_the_window() -> None:
 
 
 def test_started_actor_answers_by_message(actors: None) -> None:
-    ref = BankActor.start(make_bank())
+    ref = LogicActor.start(make_bank())
     out = ref.ask(
         Deliver(
             [

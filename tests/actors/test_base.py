@@ -39,7 +39,7 @@ def test_wake_at_is_the_next_pending_timer_and_until_fires_the_rest() -> None:
 def test_an_unknown_message_is_recorded_not_fatal() -> None:
     e = Echo()
     out = e.deliver([envelope(3.5)])
-    assert out.records[0][1][1] == "UNKNOWN_MESSAGE"
+    assert out.records[0].kind == "UNKNOWN_MESSAGE"
     e.deliver([envelope("after", at=1)])
     assert e.seen == [(1, "after")]
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from upisim.actors.base import Deliver, envelope
-from upisim.actors.fraud import ALLOW, DECLINE, FLAG, FraudMonitor, FraudMonitorActor, FraudRules
+from upisim.actors.base import Deliver, LogicActor, envelope
+from upisim.actors.fraud import ALLOW, DECLINE, FLAG, FraudMonitor, FraudRules
 from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, MINUTE, Paise, SimTime, TxnId, Vpa
+from upisim.runfolder import EventRow
 
 A = Vpa("rahul@okhdfcbank")
 
@@ -75,12 +76,12 @@ def test_release_gives_back_a_failed_payments_amount() -> None:
 def test_rules_are_recorded_as_events() -> None:
     m = FraudMonitor()
     out = m.deliver([envelope(ReqRiskScore(TxnId("T1"), A, Vpa("p@x"), Paise(50_000_00)))])
-    ((table, row),) = out.records
-    assert table == "events" and row[1] == "FRAUD_FLAG" and row[5] == "HIGH_VALUE"
+    (row,) = out.records
+    assert isinstance(row, EventRow) and row.kind == "FRAUD_FLAG" and row.detail == "HIGH_VALUE"
 
 
 def test_the_monitor_never_moves_money_it_only_answers_the_switch(actors: None) -> None:
-    ref = FraudMonitorActor.start(FraudMonitor())
+    ref = LogicActor.start(FraudMonitor())
     msgs = [
         envelope(ReqRiskScore(TxnId(f"T{i}"), A, Vpa("p@x"), Paise(100)), at=i) for i in range(12)
     ]

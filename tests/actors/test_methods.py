@@ -6,8 +6,9 @@ from collections import Counter
 from typing import Any
 
 from upisim.actors import codes
-from upisim.actors.bank import AccountSpec, Bank, BankActor, BankLimits, pin_block
-from upisim.actors.base import Deliver, envelope
+from upisim.actors.bank import AccountSpec, Bank, BankLimits, pin_block
+from upisim.actors.base import Deliver, LogicActor, envelope
+from upisim.actors.load import Behaviour
 from upisim.actors.messages import (
     CREDIT,
     DEBIT,
@@ -39,17 +40,10 @@ from upisim.actors.methods import (
     UPI_PUSH,
     methods_with,
 )
-from upisim.actors.records import TRANSACTION_COLUMNS
 from upisim.actors.switch import CollectRules, Switch
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
-from upisim.actors.user import (
-    NOTIFICATION_KINDS,
-    Behaviour,
-    CollectHabits,
-    RateLimits,
-    User,
-    UserCohort,
-)
+from upisim.actors.user import CollectHabits, RateLimits, User, UserCohort
+from upisim.runfolder import EventRow, Notice, Notification, TransactionRow
 
 # -- the bank: funding sources and rules per method ------------------------------------
 
@@ -134,7 +128,7 @@ def test_card_and_net_banking_skip_new_user_cooling_but_keep_their_own_limit() -
 
 
 def test_started_bank_charges_a_card_by_message(actors: None) -> None:
-    ref = BankActor.start(card_bank())
+    ref = LogicActor.start(card_bank())
     out = ref.ask(Deliver([envelope(charge("T1", 1_000_00), sender="switch")]), timeout=5)
     assert [m for *_, m in out.sends] == [RespPayLeg(TxnId("T1"), DEBIT, codes.APPROVED)]
     assert out.gauges == (5_000_00, 1_000_00, 1_000_00)
@@ -161,7 +155,7 @@ class Drive:
     def tell(self, message: Any, sender: str) -> list[tuple[int, str, Any]]:
         self.t += 10
         out = self.switch.deliver([envelope(message, at=self.t, sender=sender)])
-        self.rows += [dict(zip(TRANSACTION_COLUMNS, r, strict=True)) for _, r in out.records if r]
+        self.rows += [r._asdict() for r in out.records if isinstance(r, TransactionRow)]
         return [(at, to, m) for at, _, _, to, m in out.sends]
 
     def push(self, method: str, payee: Vpa, merchant: bool) -> list[tuple[int, str, Any]]:
@@ -360,7 +354,7 @@ def test_people_or_merchants_send_collect_requests_as_the_load_says() -> None:
             (m.payee, m.payee_merchant) == (asker.vpa, asker.merchant) for *_, m in out.sends
         )
     out = app({UPI_PUSH: 1}, [PRIYA_U]).deliver([envelope(StartCollects(5))])
-    assert not out.sends and [r[1][1] for r in out.records] == ["NO_MERCHANTS"]
+    assert not out.sends and [r.kind for r in out.records] == ["NO_MERCHANTS"]
 
 
 def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
@@ -377,7 +371,7 @@ def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
             envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "DEEMED", "00", "RB"), sender=a),
         ]
     )
-    assert {k: c.notifications[k] for k in NOTIFICATION_KINDS} == {
+    assert {k: c.notifications[k] for k in Notice.ALL} == {
         "DEBIT": 2,
         "CREDIT": 1,
         "COLLECT_REQUEST": 1,
@@ -433,9 +427,7 @@ def test_a_p2m_share_sends_that_share_of_payments_to_merchants() -> None:
 
 
 def test_started_switch_refuses_a_card_payment_to_a_person(actors: None) -> None:
-    from upisim.actors.switch import NpciSwitch
-
-    ref = NpciSwitch.start(Drive().switch)
+    ref = LogicActor.start(Drive().switch)
     pay = ReqPay(
         T,
         PAYER,
@@ -452,16 +444,14 @@ def test_started_switch_refuses_a_card_payment_to_a_person(actors: None) -> None
     person = RespAuthDetails(T, PERSON, "00", BankCode("SBI"), "S1", "", False)
     out = ref.ask(Deliver([envelope(person, at=100, sender="users:1")]), timeout=5)
     assert [(to, m.code) for *_, to, m in out.sends] == [("users:0", codes.NOT_PERMITTED)]
-    ((_, row),) = out.records
-    assert row[TRANSACTION_COLUMNS.index("method")] == DEBIT_CARD
+    (row,) = out.records
+    assert isinstance(row, TransactionRow) and row.method == DEBIT_CARD
     ref.stop()
 
 
 def test_started_user_actor_picks_methods_and_hears_reversals(actors: None) -> None:
-    from upisim.actors.user import UserActor
-
     c = app({CREDIT_CARD: 1, UPI_PUSH: 1}, [RAHUL_U])
-    ref = UserActor.start(c)
+    ref = LogicActor.start(c)
     notice = ReversalNotice(T, RAHUL_U.vpa, Paise(1), DEBIT)
     out = ref.ask(Deliver([envelope(notice), envelope(StartPayments(200), at=1)]), timeout=5)
     methods = Counter(m.method for *_, m in out.sends)
@@ -565,8 +555,6 @@ def test_a_merchant_paying_itself_is_sent_to_another_merchant() -> None:
 
 
 def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
-    from upisim.actors.user import Notification
-
     c = UserCohort(
         0,
         [RAHUL_U, SHOP_U],
@@ -587,7 +575,7 @@ def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
             envelope(expired._replace(for_payee=True), at=60_000, seq=2),
         ]
     )
-    rows = [row for table, row in out.records if table == "notifications"]
+    rows = [row for row in out.records if isinstance(row, Notification)]
     assert (
         rows
         == heard
@@ -597,7 +585,7 @@ def test_notifications_are_rows_for_each_user_and_listeners_hear_them() -> None:
             (60_000, SHOP_U.vpa, "EXPIRED", T, 99_00, RAHUL_U.vpa, "U69"),
         ]
     )
-    failed = [row for table, row in out.records if table == "events"]
+    failed = [row for row in out.records if isinstance(row, EventRow)]
     assert [row[1] for row in failed] == ["LISTENER_FAILED"] * 3  # and the app carried on
     assert "ZeroDivisionError" in failed[0][5]
 
@@ -606,7 +594,7 @@ def test_a_payment_the_app_throttles_is_told_to_its_user_as_declined() -> None:
     c = rahul_limited_to_one_a_minute(record_notifications=True)
     start = StartPayment(RAHUL_U.vpa, SHOP_U.vpa, Paise(1_00))
     out = c.deliver([envelope(start), envelope(start, at=1, seq=2)])
-    notes = [row for table, row in out.records if table == "notifications"]
+    notes = [row for row in out.records if isinstance(row, Notification)]
     assert [(n.kind, n.code, n.counterparty) for n in notes] == [
         ("DECLINED", codes.PSP_THROTTLED, SHOP_U.vpa)
     ]

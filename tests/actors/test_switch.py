@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from upisim.actors import codes
-from upisim.actors.base import Deliver, Outbox, envelope
+from upisim.actors.base import Deliver, LogicActor, Outbox, envelope
 from upisim.actors.errors import InvariantError
 from upisim.actors.fraud import ALLOW, DECLINE, FLAG
 from upisim.actors.messages import (
@@ -31,9 +31,9 @@ from upisim.actors.messages import (
     RespRiskScore,
     RiskRelease,
 )
-from upisim.actors.records import TRANSACTION_COLUMNS
-from upisim.actors.switch import TERMINAL, TRANSITIONS, NpciSwitch, Stage, Switch
+from upisim.actors.switch import TERMINAL, TRANSITIONS, Payment, Stage, Switch
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.runfolder import TransactionRow
 
 T = TxnId("T1")
 PAYER, PAYEE = Vpa("rahul@okhdfcbank"), Vpa("priya@oksbi")
@@ -54,8 +54,8 @@ class Drive:
     def take(self, out: Outbox) -> list[tuple[str, Any]]:
         sent = [(to, msg) for _, _, _, to, msg in out.sends]
         self.sent += sent
-        for table, row in out.records:
-            (self.rows if table == "transactions" else self.events).append(row)
+        for row in out.records:
+            (self.rows if isinstance(row, TransactionRow) else self.events).append(row)
         return sent
 
     def tell(self, message: Any, sender: str, dt: int = 10) -> list[tuple[str, Any]]:
@@ -85,7 +85,7 @@ class Drive:
 
     def row(self) -> dict[str, Any]:
         assert len(self.rows) == 1, self.rows
-        return dict(zip(TRANSACTION_COLUMNS, self.rows[0], strict=True))
+        return TransactionRow(*self.rows[0])._asdict()
 
     def told_payer(self) -> RespPay:
         msgs = [m for to, m in self.sent if to == "users:0" and isinstance(m, RespPay)]
@@ -277,15 +277,16 @@ def test_transition_table_is_closed_and_terminal_states_are_final() -> None:
         for stage, moves in table.items():
             assert moves <= set(table), (kind, stage)
     assert {Stage.SUCCESS, Stage.FAILED, Stage.DEEMED, Stage.EXPIRED} == TERMINAL
-    d = Drive()
-    d.pay(payee=PAYER)
-    p = type("P", (), {"stage": Stage.FAILED, "txn_id": "X", "attempt": 0, "kind": "PAY"})()
+    p = Payment("PAY", TxnId("X"), PAYER, PAYEE, Paise(1), 0, Address("users:0"), 0)
+    p.move(Stage.RISK)
+    p.move(Stage.FAILED)
     with pytest.raises(InvariantError):
-        d.switch._move(p, Stage.DEBITING)  # type: ignore[arg-type]
+        p.move(Stage.DEBITING)  # a terminal state is final
+    assert p.stage == Stage.FAILED
 
 
 def test_started_switch_answers_by_message(actors: None) -> None:
-    ref = NpciSwitch.start(Switch({PAYEE: Address("users:1")}, {"HDFC", "SBI"}))
+    ref = LogicActor.start(Switch({PAYEE: Address("users:1")}, {"HDFC", "SBI"}))
     pay = ReqPay(T, PAYER, PAYEE, Paise(100), BankCode("HDFC"), "A", "c", SimTime(0))
     out = ref.ask(Deliver([envelope(pay, sender="users:0")], until=5), timeout=5)
     assert [(to, m) for *_, to, m in out.sends] == [("users:1", ReqAuthDetails(T, PAYEE))]

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from upisim.actors import codes
 from upisim.actors.bank import pin_block
-from upisim.actors.base import Deliver, envelope
+from upisim.actors.base import Deliver, LogicActor, envelope
+from upisim.actors.load import Behaviour
 from upisim.actors.messages import (
     ReqAuthDetails,
     ReqPay,
@@ -11,9 +12,9 @@ from upisim.actors.messages import (
     StartPayment,
     StartPayments,
 )
-from upisim.actors.records import TRANSACTION_COLUMNS
 from upisim.actors.types import MINUTE, BankCode, Paise, TxnId, Vpa
-from upisim.actors.user import Behaviour, RateLimits, User, UserActor, UserCohort
+from upisim.actors.user import RateLimits, User, UserCohort
+from upisim.runfolder import EventRow, TransactionRow
 
 USERS = [
     User("Rahul Sharma", Vpa("rahul@okhdfcbank"), BankCode("HDFC"), "H1", "1234"),
@@ -74,7 +75,7 @@ def test_scripted_payment_with_a_typed_pin() -> None:
 def test_scripted_payment_from_a_stranger_is_an_event_not_a_crash() -> None:
     c = cohort()
     out = c.deliver([envelope(StartPayment(Vpa("ghost@x"), USERS[0].vpa, Paise(1)))])
-    assert out.sends == [] and out.records[0][1][1] == "UNKNOWN_PAYER"
+    assert out.sends == [] and out.records[0].kind == "UNKNOWN_PAYER"
 
 
 def test_resolves_the_vpas_it_hosts_and_only_those() -> None:
@@ -88,7 +89,7 @@ def test_resolves_the_vpas_it_hosts_and_only_those() -> None:
 
 def test_started_user_actor_counts_its_notifications(actors: None) -> None:
     c = cohort()
-    ref = UserActor.start(c)
+    ref = LogicActor.start(c)
     resp = RespPay(TxnId("T1"), USERS[0].vpa, Paise(1), "FAILURE", "U30", "Z9")
     out = ref.ask(Deliver([envelope(resp), envelope(StartPayments(2), at=1)]), timeout=5)
     assert len(out.sends) == 2
@@ -104,8 +105,9 @@ def test_rate_limits_refuse_at_the_psp_and_record_the_hit() -> None:
     ]
     assert [len(o.sends) for o in outs] == [1] * 5 + [0] * 3  # 6th-8th within the minute
     hit = outs[5].records
-    assert hit[0] == ("events", (5000, "RATE_LIMIT", "users:0", hit[0][1][3], rahul, "1m", 100))
-    row = dict(zip(TRANSACTION_COLUMNS, hit[1][1], strict=True))
+    assert hit[0] == EventRow(5000, "RATE_LIMIT", "users:0", hit[0].txn_id, rahul, "1m", 100)
+    assert isinstance(hit[1], TransactionRow)
+    row = hit[1]._asdict()
     assert (row["state"], row["response_code"], row["payer_vpa"]) == ("FAILED", "U86", rahul)
     # a minute later the minute window has room, the hour window has 2 left
     later = [
@@ -113,7 +115,7 @@ def test_rate_limits_refuse_at_the_psp_and_record_the_hit() -> None:
         for i in range(3)
     ]
     assert [len(o.sends) for o in later] == [1, 1, 0]
-    assert later[2].records[0][1][5] == "1h"
+    assert later[2].records[0].detail == "1h"
     # other users are not affected
     assert sent(c, StartPayment(priya, rahul, Paise(100)), at=MINUTE + 20_000)
 

@@ -1,0 +1,268 @@
+"""The money half of the switch: debit, credit, reversals, status checks, and the end.
+
+:class:`Legs` is the base of :class:`~upisim.actors.switch.npci.Switch`: it
+holds the payments in flight, arms each one's timer, moves money legs along
+one handler per kind of leg answer, asks again when an answer is late (as
+:class:`~upisim.actors.switch.policy.RetryPolicy` allows), and finishes a
+payment: tells whom it concerns and records its row. The switch itself adds
+what comes before the money: admission, the payee's address, the risk score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from upisim.actors import codes
+from upisim.actors.base import Logic
+from upisim.actors.messages import (
+    CREDIT,
+    DEBIT,
+    ReqChkTxn,
+    ReqPayCredit,
+    ReqPayDebit,
+    ReqPayReversal,
+    ReqTxnConfirmation,
+    RespChkTxn,
+    RespPay,
+    RespPayLeg,
+    ReversalNotice,
+    RiskRelease,
+    Timeout,
+)
+from upisim.actors.methods import ACCOUNT, REFUND_DEBIT, Method
+from upisim.actors.switch.machine import Payment, Stage
+from upisim.actors.switch.policy import RetryPolicy, SwitchTimeouts
+from upisim.actors.switch.refunds import RefundBook
+from upisim.actors.types import Address, SimTime, TxnId, Vpa
+from upisim.runfolder import Kind
+
+#: What the initiator is told for each terminal state (FAILED: "FAILURE").
+_RESULT = {Stage.SUCCESS: "SUCCESS", Stage.DEEMED: "DEEMED", Stage.EXPIRED: "EXPIRED"}
+
+
+class Legs(Logic):
+    """Payments in flight and their money legs; the switch sets these up."""
+
+    payments: dict[TxnId, Payment]
+    directory: Mapping[Vpa, Address]
+    methods: Mapping[str, Method]
+    timeouts: SwitchTimeouts
+    policy: RetryPolicy
+    fraud: Address
+    refund_book: RefundBook
+    late_messages: int
+    _bank: dict[str, Address]
+    _hop: dict[str, tuple[int, int]]
+    _leg_answered: dict[str, Callable[[RespPayLeg], None]]
+
+    # -- one timer per payment ------------------------------------------------------------
+
+    def _move(self, p: Payment, to: str, timeout: int = 0) -> None:
+        p.move(to)
+        if timeout:
+            self._expect(p, timeout)
+
+    def _expect(self, p: Payment, timeout: int) -> None:
+        """The current stage must be answered within ``timeout``.
+
+        One timer per payment, armed for the earliest deadline and re-armed lazily
+        when it fires: most payments finish long before their first timer, so one
+        stale timer per payment instead of one per stage.
+        """
+        deadline = self.now + timeout
+        p.deadline = deadline
+        if p.timer_at is None or deadline < p.timer_at:
+            p.timer_at = deadline
+            self.set_timer(timeout, Timeout(p.txn_id))
+
+    def _current(self, txn_id: TxnId, stage: str) -> Payment | None:
+        """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
+        p = self.payments.get(txn_id)
+        if p is None or p.stage != stage:
+            self.late_messages += 1
+            return None
+        return p
+
+    # -- the end of a payment ---------------------------------------------------------------
+
+    def _finish(self, p: Payment, to: str, code: str, reason: str = "") -> None:
+        """Move ``p`` to terminal state ``to``, tell whom it concerns, record its row."""
+        self._move(p, to)
+        p.code = code
+        p.reason = reason or code
+        del self.payments[p.txn_id]
+        self._tell(p)
+        if to == Stage.FAILED and p.t_risk is not None and p.code != codes.RISK_DECLINED:
+            self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
+        self.record(p.row(self.now))
+        self.refund_book.finished(p, self.now)
+
+    def _tell(self, p: Payment) -> None:
+        """The payer hears the outcome; the payee hears money arrived, or, having asked for it
+        (collect), that it will not."""
+        told = RespPay(
+            p.txn_id, p.payer, p.amount, _RESULT.get(p.stage, "FAILURE"), p.code, p.reason, p.payee
+        )
+        if p.payer_psp:
+            self.send(p.payer_psp, told)
+        if p.stage == Stage.SUCCESS or p.stage == Stage.DEEMED:
+            payee_psp = self.directory.get(p.payee)
+            if payee_psp is not None:
+                self.send(
+                    payee_psp,
+                    ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount, p.method, p.kind),
+                )
+        elif p.kind == Kind.COLLECT:
+            self.send(p.psp, told._replace(for_payee=True))
+
+    def on_RespPayLeg(self, msg: RespPayLeg, sender: Address) -> None:
+        self._leg_answered[msg.leg](msg)
+
+    # -- the money legs: one handler per kind of leg answer -----------------------------------
+
+    def _debit(self, p: Payment) -> None:
+        self._move(p, Stage.DEBITING, self.timeouts.pay)
+        if p.kind == Kind.REFUND:  # the merchant pays back from its account
+            debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, REFUND_DEBIT.name)
+            self.send(self._bank[p.payer_bank], debit)
+        else:
+            debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, p.method)
+            extra, spread = self._hop[p.method]
+            if spread:
+                extra += self.rng.randint(0, spread)
+            self.send(self._bank[p.payer_bank], debit, extra)
+
+    def _debited(self, msg: RespPayLeg) -> None:
+        p = self._current(msg.txn_id, Stage.DEBITING)
+        if p is None:
+            return
+        p.t_debited = self.now
+        if msg.code != codes.APPROVED:
+            self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, msg.code)
+            return
+        self._move(p, Stage.CREDITING, self.timeouts.pay)
+        # a refund goes back where the money came from: the card, for a card payment
+        source = self.methods[p.method].source if p.kind == Kind.REFUND else ACCOUNT
+        self.send(
+            self._bank[p.payee_bank], ReqPayCredit(p.txn_id, p.payee_account, p.amount, source)
+        )
+
+    def _credited(self, msg: RespPayLeg) -> None:
+        p = self._current(msg.txn_id, Stage.CREDITING)
+        if p is None:
+            return
+        p.t_credited = self.now
+        if msg.code == codes.APPROVED:
+            self._finish(p, Stage.SUCCESS, codes.APPROVED)
+        else:
+            p.code, p.reason = codes.CREDIT_FAILED, msg.code
+            self._reverse(p, Stage.REVERSING_DEBIT)
+
+    def _credit_reversed(self, msg: RespPayLeg) -> None:
+        p = self._current(msg.txn_id, Stage.REVERSING_CREDIT)
+        if p is None:
+            return
+        if msg.code == codes.APPROVED:  # the payee was never told of it: no notice
+            self._reverse(p, Stage.REVERSING_DEBIT)
+        else:  # the credit stands: deemed approved
+            self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
+
+    def _debit_reversed(self, msg: RespPayLeg) -> None:
+        p = self._current(msg.txn_id, Stage.REVERSING_DEBIT)
+        if p is None:
+            return
+        if msg.code != codes.APPROVED:
+            self._finish(p, Stage.DEEMED, codes.APPROVED, msg.code)
+            return
+        if msg.undone and p.payer_psp:  # the payer's money came back: tell them
+            self.send(p.payer_psp, ReversalNotice(p.txn_id, p.payer, p.amount, DEBIT, p.payee))
+        self._finish(p, Stage.FAILED, p.code, p.reason)
+
+    def _reverse(self, p: Payment, stage: str) -> None:
+        self._move(p, stage, self.timeouts.reversal)
+        self._ask_again(p)
+
+    def _ask_again(self, p: Payment) -> None:
+        """(Re)send what the current stage waits for: a reversal, or a status check."""
+        if p.stage == Stage.REVERSING_DEBIT:
+            self.send(
+                self._bank[p.payer_bank], ReqPayReversal(p.txn_id, DEBIT, p.payer_account, p.amount)
+            )
+        elif p.stage == Stage.REVERSING_CREDIT:
+            self.send(
+                self._bank[p.payee_bank],
+                ReqPayReversal(p.txn_id, CREDIT, p.payee_account, p.amount),
+            )
+        else:
+            self.send(self._bank[p.payee_bank], ReqChkTxn(p.txn_id, CREDIT))
+
+    def on_RespChkTxn(self, msg: RespChkTxn, sender: Address) -> None:
+        p = self._current(msg.txn_id, Stage.CHECKING)
+        if p is None:
+            return
+        if msg.posted:  # TCC: the payee has the money; the payment stands
+            self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_CONFIRMED)
+        else:  # RET: never credited (or reversed after all): give the payer the money back
+            p.code, p.reason = codes.CREDIT_TIMEOUT, codes.RETURNED
+            self._reverse(p, Stage.REVERSING_DEBIT)
+
+    # -- timeouts ------------------------------------------------------------------------------
+
+    def on_Timeout(self, msg: Timeout, sender: Address) -> None:
+        p = self.payments.get(msg.txn_id)
+        if p is None or p.timer_at != self.now:
+            return  # the payment is over, or an earlier timer replaced this one
+        p.timer_at = None
+        if self.now < p.deadline:  # it moved on in time: wait for the current stage
+            p.timer_at = p.deadline
+            self.set_timer(p.deadline - self.now, msg)
+            return
+        stage = p.stage
+        if stage == Stage.COLLECTING:  # not a timeout: the request ran out its window
+            self.event("COLLECT_EXPIRED", p.txn_id, p.payer, p.payee, p.amount)
+            self._finish(p, Stage.EXPIRED, codes.COLLECT_EXPIRED)
+            return
+        self.event("TIMEOUT", p.txn_id, p.payer, stage, p.amount)
+        if not self.policy.retries(stage):
+            self._first_answer_late(p)
+            return
+        wait = self.policy.next_wait(stage, p.attempt)
+        if wait is not None:
+            p.attempt += 1
+            self._expect(p, wait)
+            self._ask_again(p)
+        else:
+            self._tries_spent(p)
+
+    def _first_answer_late(self, p: Payment) -> None:
+        """A request's first answer did not come in time."""
+        stage = p.stage
+        if stage == Stage.RESOLVING:
+            self._finish(p, Stage.FAILED, codes.AUTH_TIMEOUT)
+        elif stage == Stage.RISK:
+            # A silent fraud monitor must not stop payments: fail open, and say so.
+            p.flags = "RISK_TIMEOUT"
+            p.t_risk = self.now
+            self._debit(p)
+        elif stage == Stage.DEBITING:
+            p.code, p.reason = codes.DEBIT_TIMEOUT, codes.DEBIT_TIMEOUT
+            self._reverse(p, Stage.REVERSING_DEBIT)
+        else:  # CREDITING
+            p.code, p.reason = codes.CREDIT_TIMEOUT, codes.CREDIT_TIMEOUT
+            self._reverse(p, Stage.REVERSING_CREDIT)
+
+    def _tries_spent(self, p: Payment) -> None:
+        """Nobody answered any try at the current stage."""
+        stage = p.stage
+        if stage == Stage.CHECKING:  # nobody can say: deemed, and the run reports it
+            self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
+            self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_REVERSAL_TIMEOUT)
+        elif stage == Stage.REVERSING_DEBIT:
+            # The remitter never confirmed: its money stays in settlement (in flight) and
+            # the run reports it; the payer is told the payment failed.
+            self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
+            self._finish(p, Stage.FAILED, codes.DEBIT_REVERSAL_TIMEOUT)
+        else:  # the credit reversal went unanswered (RB): deemed approved, find out (TCC/RET)
+            self.event("DEEMED", p.txn_id, p.payer, codes.CREDIT_REVERSAL_TIMEOUT, p.amount)
+            self._move(p, Stage.CHECKING, self.timeouts.check)
+            self._ask_again(p)

@@ -1,0 +1,231 @@
+"""The NPCI switch: resolves the payee, asks for a risk score, routes the debit then the credit.
+
+Each payment is an explicit state machine (:mod:`.machine`: the one table of
+allowed moves; terminal states are final). This module takes payments in and
+sees them as far as the money; :mod:`.legs` moves the money and finishes
+them. A response timer never decides a payment's fate (:mod:`.policy`): a
+debit that times out is reversed at the remitter (which refuses a late debit
+after that), a credit that fails is followed by a debit reversal, and a
+credit that times out is reversed at the beneficiary first. Only the owner
+of an account says what happened to it.
+
+The payment's method (:mod:`upisim.actors.methods`) rides along: the switch
+refuses a merchant-only method to a person (``B3``), adds the method's extra
+hop to the remitter leg, and sends a refund of a card payment back to the
+card. Refunds are checked against the payment they name (:mod:`.refunds`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
+
+from upisim.actors import addresses, codes
+from upisim.actors.fraud import DECLINE
+from upisim.actors.messages import (
+    CREDIT,
+    CREDIT_REVERSAL,
+    DEBIT,
+    DEBIT_REVERSAL,
+    ReqAuthDetails,
+    ReqPay,
+    ReqPayCollect,
+    ReqRiskScore,
+    RespAuthDetails,
+    RespPayLeg,
+    RespRiskScore,
+)
+from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, Method
+from upisim.actors.switch.legs import Legs
+from upisim.actors.switch.machine import Payment, Stage
+from upisim.actors.switch.policy import CollectRules, RetryPolicy, SwitchTimeouts
+from upisim.actors.switch.refunds import RefundBook
+from upisim.actors.types import HOUR, Address, BankCode, TxnId, Vpa
+from upisim.runfolder import Kind
+
+
+class SwitchLoad(NamedTuple):
+    """The switch's gauges: payments it holds that have not reached a terminal state."""
+
+    in_flight: int
+
+
+class Switch(Legs):
+    """Routes payments; ``directory`` maps each VPA to the PSP (user actor) hosting it."""
+
+    def __init__(
+        self,
+        directory: Mapping[Vpa, Address],
+        banks: frozenset[BankCode] | set[str],
+        timeouts: SwitchTimeouts = SwitchTimeouts(),
+        fraud: Address = addresses.FRAUD,
+        seed: int = 0,
+        methods: Mapping[str, Method] = DEFAULT_METHODS,
+        collect: CollectRules = CollectRules(),
+        refund_window: int = HOUR,
+    ) -> None:
+        super().__init__(addresses.SWITCH, seed)
+        self.methods = methods
+        # looked up once per payment: plain sets and dicts rather than the method objects
+        self._p2m_only = frozenset(name for name, m in methods.items() if m.p2m_only)
+        self._hop = {name: (m.extra_ms, m.spread_ms) for name, m in methods.items()}
+        self.collect_rules = collect
+        self.directory = directory
+        self.banks = frozenset(banks)
+        self._bank = {code: addresses.bank(code) for code in self.banks}
+        self.timeouts = timeouts
+        self.policy = RetryPolicy(timeouts)
+        self.fraud = fraud
+        self.payments: dict[TxnId, Payment] = {}
+        self.late_messages = 0
+        # Payments to merchants that may still be refunded, for refund_window ms; 0 keeps
+        # none and refuses every refund.
+        self.refund_book = RefundBook(refund_window)
+        self._leg_answered: dict[str, Callable[[RespPayLeg], None]] = {
+            DEBIT: self._debited,
+            CREDIT: self._credited,
+            CREDIT_REVERSAL: self._credit_reversed,
+            DEBIT_REVERSAL: self._debit_reversed,
+        }
+
+    @property
+    def refunds(self) -> dict[TxnId, TxnId]:
+        """Payments refunded (or being refunded) -> their refund."""
+        return self.refund_book.claims
+
+    def gauges(self) -> SwitchLoad:
+        return SwitchLoad(len(self.payments))
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _admit(
+        self, p: Payment, own_bank: str, no_bank: tuple[str, str], other: Vpa, refusal: str = ""
+    ) -> Address | None:
+        """Take a new payment in; fail it at once if it cannot go anywhere (or ``refusal`` is
+        set). Returns the PSP of the other party (the payee's for a push, the payer's for a
+        collect)."""
+        if p.txn_id in self.payments:
+            self.event("DUPLICATE_REQPAY", p.txn_id, p.payer)
+            return None
+        self.payments[p.txn_id] = p
+        other_psp = self.directory.get(other)
+        if refusal:
+            self._finish(p, Stage.FAILED, refusal)
+        elif p.payee == p.payer:
+            self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
+        elif own_bank not in self.banks:
+            self._finish(p, Stage.FAILED, *no_bank)
+        elif other_psp is None:
+            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, codes.INVALID_VPA)
+        else:
+            return other_psp
+        return None
+
+    def on_ReqPay(self, msg: ReqPay, sender: Address) -> None:
+        kind = Kind.REFUND if msg.refund_of else Kind.PAY
+        p = Payment(
+            kind, msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
+        )
+        p.payer_bank, p.payer_account, p.cred = msg.payer_bank, msg.payer_account, msg.cred
+        p.method = msg.method
+        no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
+        if msg.refund_of:
+            p.refund_of = msg.refund_of
+            verdict = self.refund_book.verdict(msg, self.now, msg.txn_id in self.payments)
+            if verdict.event:
+                self.event(verdict.event, msg.txn_id, msg.payer, msg.refund_of, msg.amount)
+            if verdict.code is None:
+                return
+            refusal = verdict.code
+        else:  # a collect is asked for, never pushed; only its refund carries its method
+            unknown = msg.method not in self.methods or msg.method == UPI_COLLECT
+            refusal = codes.VALIDATION_ERROR if unknown else ""
+        payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal)
+        if payee_psp is not None:
+            self._expect(p, self.timeouts.auth)
+            self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
+
+    def on_ReqPayCollect(self, msg: ReqPayCollect, sender: Address) -> None:
+        p = Payment(
+            Kind.COLLECT,
+            msg.txn_id,
+            msg.payer,
+            msg.payee,
+            msg.amount,
+            msg.initiated_at,
+            sender,
+            self.now,
+        )
+        p.payee_bank, p.payee_account = msg.payee_bank, msg.payee_account
+        p.merchant = msg.payee_merchant
+        no_bank = (codes.CREDIT_FAILED, codes.BENEFICIARY_ACCOUNT_MISSING)
+        refusal = ""
+        if not msg.payee_merchant:  # a person asking a person (P2P collect)
+            if not self.collect_rules.p2p:
+                refusal = codes.NOT_PERMITTED
+            elif msg.amount > self.collect_rules.p2p_cap:
+                refusal = codes.AMOUNT_LIMIT
+        payer_psp = self._admit(p, msg.payee_bank, no_bank, msg.payer, refusal)
+        if payer_psp is not None:
+            p.payer_psp = payer_psp
+            self._expect(p, msg.expire_after)
+            self.send(payer_psp, ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount))
+
+    # -- answers: the payer's approval, the payee's address, the risk score --------------------
+
+    def on_RespAuthDetails(self, msg: RespAuthDetails, sender: Address) -> None:
+        p = self.payments.get(msg.txn_id)
+        if p is not None and p.kind == Kind.COLLECT:
+            self._collect_answered(p, msg, sender)
+        else:  # a push payment's payee resolved; after expiry a collect's answer lands here
+            self._payee_resolved(msg)
+
+    def _collect_answered(self, p: Payment, msg: RespAuthDetails, sender: Address) -> None:
+        """The payer's app answered a collect request: approval (with PIN block) or not."""
+        if p.stage != Stage.COLLECTING:
+            self.late_messages += 1
+            return  # answered already
+        if msg.vpa != p.payer or sender != p.payer_psp:
+            self.event("FOREIGN_APPROVAL", msg.txn_id, msg.vpa, str(sender))
+            return  # only the payer may answer; the request stands
+        p.t_resolved = self.now
+        if msg.code != codes.APPROVED:
+            self._finish(p, Stage.FAILED, msg.code)
+            return
+        p.payer_bank, p.payer_account, p.cred = msg.bank, msg.account, msg.cred
+        if p.payer_bank not in self.banks:
+            self._finish(p, Stage.FAILED, codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
+            return
+        self._score(p)
+
+    def _payee_resolved(self, msg: RespAuthDetails) -> None:
+        p = self._current(msg.txn_id, Stage.RESOLVING)
+        if p is None:
+            return
+        p.t_resolved = self.now
+        if msg.code != codes.APPROVED or msg.bank not in self.banks:
+            reason = msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA
+            self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, reason)
+            return
+        p.payee_bank = msg.bank
+        p.payee_account = msg.account
+        p.merchant = msg.merchant
+        if not msg.merchant and p.method in self._p2m_only and p.kind == Kind.PAY:
+            self._finish(p, Stage.FAILED, codes.NOT_PERMITTED)  # a card pays merchants only
+            return
+        self._score(p)
+
+    def _score(self, p: Payment) -> None:
+        self._move(p, Stage.RISK, self.timeouts.risk)
+        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount))
+
+    def on_RespRiskScore(self, msg: RespRiskScore, sender: Address) -> None:
+        p = self._current(msg.txn_id, Stage.RISK)
+        if p is None:
+            return
+        p.flags = ",".join(msg.rules)
+        p.t_risk = self.now
+        if msg.decision == DECLINE:
+            self._finish(p, Stage.FAILED, codes.RISK_DECLINED)
+            return
+        self._debit(p)
