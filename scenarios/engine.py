@@ -10,31 +10,27 @@ order. Whatever the thread interleaving, the result is the same.
 
 from __future__ import annotations
 
-import heapq
 import os
-import random
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pykka
 import simpy
 
+from upisim.actors import addresses
 from upisim.actors.base import (
-    NEVER,
     WAKE,
     Deliver,
     Envelope,
     Logic,
     LogicActor,
     Outbox,
-    derive_seed,
 )
 from upisim.actors.errors import UpisimError
-from upisim.actors.messages import StartPayment, StartPayments
 from upisim.actors.types import Address, SimTime
+from upisim.scenarios.network import Network
 
 _GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
 
@@ -51,134 +47,6 @@ def _current_cpu() -> int | None:
 
 class RunError(UpisimError):
     """The run could not go on: an actor failed or did not answer."""
-
-
-@dataclass(frozen=True)
-class Faults:
-    """What the network breaks: bank outages (everything to or from the bank is lost) and a
-    loss rate on the links behind the switch (to banks and the fraud monitor), where UPI's
-    timeouts, reversals and status checks are what keep the books right."""
-
-    loss_rate: float = 0.0
-    outages: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
-    heal_at: int | None = None  # from then on nothing is lost: the heal-and-drain phase
-
-    def down(self, address: str, at: int) -> bool:
-        return any(start <= at < end for start, end in self.outages.get(address, ()))
-
-
-class Network:
-    """Routes envelopes by address with a per-link latency; a calendar queue of windows."""
-
-    def __init__(
-        self,
-        latency: Mapping[tuple[str, str], int],
-        window: int,
-        jitter: int = 0,
-        seed: int = 0,
-        faults: Faults | None = None,
-    ) -> None:
-        self.faults = (
-            faults if faults is not None and (faults.loss_rate or faults.outages) else None
-        )
-        self.dropped = 0
-        self._from: dict[str, dict[str, int]] = {}
-        for (a, b), ms in latency.items():
-            self._from.setdefault(a, {})[b] = ms
-        self.window = window
-        self.jitter = jitter
-        self._rng = random.Random(derive_seed(seed, "network"))
-        # window -> recipient -> envelopes: each actor's batch is ready when its window comes
-        self._buckets: dict[int, dict[str, list[Envelope]]] = {}
-        self._heap: list[int] = []
-        self.in_flight = 0
-
-    def post(self, env: Envelope) -> None:
-        """Queue an envelope for its delivery time."""
-        k = env[0] // self.window
-        bucket = self._buckets.get(k)
-        if bucket is None:
-            bucket = self._buckets[k] = {}
-            heapq.heappush(self._heap, k)
-        mine = bucket.get(env[3])
-        if mine is None:
-            bucket[env[3]] = [env]
-        else:
-            mine.append(env)
-        self.in_flight += 1
-
-    def send_all(
-        self,
-        sender: str,
-        sends: Iterable[tuple[int, Address, int, Address, Any]],
-        before: int | None = None,
-    ) -> None:
-        """Queue what one actor sent (already stamped with its link latency, see
-        :meth:`links_from`), after jitter and faults; everything was sent ``before`` then
-        (the end of the window it was sent in)."""
-        if self.jitter or self.faults is not None:
-            sends = self._disturb(sender, sends, before)
-        buckets = self._buckets
-        window = self.window
-        n = 0
-        for env in sends:
-            k = env[0] // window
-            bucket = buckets.get(k)
-            if bucket is None:
-                bucket = buckets[k] = {}
-                heapq.heappush(self._heap, k)
-            mine = bucket.get(env[3])
-            if mine is None:
-                bucket[env[3]] = [env]
-            else:
-                mine.append(env)
-            n += 1
-        self.in_flight += n
-
-    def links_from(self, sender: str) -> dict[str, int]:
-        """The latency from ``sender`` to every address it has a link to."""
-        return self._from.get(sender, {})
-
-    def _disturb(
-        self, sender: str, sends: Iterable[Envelope], before: int | None = None
-    ) -> list[Envelope]:
-        """Jitter delays a message; faults lose it. A message held back on purpose (a payment
-        method's extra hop) was still sent in its window: its send time is capped there."""
-        latency = self._from[sender]
-        rand = self._rng.randint
-        last = before - 1 if before is not None else NEVER
-        kept = []
-        for at, _sender, seq, to, message in sends:
-            sent_at = min(at - latency[to], last)
-            if self.jitter:
-                at += rand(0, self.jitter)
-            if self.faults is not None and self._lost(sent_at, at, sender, to):
-                self.dropped += 1
-                continue
-            kept.append((at, _sender, seq, to, message))
-        return kept
-
-    def _lost(self, sent_at: int, at: int, sender: str, to: str) -> bool:
-        faults = self.faults
-        assert faults is not None
-        if faults.heal_at is not None and sent_at >= faults.heal_at:
-            return False
-        if faults.down(to, at) or faults.down(sender, sent_at):
-            return True
-        behind = sender.startswith(("bank:", "fraud")) or to.startswith(("bank:", "fraud"))
-        return behind and faults.loss_rate > 0 and self._rng.random() < faults.loss_rate
-
-    def next_window(self) -> int | None:
-        return self._heap[0] if self._heap else None
-
-    def pop(self, k: int) -> dict[str, list[Envelope]]:
-        """Everything due in window ``k``, by recipient (and remove it)."""
-        if self._heap and self._heap[0] == k:
-            heapq.heappop(self._heap)
-            batch = self._buckets.pop(k)
-            self.in_flight -= sum(len(envs) for envs in batch.values())
-            return batch
-        return {}
 
 
 @dataclass
@@ -201,7 +69,7 @@ class DeliveryLoop:
         direct: bool = False,
         answer_timeout_s: float = 120.0,
     ) -> None:
-        self.logics = {logic.address: logic for logic in logics}
+        self.logics: dict[str, Logic] = {logic.address: logic for logic in logics}
         self.network = network
         self.env = env
         self.direct = direct
@@ -249,12 +117,10 @@ class DeliveryLoop:
 
     # -- what SimPy processes call -------------------------------------------------------
 
-    def inject(self, to: str, message: Any, sender: str = "load") -> None:
+    def inject(self, to: str, message: Any, sender: Address = addresses.LOAD) -> None:
         """Put a message from outside the actors (load, scripted payments) on the network now."""
         self._seq += 1
-        self.network.post(
-            (SimTime(int(self.env.now)), Address(sender), self._seq, Address(to), message)
-        )
+        self.network.post((SimTime(int(self.env.now)), sender, self._seq, Address(to), message))
 
     def _wake_later(self, address: str, wake_at: int) -> None:
         """Make sure ``address`` is delivered to in the window holding ``wake_at``.
@@ -282,12 +148,13 @@ class DeliveryLoop:
 
     def _fire(self, event: simpy.Event) -> None:
         k = event.value
+        assert isinstance(k, int)
         at = SimTime(k * self.network.window)
         for address in self._wake_slots.pop(k):
             if self._wake_pending.get(address) == k:
                 del self._wake_pending[address]
             self._seq += 1
-            self.network.post((at, Address("timer"), self._seq, Address(address), WAKE))
+            self.network.post((at, addresses.TIMER, self._seq, Address(address), WAKE))
             self.stats.wakeups += 1
 
     # -- one window ---------------------------------------------------------------------
@@ -354,42 +221,3 @@ class DeliveryLoop:
                 f"actor {to} failed handling {len(batch)} envelope(s) at "
                 f"t={batch[0][0]} ms: {type(error).__name__}: {error}"
             ) from error
-
-
-def arrivals(
-    env: simpy.Environment,
-    loop: DeliveryLoop,
-    rate_at: Callable[[int], float],
-    shares: list[tuple[str, float]],
-    tick: int,
-    end: int,
-    seed: int,
-    make: Callable[[int], Any] = StartPayments,
-    stream: str = "load",
-):  # type: ignore[no-untyped-def]
-    """Poisson arrivals: each tick, a Poisson count split over the cohorts by their shares;
-    ``make(count)`` is the message each cohort gets (payments by default)."""
-    rng = np.random.Generator(np.random.PCG64(derive_seed(seed, stream)))
-    names = [name for name, _ in shares]
-    weights = np.array([w for _, w in shares], dtype=np.float64)
-    weights /= weights.sum()
-    while env.now < end:
-        lam = rate_at(int(env.now)) * tick / 1000.0
-        if lam > 0:
-            total = int(rng.poisson(lam))
-            if total:
-                counts = rng.multinomial(total, weights)
-                for name, count in zip(names, counts.tolist(), strict=True):
-                    if count:
-                        loop.inject(name, make(count), sender=stream)
-        yield env.timeout(min(tick, end - int(env.now)))
-
-
-def scripted(
-    env: simpy.Environment, loop: DeliveryLoop, payments: list[tuple[int, str, StartPayment]]
-):  # type: ignore[no-untyped-def]
-    """Scripted payments at their times, in file order for equal times."""
-    for at, cohort, message in sorted(payments, key=lambda p: p[0]):
-        if at > env.now:
-            yield env.timeout(at - env.now)
-        loop.inject(cohort, message, sender="script")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,61 +10,31 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from upisim.actors.records import TRANSACTION_COLUMNS
+from upisim.runfolder import (
+    BOOL,
+    INT64,
+    STRING,
+    AccountRow,
+    EventRow,
+    MoneyRow,
+    Notification,
+    TransactionRow,
+    columns,
+)
 
-_S, _I = pa.string(), pa.int64()
+_ARROW = {STRING: pa.string(), INT64: pa.int64(), BOOL: pa.bool_()}
 
-TRANSACTIONS = pa.schema(
-    [
-        (name, _I if name.startswith("t_") or name in ("amount_paise", "latency_ms") else _S)
-        for name in TRANSACTION_COLUMNS
-    ]
-)
-EVENTS = pa.schema(
-    [
-        ("t_ms", _I),
-        ("kind", _S),
-        ("actor", _S),
-        ("txn_id", _S),
-        ("subject", _S),
-        ("detail", _S),
-        ("value", _I),
-    ]
-)
-ACCOUNTS = pa.schema(
-    [
-        ("vpa", _S),
-        ("name", _S),
-        ("bank", _S),
-        ("account", _S),
-        ("merchant", pa.bool_()),
-        ("new_user", pa.bool_()),
-        ("opening_paise", _I),
-        ("closing_paise", _I),
-        ("card_limit_paise", _I),
-        ("card_outstanding_paise", _I),
-    ]
-)
-NOTIFICATIONS = pa.schema(
-    [
-        ("t_ms", _I),
-        ("vpa", _S),
-        ("kind", _S),
-        ("txn_id", _S),
-        ("amount_paise", _I),
-        ("counterparty", _S),
-        ("code", _S),
-    ]
-)
-MONEY = pa.schema(
-    [
-        ("t_ms", _I),
-        ("bank", _S),
-        ("customers_paise", _I),
-        ("settlement_paise", _I),
-        ("card_outstanding_paise", _I),
-    ]
-)
+
+def arrow_schema(row: type[tuple[object, ...]]) -> pa.Schema:
+    """The Parquet schema of a table, derived from its row type."""
+    return pa.schema([pa.field(c.name, _ARROW[c.type], c.nullable) for c in columns(row)])
+
+
+TRANSACTIONS = arrow_schema(TransactionRow)
+EVENTS = arrow_schema(EventRow)
+ACCOUNTS = arrow_schema(AccountRow)
+NOTIFICATIONS = arrow_schema(Notification)
+MONEY = arrow_schema(MoneyRow)
 
 
 class TableWriter:
@@ -87,7 +58,7 @@ class TableWriter:
         if len(self._buffer) >= self.chunk_rows:
             self.flush()
 
-    def extend(self, rows: list[tuple[Any, ...]]) -> None:
+    def extend(self, rows: Sequence[tuple[Any, ...]]) -> None:
         self._buffer.extend(rows)
         if len(self._buffer) >= self.chunk_rows:
             self.flush()

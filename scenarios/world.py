@@ -11,13 +11,15 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from upisim.actors import addresses
 from upisim.actors.bank import AccountSpec, Bank, BankLimits, pin_block
 from upisim.actors.base import Logic, derive_seed
 from upisim.actors.fraud import FraudMonitor, FraudRules
+from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
-from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
-from upisim.actors.user import Behaviour, CollectHabits, RateLimits, User, UserCohort
+from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
+from upisim.actors.user import CollectHabits, RateLimits, User, UserCohort
 from upisim.scenarios.config import Scenario
 
 FIRST_NAMES = (
@@ -257,7 +259,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         load.p2m_share,
     )
     payees = tuple(u.vpa for u in users)
-    limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
+    rate_limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
     c = scenario.collect
     habits = CollectHabits(
         round(c.expiry_s * 1000),
@@ -275,7 +277,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             payees,
             behaviour,
             seed,
-            limits,
+            rate_limits,
             habits,
             merchants,
             methods,
@@ -284,7 +286,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         for i in range(n_cohorts)
     ]
 
-    directory = {vpa: Address(f"users:{c}") for vpa, c in cohort_of.items()}
+    directory = {vpa: addresses.users(c) for vpa, c in cohort_of.items()}
     switch = Switch(
         directory,
         set(banks),
@@ -357,14 +359,14 @@ def scenario_methods(scenario: Scenario) -> dict[str, Method]:
 
 def link_latency(scenario: Scenario, a: str, b: str) -> int:
     """One-way latency in ms between two actor addresses (symmetric)."""
-    kinds = sorted((a.split(":")[0], b.split(":")[0]))
+    kinds = {addresses.kind_of(a), addresses.kind_of(b)}
     net = scenario.network
-    if kinds == ["switch", "users"]:
+    if kinds == {addresses.SWITCH_KIND, addresses.USERS_KIND}:
         return net.psp_switch_ms
-    if kinds == ["fraud", "switch"]:
+    if kinds == {addresses.FRAUD_KIND, addresses.SWITCH_KIND}:
         return net.switch_fraud_ms
-    if kinds == ["bank", "switch"]:
-        bank = (a if a.startswith("bank:") else b).split(":", 1)[1]
+    if kinds == {addresses.BANK_KIND, addresses.SWITCH_KIND}:
+        bank = addresses.bank_code(a if addresses.kind_of(a) == addresses.BANK_KIND else b)
         for cfg in scenario.banks:
             if cfg.code == bank and cfg.latency_ms is not None:
                 return cfg.latency_ms

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from upisim.actors.types import Address
-from upisim.scenarios.engine import Faults, Network
+from upisim.scenarios.network import Faults, Network
 
 LINKS = {("switch", "bank:HDFC"): 60, ("bank:HDFC", "switch"): 60}
 

@@ -1,0 +1,93 @@
+"""The run's invariant checks: money conserved at every window, every account told the truth.
+
+:class:`Ledger` follows each bank's books as the banks report them (their
+:class:`~upisim.actors.bank.Books` gauges): after every window in which any
+bank's books moved, customers + settlement − card outstanding over all banks
+must equal the money the run started with. :func:`unreconciled` checks reply
+truth at the end: each user's closing balance is their opening balance plus
+what the payments they were told succeeded brought in and took out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from upisim.actors.bank import Books
+from upisim.actors.types import Address
+from upisim.runfolder import MoneyRow
+from upisim.scenarios.world import World
+
+if TYPE_CHECKING:
+    from upisim.scenarios.summary import Tally
+
+
+class Ledger:
+    """Every bank's latest books, and the largest deviation from conservation seen."""
+
+    def __init__(self, world: World) -> None:
+        self.money_start = world.money_start
+        self.books = {bank.address: bank.gauges() for bank in world.banks.values()}
+        self._names = {bank.address: code for code, bank in world.banks.items()}
+        self._order = sorted(self.books)
+        self.max_deviation = 0
+        self.checks = 0
+
+    def update(self, address: Address, books: Books) -> None:
+        """A bank's books after a window it worked in."""
+        self.books[address] = books
+
+    def check(self) -> None:
+        """Conservation, after a window in which books moved."""
+        self.checks += 1
+        self.max_deviation = max(self.max_deviation, abs(self.total - self.money_start))
+
+    @property
+    def total(self) -> int:
+        """Customers + settlement − card outstanding, over all banks: never moves."""
+        return sum(b.customers + b.settlement - b.card_outstanding for b in self.books.values())
+
+    @property
+    def in_settlement(self) -> int:
+        """Money debited somewhere and not (yet) credited anywhere."""
+        return sum(b.settlement for b in self.books.values())
+
+    @property
+    def card_outstanding(self) -> int:
+        return sum(b.card_outstanding for b in self.books.values())
+
+    def sample(self, at: int) -> list[MoneyRow]:
+        """One money.parquet row per bank, in address order."""
+        return [MoneyRow(at, self._names[a], *self.books[a]) for a in self._order]
+
+
+def unreconciled(world: World, tally: Tally) -> int:
+    """Users whose closing balance is not opening + what the payments they were told
+    succeeded brought in - took out, or whose card does not owe what they were told they
+    charged to it (invariant 9: reply truth)."""
+    banks = world.banks
+    wrong = 0
+    for user, opening, _, _ in world.openings:
+        bank = banks[user.bank]
+        if bank.balance(user.account) != opening + tally.net.get(
+            user.vpa, 0
+        ) or bank.card_outstanding(user.account) != tally.card.get(user.vpa, 0):
+            wrong += 1
+    return wrong
+
+
+def problems(ledger: Ledger, unreconciled: int, stuck: int) -> list[str]:
+    """Every invariant the run broke, in words (none: the run is ok)."""
+    found = []
+    if unreconciled:
+        found.append(
+            f"{unreconciled} account(s) do not match the payments their owners were told about"
+        )
+    if ledger.max_deviation:
+        found.append(f"conservation broken: money moved by up to {ledger.max_deviation} paise")
+    if ledger.total != ledger.money_start:
+        found.append(f"money at end {ledger.total} != money at start {ledger.money_start} paise")
+    if stuck:
+        found.append(f"{stuck} payment(s) still in flight after the drain limit")
+    if not stuck and ledger.in_settlement:
+        found.append(f"{ledger.in_settlement} paise left in settlement with no payment in flight")
+    return found
