@@ -167,7 +167,7 @@ def _latency(a: Run, b: Run, bin_ms: int, names: tuple[str, str], out: Output) -
         suffixes=("_a", "_b"),
     )
     out.csv("compare_latency_stages.csv", stages)
-    whole = stages.set_index("stage").loc["end to end"]
+    whole = tables.stage(stages)
     key = markup(
         "End-to-end p99: A {}, B {} (p50: A {}, B {}).",
         fmt.milliseconds(whole["p99_ms_a"]),
@@ -198,11 +198,11 @@ def _payments_side_by_side(a: pd.DataFrame, b: pd.DataFrame, key: str) -> pd.Dat
 
 
 def _outcomes(a: Run, b: Run, names: tuple[str, str], out: Output) -> Safe:
-    out_a = tables.outcomes(a.transactions, a.summary.get("code_meanings"))
-    out_b = tables.outcomes(b.transactions, b.summary.get("code_meanings"))
+    out_a = tables.outcomes(a.transactions, tables.code_meanings(a.summary))
+    out_b = tables.outcomes(b.transactions, tables.code_meanings(b.summary))
     codes = _payments_side_by_side(out_a, out_b, "reason_code")
     out.csv("compare_outcomes.csv", codes)
-    moved = codes.loc[codes["difference"].abs().idxmax()] if len(codes) else None
+    moved = codes.iloc[codes["difference"].abs().argmax()] if len(codes) else None
     if moved is None or moved["difference"] == 0:
         key = Safe("Both runs have the same number of payments per reason code.")
     else:

@@ -22,16 +22,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from upisim.reports import fmt
+from upisim.reports import fmt, tables
 from upisim.reports.tables import PERCENTILES
+from upisim.runfolder import State
 
 WIDTH = 11.0
 DPI = 110
 STATE_COLOURS = {
-    "SUCCESS": "#2e7d32",
-    "FAILED": "#c62828",
-    "EXPIRED": "#ef6c00",
-    "DEEMED": "#6a1b9a",
+    State.SUCCESS: "#2e7d32",
+    State.FAILED: "#c62828",
+    State.EXPIRED: "#ef6c00",
+    State.DEEMED: "#6a1b9a",
 }
 DECLINE_COLOURS = {"": "#2e7d32", "BD": "#ef6c00", "TD": "#c62828"}
 PERCENTILE_COLOURS = {50: "#1565c0", 95: "#ef6c00", 99: "#c62828"}
@@ -218,7 +219,7 @@ def latency_distribution_figure(histogram: pd.DataFrame, stages: pd.DataFrame) -
             ax.set_xlabel("end-to-end latency (log scale)")
         else:
             ax.set_xlabel("end-to-end latency (ms)")
-        whole = stages.set_index("stage").loc["end to end"]
+        whole = tables.stage(stages)
         for p in PERCENTILES:
             ax.axvline(
                 whole[f"p{p}_ms"],
@@ -252,7 +253,6 @@ def latency_distribution_figure(histogram: pd.DataFrame, stages: pd.DataFrame) -
     return fig
 
 
-@_styled
 def _label_bars(ax: Axes, ys: Any, ends: Any, labels: list[str]) -> None:
     """Write each horizontal bar's label just past its end."""
     for yi, end, label in zip(ys, ends, labels, strict=True):
@@ -261,6 +261,7 @@ def _label_bars(ax: Axes, ys: Any, ends: Any, labels: list[str]) -> None:
         )
 
 
+@_styled
 def outcomes_figure(outcomes: pd.DataFrame, declines: pd.DataFrame, top: int = 15) -> Figure:
     """Payments per reason code (top codes) beside approved / BD / TD totals."""
     fig, axes = _figure(

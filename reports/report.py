@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from upisim.reports import fmt, plots, tables
 from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
+from upisim.runfolder import State
 
 # Only what the report uses: the id and party columns are most of the file.
 REPORT_COLUMNS = (
@@ -165,7 +166,7 @@ def _summary(run: Run, head: pd.DataFrame, out: Output) -> Safe:
     objects: dict[str, pd.DataFrame] = {}
     scenario = pd.DataFrame(tables.flatten(run.scenario, objects=objects), columns=COLUMNS)
     total = len(run.transactions)
-    approved = int((run.transactions["state"] == "SUCCESS").sum())
+    approved = int((run.transactions["state"] == State.SUCCESS).sum())
     key = markup(
         "{} payments, {} approved ({}).",
         fmt.count(total),
@@ -265,7 +266,7 @@ def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
     out.csv("latency_over_time.csv", over_time)
     out.csv("latency_histogram.csv", histogram)
     out.csv("latency_stages.csv", stages)
-    whole = stages.set_index("stage").loc["end to end"]
+    whole = tables.stage(stages)
     if not whole["payments"]:
         return section("Latency", Safe("No payments, so no latency."), [])
     key = markup(
@@ -293,7 +294,7 @@ def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
 
 
 def _outcomes(run: Run, out: Output) -> Safe:
-    codes = tables.outcomes(run.transactions, run.summary.get("code_meanings"))
+    codes = tables.outcomes(run.transactions, tables.code_meanings(run.summary))
     declines = tables.declines(run.transactions)
     out.csv("outcomes.csv", codes)
     out.csv("declines.csv", declines)

@@ -5,73 +5,57 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandas.api.types import pandas_dtype
 
-# Column -> dtype, in the order docs/run-folder.md lists them. "str" is pandas'
-# string dtype, "Int64" the nullable integer (the `int64, null` columns).
-TRANSACTION_COLUMNS: dict[str, str] = {
-    "txn_id": "str",
-    "kind": "str",
-    "method": "str",
-    "payer_vpa": "str",
-    "payee_vpa": "str",
-    "payer_bank": "str",
-    "payee_bank": "str",
-    "amount_paise": "int64",
-    "state": "str",
-    "response_code": "str",
-    "reason_code": "str",
-    "decline_type": "str",
-    "fraud_flags": "str",
-    "t_initiated_ms": "int64",
-    "t_received_ms": "Int64",
-    "t_resolved_ms": "Int64",
-    "t_risk_ms": "Int64",
-    "t_debited_ms": "Int64",
-    "t_credited_ms": "Int64",
-    "t_completed_ms": "int64",
-    "latency_ms": "int64",
-}
-EVENT_COLUMNS: dict[str, str] = {
-    "t_ms": "int64",
-    "kind": "str",
-    "actor": "str",
-    "txn_id": "str",
-    "subject": "str",
-    "detail": "str",
-    "value": "int64",
-}
-MONEY_COLUMNS: dict[str, str] = {
-    "t_ms": "int64",
-    "bank": "str",
-    "customers_paise": "int64",
-    "settlement_paise": "int64",
-    "card_outstanding_paise": "int64",
-}
-ACCOUNT_COLUMNS: dict[str, str] = {
-    "vpa": "str",
-    "name": "str",
-    "bank": "str",
-    "account": "str",
-    "merchant": "bool",
-    "new_user": "bool",
-    "opening_paise": "int64",
-    "closing_paise": "int64",
-    "card_limit_paise": "int64",
-    "card_outstanding_paise": "int64",
-}
-# Columns a run may lack: the card columns came after the first runs, and a trimmed or
-# hand-made transactions file may have no `method`. A value is how docs/run-folder.md says
-# to read the missing column; None leaves it out (there is nothing honest to fill in).
+from upisim.runfolder import (
+    BOOL,
+    INT64,
+    STRING,
+    AccountRow,
+    Column,
+    EventRow,
+    MoneyRow,
+    Notification,
+    TransactionRow,
+    columns,
+)
+
+# A column's pandas dtype by its run-folder type: "str" is pandas' string dtype (it holds
+# missing values too), "Int64" the nullable integer (the `int64, null` columns).
+_DTYPES = {STRING: "str", INT64: "int64", BOOL: "bool"}
+_NULLABLE_DTYPES = {STRING: "str", INT64: "Int64", BOOL: "boolean"}
+
+
+def dtypes(row: type[tuple[object, ...]]) -> dict[str, str]:
+    """Column -> pandas dtype of a run-folder table, in order, from its row type."""
+    return {c.name: _dtype(c) for c in columns(row)}
+
+
+def _dtype(column: Column) -> str:
+    return (_NULLABLE_DTYPES if column.nullable else _DTYPES)[column.type]
+
+
+TRANSACTION_COLUMNS = dtypes(TransactionRow)
+EVENT_COLUMNS = dtypes(EventRow)
+MONEY_COLUMNS = dtypes(MoneyRow)
+ACCOUNT_COLUMNS = dtypes(AccountRow)
+NOTIFICATION_COLUMNS = dtypes(Notification)
+# Columns a run may lack: the card columns and `refund_of` came after the first runs, and a
+# trimmed or hand-made transactions file may have no `method`. A value is how
+# docs/run-folder.md says to read the missing column; None leaves it out (there is nothing
+# honest to fill in).
 ADDED_LATER: dict[str, object] = {
     "method": None,
     "card_outstanding_paise": 0,
     "card_limit_paise": 0,
+    "refund_of": "",
 }
 
 
@@ -79,9 +63,13 @@ class RunFolderError(Exception):
     """A run folder is missing, incomplete or does not match docs/run-folder.md."""
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, eq=False)
 class Run:
-    """One finished run: its JSON files as dicts and its Parquet tables as DataFrames."""
+    """One finished run: its JSON files as dicts and its Parquet tables as DataFrames.
+
+    `accounts` and `notifications` are read on first use: the reports never need
+    them, and a run that records notifications has several per payment.
+    """
 
     path: Path
     summary: dict[str, Any]
@@ -89,6 +77,17 @@ class Run:
     transactions: pd.DataFrame
     events: pd.DataFrame
     money: pd.DataFrame
+
+    @cached_property
+    def accounts(self) -> pd.DataFrame:
+        """`accounts.parquet`: every user's opening and closing balances."""
+        return read_parquet(self.path / "accounts.parquet", ACCOUNT_COLUMNS, required=False)
+
+    @cached_property
+    def notifications(self) -> pd.DataFrame:
+        """`notifications.parquet`, written only with `[notifications] record = true`."""
+        file = self.path / "notifications.parquet"
+        return read_parquet(file, NOTIFICATION_COLUMNS, required=False)
 
 
 def load_run(
@@ -99,9 +98,10 @@ def load_run(
     """Load a run folder; `transaction_columns` reads only those columns (for speed).
 
     `summary.json` and `transactions.parquet` must exist; a missing `scenario.json`
-    gives `{}` and a missing `events.parquet` or `money.parquet` an empty DataFrame
-    with the documented columns. A column that older runs lack (`ADDED_LATER`) is
-    filled as the contract says, or left out: check `"method" in run.transactions`.
+    gives `{}` and a missing `events.parquet`, `money.parquet`, `accounts.parquet` or
+    `notifications.parquet` an empty DataFrame with the documented columns. A column
+    that older runs lack (`ADDED_LATER`) is filled as the contract says, or left out:
+    check `"method" in run.transactions`.
     """
     path = Path(run_dir)
     if not path.is_dir():
@@ -119,7 +119,9 @@ def load_run(
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     """An empty DataFrame with the given columns and dtypes."""
-    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
+    return pd.DataFrame(
+        {name: pd.Series(dtype=pandas_dtype(dtype)) for name, dtype in columns.items()}
+    )
 
 
 def _pick(columns: dict[str, str], wanted: Sequence[str] | None, file: Path) -> dict[str, str]:
@@ -179,7 +181,7 @@ def read_parquet(
     for name, dtype in columns.items():
         if str(frame[name].dtype) != dtype:
             try:
-                frame[name] = frame[name].astype(dtype)
+                frame[name] = frame[name].astype(pandas_dtype(dtype))
             except (TypeError, ValueError) as exc:
                 raise RunFolderError(
                     f"{file}: column {name} should be {dtype}, found {frame[name].dtype}"
@@ -196,7 +198,7 @@ def _older_run(frame: pd.DataFrame, columns: dict[str, str]) -> tuple[pd.DataFra
             fill = ADDED_LATER[name]
             if fill is None:
                 continue
-            frame[name] = pd.Series(fill, index=frame.index, dtype=dtype)
+            frame[name] = pd.Series(fill, index=frame.index, dtype=pandas_dtype(dtype))
         kept[name] = dtype
     if list(frame.columns) != list(kept):
         frame = frame[list(kept)]

@@ -18,14 +18,14 @@ from typing import Any
 import pandas as pd
 
 from upisim.reports.run import ACCOUNT_COLUMNS, TRANSACTION_COLUMNS, RunFolderError, read_parquet
+from upisim.runfolder import Kind, State
 
 COLUMNS = ["t_ms", "txn_id", "kind", "description", "debit_paise", "credit_paise", "balance_paise"]
 # On a card, a debit is a charge (the customer owes more) and a credit pays some back.
 CARD_COLUMNS = [*COLUMNS[:-1], "outstanding_paise"]
-MOVED = ("SUCCESS", "DEEMED")
 DEBITED_THEN_REVERSED = ("U31", "U68")  # the credit failed or timed out; the debit came back
 CARD = "CREDIT_CARD"
-PAID_BY_PAYER = ("PAY", "COLLECT")  # a REFUND's payer is the merchant giving money back
+PAID_BY_PAYER = (Kind.PAY, Kind.COLLECT)  # a REFUND's payer is the merchant giving money back
 #: The transactions columns a statement reads.
 READS = (
     "txn_id",
@@ -54,7 +54,7 @@ def statement(run_dir: str | Path, vpa: str) -> pd.DataFrame:
         on_card = getattr(t, "method", "") == CARD
         if t.payer_vpa == vpa and not (on_card and t.kind in PAID_BY_PAYER):
             rows.extend(_debits(t))
-        if t.payee_vpa == vpa and not (on_card and t.kind == "REFUND"):
+        if t.payee_vpa == vpa and not (on_card and t.kind == Kind.REFUND):
             rows.extend(_credits(t))
     return _postings(rows, opening, "opening balance", COLUMNS)
 
@@ -73,7 +73,7 @@ def card_statement(run_dir: str | Path, vpa: str) -> pd.DataFrame:
             continue
         if t.payer_vpa == vpa and t.kind in PAID_BY_PAYER:
             rows.extend(_debits(t))
-        if t.payee_vpa == vpa and t.kind == "REFUND":
+        if t.payee_vpa == vpa and t.kind == Kind.REFUND:
             rows.extend(_credits(t))
     return _postings(rows, 0, "opening outstanding", CARD_COLUMNS, owed=True)
 
@@ -102,7 +102,7 @@ def _read(run_dir: Path, vpa: str) -> tuple[pd.Series, pd.DataFrame]:
 
 def _debits(t: Any) -> Iterator[Posting]:
     """The payer's side: the debit, and its reversal when the credit failed or timed out."""
-    moved = t.state in MOVED
+    moved = t.state in State.MOVED
     if not moved and t.response_code not in DEBITED_THEN_REVERSED:
         return
     amount = int(t.amount_paise)
@@ -114,7 +114,7 @@ def _debits(t: Any) -> Iterator[Posting]:
 
 def _credits(t: Any) -> Iterator[Posting]:
     """The payee's side: the credit, once the money moved."""
-    if t.state in MOVED:
+    if t.state in State.MOVED:
         amount = int(t.amount_paise)
         yield (_at(t.t_credited_ms, t), t.txn_id, t.kind, f"from {t.payer_vpa}", 0, amount)
 

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from upisim.runfolder import Kind, State
+
 PERCENTILES = (50, 95, 99)
-STATE_ORDER = ("SUCCESS", "FAILED", "EXPIRED", "DEEMED")
-MOVED = ("SUCCESS", "DEEMED")  # the states in which money moved
 METHOD_ORDER = ("UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING")
 BOX_PERCENTILES = (5, 25, 50, 75, 95)
 FRAUD_KINDS = {"FRAUD_FLAG": "flagged", "FRAUD_DECLINE": "declined"}
@@ -23,56 +23,6 @@ STAGES = (
     ("beneficiary bank", "t_debited_ms", "t_credited_ms"),
 )
 DECLINE_LABELS = {"": "approved", "BD": "business decline", "TD": "technical decline"}
-# NPCI codes a reader is likely to meet (shared/UPI.md §3); others show blank.
-CODE_MEANINGS = {
-    "00": "approved",
-    "U30": "debit failed",
-    "U31": "credit failed",
-    "U16": "risk threshold exceeded",
-    "U69": "collect expired",
-    "U66": "device fingerprint mismatch",
-    "U67": "debit timeout",
-    "U68": "credit timeout",
-    "U09": "ReqAuth timeout",
-    "U28": "remitter bank not available",
-    "U29": "address resolution failed",
-    "U03": "net debit cap exceeded",
-    "U48": "transaction id not present",
-    "U80": "PSP throttling",
-    "U86": "throttled (PSP rate limit)",
-    "U89": "beneficiary bank throttling",
-    "U94": "throttling",
-    "M16": "AI model decline",
-    "BT": "beneficiary unavailable (timeout)",
-    "UT": "remitter unavailable (timeout)",
-    "RB": "credit reversal timeout",
-    "RR": "debit reversal timeout",
-    "Z9": "insufficient funds",
-    "ZM": "invalid UPI PIN",
-    "Z6": "PIN tries exceeded",
-    "Z7": "frequency limit exceeded",
-    "Z8": "per-transaction limit exceeded",
-    "ZD": "validation error",
-    "XH": "remitter account does not exist",
-    "XI": "beneficiary account does not exist",
-    "XY": "remitter core banking offline",
-    "Y1": "beneficiary core banking offline",
-    "YE": "remitter account blocked",
-    "YF": "beneficiary account blocked",
-    "K1": "suspected fraud (remitter)",
-    "ZI": "suspected fraud (beneficiary)",
-    "B3": "not permitted to the account",
-    "AM": "UPI PIN not set",
-    "FL": "first-transaction limit exceeded",
-    "FP": "new-user freeze",
-    "ZA": "declined by customer",
-    "ZH": "invalid VPA",
-    "UX": "expired VPA",
-    "ZG": "restricted by customer",
-    "ZE": "not permitted by PSP",
-    "S0": "spam collect declined",
-    "TM": "requester blocked",
-}
 _NICE_BIN_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600)
 _WINDOW_UNITS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _MAX_LIST_ITEMS = 10
@@ -124,7 +74,7 @@ def _bin_index(times: pd.Series, bin_ms: int) -> np.ndarray:
 def states(tx: pd.DataFrame) -> list[str]:
     """Terminal states present, the documented ones first."""
     seen = set(tx["state"].dropna().unique())
-    return [s for s in STATE_ORDER if s in seen] + sorted(seen - set(STATE_ORDER))
+    return [s for s in State.ALL if s in seen] + sorted(seen - set(State.ALL))
 
 
 def throughput(tx: pd.DataFrame, bin_ms: int, end_ms: int) -> pd.DataFrame:
@@ -187,6 +137,11 @@ def stage_latencies(tx: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def stage(stages: pd.DataFrame, name: str = "end to end") -> pd.Series:
+    """One stage's row of `stage_latencies` (or of two runs' merged on `stage`)."""
+    return stages.loc[stages["stage"] == name].iloc[0]
+
+
 def _describe(name: str, values: np.ndarray) -> dict[str, Any]:
     row: dict[str, Any] = {"stage": name, "payments": int(values.size)}
     percentiles = np.percentile(values, PERCENTILES) if values.size else [np.nan] * 3
@@ -196,16 +151,26 @@ def _describe(name: str, values: np.ndarray) -> dict[str, Any]:
     return row
 
 
+def code_meanings(summary: Mapping[str, Any]) -> dict[str, str]:
+    """What each code means, as the run's summary.json says (`code_meanings`); ``{}`` for a
+    run from before it had them. The simulator's code table is the only one: reports keep
+    no copy of it."""
+    meanings = summary.get("code_meanings")
+    if not isinstance(meanings, Mapping):
+        return {}
+    return {str(code): str(meaning) for code, meaning in meanings.items()}
+
+
 def outcomes(tx: pd.DataFrame, meanings: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Payments per most specific code, most frequent first; ``meanings`` (the run's own, from
-    summary.json) win over the built-in list, which older runs fall back on."""
+    """Payments per most specific code, most frequent first, with what each code means
+    (``meanings``: `code_meanings(summary)`); a code it does not name has meaning ""."""
     codes = tx["reason_code"].fillna("")
     types = tx["decline_type"].fillna("")
     counts = codes.value_counts().rename("payments")
     frame = counts.rename_axis("reason_code").reset_index()
     kinds = pd.crosstab(codes, types) if len(tx) else pd.DataFrame()
-    known = {**CODE_MEANINGS, **(meanings or {})}
-    frame["meaning"] = frame["reason_code"].map(known).fillna("")
+    known = meanings or {}
+    frame["meaning"] = [known.get(code, "") for code in frame["reason_code"]]
     frame["decline_type"] = [
         _types(kinds.columns[kinds.loc[code] > 0]) for code in frame["reason_code"]
     ]
@@ -234,9 +199,9 @@ def declines(tx: pd.DataFrame) -> pd.DataFrame:
 
 def collects(tx: pd.DataFrame) -> pd.DataFrame:
     """What became of collect (pull) requests; the outcomes after `created` add up to it."""
-    c = tx[tx["kind"] == "COLLECT"]
-    approved = c["state"] == "SUCCESS"
-    expired = ((c["state"] == "EXPIRED") | (c["reason_code"] == "U69")) & ~approved
+    c = tx[tx["kind"] == Kind.COLLECT]
+    approved = c["state"] == State.SUCCESS
+    expired = ((c["state"] == State.EXPIRED) | (c["reason_code"] == "U69")) & ~approved
     declined = (c["reason_code"] == "ZA") & ~approved & ~expired
     rows = [
         ("created", len(c)),
@@ -272,7 +237,7 @@ def methods(tx: pd.DataFrame) -> pd.DataFrame:
     if not order:
         return pd.DataFrame(columns=columns)
     method = tx["method"].fillna("")
-    moved = tx["state"].isin(MOVED)
+    moved = tx["state"].isin(State.MOVED)
     payments = method.value_counts()
     succeeded = method[moved].value_counts()
     value = tx.loc[moved, "amount_paise"].groupby(method[moved]).sum()
@@ -303,7 +268,7 @@ def method_latency(tx: pd.DataFrame) -> pd.DataFrame:
     columns = ["method", "payments"] + [f"p{p}_ms" for p in BOX_PERCENTILES]
     rows = []
     for m in methods_present(tx):
-        moved = (tx["method"].fillna("") == m) & tx["state"].isin(MOVED)
+        moved = (tx["method"].fillna("") == m) & tx["state"].isin(State.MOVED)
         latency = tx.loc[moved, "latency_ms"].to_numpy(dtype=np.int64)
         values = np.percentile(latency, BOX_PERCENTILES) if latency.size else [np.nan] * 5
         rows.append((m, int(latency.size), *(float(v) for v in values)))

@@ -43,6 +43,7 @@ TRANSACTIONS_SCHEMA = pa.schema(
         ("t_credited_ms", pa.int64()),
         ("t_completed_ms", pa.int64()),
         ("latency_ms", pa.int64()),
+        ("refund_of", pa.string()),
     ]
 )
 EVENTS_SCHEMA = pa.schema(
@@ -93,6 +94,19 @@ RATE_LIMIT_WINDOWS = ("1m",) * 18 + ("1h",) * 6
 FRAUD_FLAGS = {"HIGH_VALUE": 6, "VELOCITY": 5, "DAILY_CAP": 4}
 FRAUD_DECLINES = ("DAILY_CAP",) * 5 + ("VELOCITY",) * 3  # one per U16 payment
 SIM_DURATION_MS = 40_000
+# What summary.json says each code means (the simulator writes one for every code seen).
+CODE_MEANINGS = {
+    "00": "approved",
+    "U16": "risk threshold exceeded",
+    "U30": "debit failed",
+    "U67": "debit timeout",
+    "U68": "credit timeout",
+    "U69": "collect expired",
+    "Z7": "frequency limit exceeded",
+    "Z9": "insufficient funds",
+    "ZA": "declined by customer",
+    "ZM": "invalid UPI PIN",
+}
 
 
 @dataclass(frozen=True)
@@ -186,6 +200,7 @@ def _transactions(rows: list[tuple[str, str, str, str, str]], cards: bool) -> li
                 "t_credited_ms": start + 250 if state == "SUCCESS" else None,
                 "t_completed_ms": completed,
                 "latency_ms": completed - start,
+                "refund_of": "",
             }
         )
     return sorted(tx, key=lambda r: (r["t_completed_ms"], r["txn_id"]))
@@ -283,6 +298,7 @@ def _summary(tx: list[dict], events: list[dict], money: list[dict], cards: bool)
     states: dict[str, int] = {}
     codes: dict[str, int] = {}
     methods: dict[str, int] = {}
+    responses = {r["response_code"] for r in tx}
     for r in tx:
         states[r["state"]] = states.get(r["state"], 0) + 1
         codes[r["reason_code"]] = codes.get(r["reason_code"], 0) + 1
@@ -308,6 +324,7 @@ def _summary(tx: list[dict], events: list[dict], money: list[dict], cards: bool)
         "payments_total": len(tx),
         "payments_by_state": states,
         "payments_by_code": codes,
+        "code_meanings": {c: CODE_MEANINGS[c] for c in sorted({*codes, *responses})},
         "payments_per_wall_second": round(len(tx) / 1.5, 1),
         "envelopes": 9 * len(tx),
         "latency_ms": {

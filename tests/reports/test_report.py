@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 
 import pandas as pd
@@ -58,6 +59,27 @@ def test_outcomes_csv_counts_equal_the_reason_code_counts(fixture_run, report):
     assert outcomes.to_dict() == tx["reason_code"].value_counts().to_dict()
     assert outcomes["00"] == 240
     assert outcomes["Z7"] == fixture_run.rate_limited
+
+
+def test_code_meanings_are_the_runs_own(fixture_run, report, page):
+    meanings = load_run(fixture_run.path).summary["code_meanings"]
+    outcomes = csv(report, "outcomes.csv").set_index("reason_code")["meaning"]
+
+    assert outcomes.to_dict() == {code: meanings[code] for code in outcomes.index}
+    assert "the most common decline is Z7 frequency limit exceeded (24 payments)" in page
+
+
+def test_a_run_without_code_meanings_shows_the_codes_alone(make_run, tmp_path):
+    run = make_run("nomeanings")
+    summary_file = run.path / "summary.json"
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    del summary["code_meanings"]
+    summary_file.write_text(json.dumps(summary), encoding="utf-8")
+
+    index = build_report(run.path, tmp_path)
+
+    assert set(csv(index, "outcomes.csv")["meaning"]) == {""}
+    assert "the most common decline is Z7 (24 payments)" in index.read_text(encoding="utf-8")
 
 
 def test_headline_payment_total_and_max_deviation_match(fixture_run, report):

@@ -304,9 +304,13 @@ def test_headline_checks_payments_by_method(fixture_run):
     assert wrong.loc["payments_by_method.UPI_PUSH", "check"] == "ok"
 
 
-def test_a_runs_own_code_meanings_win_over_the_built_in_list() -> None:
+def test_code_meanings_come_from_the_run_alone() -> None:
     tx = pd.DataFrame({"reason_code": ["U86", "XX", "Z9"], "decline_type": ["TD", "TD", "BD"]})
-    plain = tables.outcomes(tx).set_index("reason_code").meaning
-    assert plain["Z9"] == "insufficient funds" and plain["XX"] == ""
-    own = tables.outcomes(tx, {"XX": "made up", "Z9": "no money"}).set_index("reason_code")
-    assert (own.meaning["XX"], own.meaning["Z9"]) == ("made up", "no money")
+    summary = {"code_meanings": {"XX": "made up", "Z9": "no money"}}
+    own = tables.outcomes(tx, tables.code_meanings(summary)).set_index("reason_code").meaning
+    assert own.to_dict() == {"U86": "", "XX": "made up", "Z9": "no money"}
+    # a run from before summary.json had code meanings: codes alone, no built-in table
+    plain = tables.outcomes(tx, tables.code_meanings({})).set_index("reason_code").meaning
+    assert plain.to_dict() == {"U86": "", "XX": "", "Z9": ""}
+    assert not hasattr(tables, "CODE_MEANINGS")
+    assert tables.code_meanings({"code_meanings": None}) == {}
