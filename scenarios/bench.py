@@ -3,6 +3,7 @@
 Each size runs in its own process, so peak memory is that size's alone. The
 load is a generated population paying each other at a national-average rate
 (8,400 payments/s, UPI.md §5) until the asked number of payments has started.
+Then the report of the largest run is built, in a process of its own too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -35,26 +38,46 @@ def bench_scenario(users: int, payments: int) -> dict[str, Any]:
     }
 
 
-def run_one(users: int, payments: int, direct: bool) -> dict[str, Any]:
-    """Run one size in this process and measure it."""
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run_one(users: int, payments: int, direct: bool, keep: Path | None = None) -> dict[str, Any]:
+    """Run one size in this process and measure it; the run folder goes unless ``keep``."""
     from upisim.scenarios.config import parse_scenario
     from upisim.scenarios.run import run_scenario
 
     scenario = parse_scenario(bench_scenario(users, payments), "bench")
-    with tempfile.TemporaryDirectory(prefix="upisim-bench-") as tmp:
-        summary = run_scenario(scenario, Path(tmp), direct=direct).summary
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    folder = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="upisim-bench-")
+    with folder as out_dir:
+        summary = run_scenario(scenario, Path(out_dir), direct=direct).summary
     return {
         "users": users,
         "payments": summary["payments_total"],
         "payments_per_second": summary["payments_per_wall_second"],
         "envelopes_per_second": summary["envelopes_per_wall_second"],
-        "peak_rss_mb": round(peak, 1),
+        "peak_rss_mb": _peak_rss_mb(),
         "wall_seconds": summary["wall_seconds"],
         "sim_seconds": summary["sim_duration_ms"] / 1000,
         "user_actors": summary["user_actors"],
         "executor": summary["executor"],
         "ok": summary["ok"],
+    }
+
+
+def report_one(run_dir: Path) -> dict[str, Any]:
+    """Build the report of the run in ``run_dir`` in this process and measure it."""
+    from upisim.reports import build_report
+
+    start = time.perf_counter()
+    build_report(run_dir)
+    seconds = time.perf_counter() - start
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    return {
+        "report_payments": summary["payments_total"],
+        "report_seconds": round(seconds, 3),
+        "report_peak_rss_mb": _peak_rss_mb(),
     }
 
 
@@ -73,11 +96,28 @@ def _parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
+def _in_child(what: str, *bench_args: str) -> dict[str, Any]:
+    """Run ``upisim bench *bench_args`` in a fresh process and return the JSON it prints."""
+    cmd = [sys.executable, "-m", "upisim.scenarios.cli", "bench", *bench_args]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise UpisimError(f"bench {what} failed:\n{done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main(args: argparse.Namespace) -> int:
     if args.one:
         users, payments = _parse_sizes(args.one)[0]
-        print(json.dumps(run_one(users, payments, args.direct)))
+        keep = Path(args.keep) if args.keep else None
+        print(json.dumps(run_one(users, payments, args.direct, keep)))
         return 0
+    if args.report_of:
+        print(json.dumps(report_one(Path(args.report_of))))
+        return 0
+    sizes = _parse_sizes(args.sizes)
+    # The report is timed on the run with the most payments: the one that can be slow.
+    keep_at = None if args.no_report else max(range(len(sizes)), key=lambda i: sizes[i][1])
     console = Console()
     table = Table(title="upisim bench (push payments)", title_justify="left")
     for col in (
@@ -93,47 +133,39 @@ def main(args: argparse.Namespace) -> int:
     ):
         table.add_column(col, justify="right")
     results = []
-    for users, payments in _parse_sizes(args.sizes):
-        cmd = [
-            sys.executable,
-            "-m",
-            "upisim.scenarios.cli",
-            "bench",
-            "--one",
-            f"{users}x{payments}",
-        ]
-        if args.direct:
-            cmd.append("--direct")
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise UpisimError(f"bench {users}x{payments} failed:\n{done.stderr[-2000:]}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        results.append(result)
-        if args.json:
-            print(json.dumps(result), flush=True)
-        table.add_row(
-            f"{result['users']:,}",
-            f"{result['payments']:,}",
-            f"{result['payments_per_second']:,.0f}",
-            f"{result['envelopes_per_second']:,.0f}",
-            f"{result['peak_rss_mb']:,.0f}",
-            f"{result['wall_seconds']:,.1f}",
-            f"{result['sim_seconds']:,.1f}",
-            result["executor"],
-            str(result["ok"]),
-        )
-    if args.report_rows:
-        from upisim.reports.bench import bench_report
-
-        report = bench_report(args.report_rows)
-        if args.json:
-            print(json.dumps(report), flush=True)
-        else:
-            console.print(
-                f"report of {report['report_rows']:,} rows: "
-                f"{report['report_seconds']:.1f} s, "
-                f"peak RSS {report['report_peak_rss_mb']:,.0f} MB"
+    with tempfile.TemporaryDirectory(prefix="upisim-bench-") as tmp:
+        kept = Path(tmp) / "run"
+        for i, (users, payments) in enumerate(sizes):
+            flags = ["--one", f"{users}x{payments}"]
+            if args.direct:
+                flags.append("--direct")
+            if i == keep_at:
+                flags += ["--keep", str(kept)]
+            result = _in_child(f"{users}x{payments}", *flags)
+            results.append(result)
+            if args.json:
+                print(json.dumps(result), flush=True)
+            table.add_row(
+                f"{result['users']:,}",
+                f"{result['payments']:,}",
+                f"{result['payments_per_second']:,.0f}",
+                f"{result['envelopes_per_second']:,.0f}",
+                f"{result['peak_rss_mb']:,.0f}",
+                f"{result['wall_seconds']:,.1f}",
+                f"{result['sim_seconds']:,.1f}",
+                result["executor"],
+                str(result["ok"]),
             )
-    if not args.json:
-        console.print(table)
+        if not args.json:
+            console.print(table)
+        if keep_at is not None:
+            report = _in_child(f"report of {kept}", "--report-of", str(kept))
+            if args.json:
+                print(json.dumps(report), flush=True)
+            else:
+                console.print(
+                    f"report of {report['report_payments']:,} payments: "
+                    f"{report['report_seconds']:.1f} s, "
+                    f"{report['report_peak_rss_mb']:,.0f} MB peak"
+                )
     return 0 if all(r["ok"] for r in results) else 1

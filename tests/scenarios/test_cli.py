@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -44,33 +42,6 @@ def test_report_of_something_that_is_not_a_run(
 ) -> None:
     assert main(["report", str(tmp_path)]) == 2
     assert "summary.json: missing" in capsys.readouterr().err
-
-
-def test_bench_json_prints_one_object_per_size() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "upisim.scenarios.cli",
-            "bench",
-            "--json",
-            "--sizes",
-            "50x300,80x200",
-            "--report-rows",
-            "3000",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    *lines, report = [json.loads(line) for line in done.stdout.splitlines()]
-    assert report["report_rows"] == 3000 and report["report_seconds"] > 0
-    assert [x["users"] for x in lines] == [50, 80]
-    for x in lines:
-        assert x["payments"] > 100 and x["payments_per_second"] > 0 and x["peak_rss_mb"] > 0
-        assert x["ok"] is True
 
 
 def test_bench_refuses_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:

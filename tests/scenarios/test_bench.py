@@ -1,0 +1,55 @@
+"""``upisim bench``: each size and the report of the largest run, each in its own process."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from upisim.scenarios.cli import main
+
+
+@pytest.fixture
+def tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Temporary folders of the bench and of its children go here, to see that they go."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def test_json_is_one_object_per_size_then_the_report_of_the_largest(
+    tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--json", "--sizes", "50x200,80x1000,60x600"]) == 0
+
+    *sizes, report = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["users"] for x in sizes] == [50, 80, 60]
+    for x in sizes:
+        assert x["payments"] > 100 and x["payments_per_second"] > 0 and x["peak_rss_mb"] > 0
+        assert x["ok"] is True
+    # the report is of the run with the most payments asked for, neither the first nor the last
+    assert report["report_payments"] == sizes[1]["payments"]
+    assert report["report_payments"] not in (sizes[0]["payments"], sizes[2]["payments"])
+    assert report["report_seconds"] > 0 and report["report_peak_rss_mb"] > 0
+    assert list(tmp_dir.iterdir()) == []  # no run folder is left behind
+
+
+def test_the_table_then_the_report_line(tmp_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--sizes", "50x200"]) == 0
+
+    shown = capsys.readouterr().out
+    line = re.search(r"report of ([\d,]+) payments: \d+\.\d s, [\d,]+ MB peak\n", shown)
+    assert line is not None, shown
+    table = shown[: line.start()]
+    assert re.search(rf"│ +{line[1]} │", table)  # of the run the table shows
+    assert list(tmp_dir.iterdir()) == []
+
+
+def test_no_report_times_the_sizes_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--json", "--no-report", "--sizes", "50x100"]) == 0
+
+    [size] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert size["users"] == 50 and size["ok"] is True
