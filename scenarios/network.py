@@ -14,12 +14,10 @@ import heapq
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from upisim.actors import addresses
 from upisim.actors.addresses import is_behind_switch
 from upisim.actors.base import NEVER, Envelope, derive_seed
-from upisim.actors.types import Address
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.world import World, link_latency
 
@@ -65,23 +63,13 @@ class Network:
         self.in_flight = 0
 
     def post(self, env: Envelope) -> None:
-        """Queue an envelope for its delivery time."""
-        k = env[0] // self.window
-        bucket = self._buckets.get(k)
-        if bucket is None:
-            bucket = self._buckets[k] = {}
-            heapq.heappush(self._heap, k)
-        mine = bucket.get(env[3])
-        if mine is None:
-            bucket[env[3]] = [env]
-        else:
-            mine.append(env)
-        self.in_flight += 1
+        """Queue an envelope from outside the actors (load, timers) for its delivery time."""
+        self._queue((env,))
 
     def send_all(
         self,
         sender: str,
-        sends: Iterable[tuple[int, Address, int, Address, Any]],
+        sends: Iterable[Envelope],
         before: int | None = None,
     ) -> None:
         """Queue what one actor sent (already stamped with its link latency, see
@@ -89,6 +77,10 @@ class Network:
         (the end of the window it was sent in)."""
         if self.jitter or self.faults is not None:
             sends = self._disturb(sender, sends, before)
+        self._queue(sends)
+
+    def _queue(self, sends: Iterable[Envelope]) -> None:
+        """Each envelope into the bucket of its window and recipient."""
         buckets = self._buckets
         window = self.window
         n = 0
