@@ -1,0 +1,151 @@
+"""The run's invariant checks, on a world built from the quickstart and books set by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
+
+import pytest
+
+from upisim.actors import addresses, codes
+from upisim.actors.bank import Books, pin_block
+from upisim.actors.base import envelope
+from upisim.actors.messages import ReqPayDebit, RespPayLeg
+from upisim.actors.types import BankCode, Paise, TxnId
+from upisim.runfolder import MoneyRow
+from upisim.scenarios.checks import Ledger, problems, unreconciled
+from upisim.scenarios.config import bundled_scenarios, load_scenario
+from upisim.scenarios.world import World, build_world
+
+if TYPE_CHECKING:
+    from upisim.scenarios.summary import Tally
+
+HDFC, ICICI, SBI = addresses.bank("HDFC"), addresses.bank("ICICI"), addresses.bank("SBI")
+MONEY = 70_000_00  # the quickstart's four friends hold ₹70,000 between them
+OPENING = {HDFC: Books(56_000_00, 0, 0), ICICI: Books(6_000_00, 0, 0), SBI: Books(8_000_00, 0, 0)}
+
+
+@pytest.fixture
+def world() -> World:
+    return build_world(load_scenario(bundled_scenarios()["quickstart"]), 1)
+
+
+def tally(net: dict[str, int] | None = None, card: dict[str, int] | None = None) -> Tally:
+    """What :func:`unreconciled` reads of a run's tally: money in and out, card charges."""
+    return cast("Tally", SimpleNamespace(net=Counter(net), card=Counter(card)))
+
+
+def test_the_ledger_opens_with_every_banks_books_and_the_money_of_the_world(
+    world: World,
+) -> None:
+    ledger = Ledger(world)
+    assert world.money_start == MONEY
+    assert ledger.money_start == MONEY
+    assert ledger.total == MONEY
+    assert ledger.books == OPENING
+    assert (ledger.in_settlement, ledger.card_outstanding) == (0, 0)
+    assert (ledger.max_deviation, ledger.checks) == (0, 0)
+
+
+def test_money_in_settlement_and_card_debt_keep_the_total(world: World) -> None:
+    ledger = Ledger(world)
+    ledger.update(HDFC, Books(55_000_00, 1_000_00, 0))  # debited, not yet credited
+    ledger.update(SBI, Books(8_500_00, -500_00, 0))  # credited, debited elsewhere
+    ledger.update(ICICI, Books(6_200_00, 0, 200_00))  # ₹200 paid in from a credit card
+    assert ledger.total == MONEY
+    assert (ledger.in_settlement, ledger.card_outstanding) == (500_00, 200_00)
+    ledger.check()
+    assert (ledger.max_deviation, ledger.checks) == (0, 1)
+
+
+def test_check_records_the_largest_deviation(world: World) -> None:
+    ledger = Ledger(world)
+    ledger.update(HDFC, Books(55_999_50, 0, 0))  # 50 paise vanished
+    assert ledger.total == MONEY - 50
+    ledger.check()
+    assert (ledger.max_deviation, ledger.checks) == (50, 1)
+    ledger.update(HDFC, Books(56_000_30, 0, 0))  # 30 paise appeared: smaller, either way
+    ledger.check()
+    assert (ledger.max_deviation, ledger.checks) == (50, 2)
+    ledger.update(HDFC, OPENING[HDFC])  # back in balance: the worst is still remembered
+    ledger.check()
+    assert (ledger.max_deviation, ledger.checks) == (50, 3)
+    assert ledger.total == MONEY
+
+
+def test_update_alone_does_not_check(world: World) -> None:
+    ledger = Ledger(world)
+    ledger.update(SBI, Books(0, 0, 0))
+    assert (ledger.max_deviation, ledger.checks) == (0, 0)
+    ledger.check()
+    assert ledger.max_deviation == 8_000_00
+
+
+def test_sample_gives_one_row_per_bank_in_address_order(world: World) -> None:
+    ledger = Ledger(world)
+    ledger.update(SBI, Books(7_000_00, 1_000_00, 0))
+    assert ledger.sample(1_500) == [
+        MoneyRow(1_500, "HDFC", 56_000_00, 0, 0),
+        MoneyRow(1_500, "ICICI", 6_000_00, 0, 0),
+        MoneyRow(1_500, "SBI", 7_000_00, 1_000_00, 0),
+    ]
+
+
+def test_a_run_that_kept_every_invariant_has_no_problems(world: World) -> None:
+    ledger = Ledger(world)
+    ledger.check()
+    assert problems(ledger, 0, 0) == []
+
+
+def test_problems_name_a_broken_conservation(world: World) -> None:
+    ledger = Ledger(world)
+    ledger.update(ICICI, Books(5_999_00, 0, 0))
+    ledger.check()
+    assert problems(ledger, 0, 0) == [
+        "conservation broken: money moved by up to 100 paise",
+        f"money at end {MONEY - 100} != money at start {MONEY} paise",
+    ]
+    ledger.update(ICICI, OPENING[ICICI])  # the end balances, but a window did not
+    assert problems(ledger, 0, 0) == ["conservation broken: money moved by up to 100 paise"]
+
+
+def test_problems_name_money_left_in_settlement_only_with_nothing_in_flight(
+    world: World,
+) -> None:
+    ledger = Ledger(world)
+    ledger.update(HDFC, Books(55_000_00, 1_000_00, 0))
+    assert problems(ledger, 0, 0) == ["100000 paise left in settlement with no payment in flight"]
+    # a payment still in flight may hold it: that one is reported instead
+    assert problems(ledger, 0, 2) == ["2 payment(s) still in flight after the drain limit"]
+
+
+def test_problems_name_stuck_payments_and_unreconciled_accounts(world: World) -> None:
+    ledger = Ledger(world)
+    assert problems(ledger, 3, 1) == [
+        "3 account(s) do not match the payments their owners were told about",
+        "1 payment(s) still in flight after the drain limit",
+    ]
+
+
+def test_every_account_reconciles_before_anything_moved(world: World) -> None:
+    assert unreconciled(world, tally()) == 0
+    assert unreconciled(world, tally(net={"rahul@okhdfcbank": 1})) == 1
+    assert unreconciled(world, tally(net={"rahul@okhdfcbank": 1, "priya@oksbi": -1})) == 2
+    assert unreconciled(world, tally(card={"amit@okicici": 100})) == 1
+
+
+def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: World) -> None:
+    rahul = next(u for u in world.users if u.vpa == "rahul@okhdfcbank")
+    bank = world.banks[BankCode("HDFC")]
+    debit = ReqPayDebit(TxnId("T1"), rahul.account, Paise(300_00), pin_block(rahul.vpa, "1234"))
+    out = bank.deliver([envelope(debit, sender=addresses.SWITCH)])
+    (answer,) = [msg for *_, msg in out.sends]
+    assert isinstance(answer, RespPayLeg) and answer.code == codes.APPROVED
+
+    ledger = Ledger(world)  # the books as the bank reports them now
+    assert ledger.books[HDFC] == Books(55_700_00, 300_00, 0)
+    assert ledger.total == MONEY
+    assert unreconciled(world, tally()) == 1  # Rahul was not told of it
+    assert unreconciled(world, tally(net={rahul.vpa: -300_00})) == 0
+    assert problems(ledger, 0, 0) == ["30000 paise left in settlement with no payment in flight"]
