@@ -4,6 +4,9 @@ Rules (thresholds and flag-vs-decline come from the scenario):
 - ``HIGH_VALUE``: a single payment at or above a threshold (default ₹50,000: flag);
 - ``DAILY_CAP``: a payer's allowed value today would pass a cap (default ₹1,00,000: decline);
 - ``VELOCITY``: more than N payments allowed for a payer in the last hour (default 10: decline).
+
+Every rule scores a payer's own spending, so a merchant's refund is allowed
+unscored and never counts in the merchant's windows.
 """
 
 from __future__ import annotations
@@ -89,6 +92,9 @@ class FraudMonitor(Logic):
         return FLAG, tuple(fired)
 
     def on_ReqRiskScore(self, msg: ReqRiskScore, sender: Address) -> None:
+        if msg.refund:  # every rule scores a payer's own spending; a refund is not that
+            self.send(sender, RespRiskScore(msg.txn_id, ALLOW, ()))
+            return
         decision, rules = self.score(msg.payer, msg.amount)
         if rules:
             kind = "FRAUD_DECLINE" if decision == DECLINE else "FRAUD_FLAG"

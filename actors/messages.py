@@ -141,12 +141,14 @@ class RespAuthDetails(NamedTuple):
 
 
 class ReqRiskScore(NamedTuple):
-    """Switch -> fraud monitor: score a payment before the debit."""
+    """Switch -> fraud monitor: score a payment before the debit. A merchant's ``refund``
+    gives money back: it is not the merchant's own spending."""
 
     txn_id: TxnId
     payer: Vpa
     payee: Vpa
     amount: Paise
+    refund: bool = False
 
 
 class RespRiskScore(NamedTuple):

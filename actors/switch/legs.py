@@ -92,7 +92,8 @@ class Legs(Logic):
         p.reason = reason or code
         del self.payments[p.txn_id]
         self._tell(p)
-        if to == Stage.FAILED and p.t_risk is not None and p.code != codes.RISK_DECLINED:
+        scored = p.t_risk is not None and p.kind != Kind.REFUND  # a refund is never counted
+        if to == Stage.FAILED and scored and p.code != codes.RISK_DECLINED:
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(p.row(self.now))
         self.refund_book.finished(p, self.now)

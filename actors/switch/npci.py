@@ -217,7 +217,8 @@ class Switch(Legs):
 
     def _score(self, p: Payment) -> None:
         self._move(p, Stage.RISK, self.timeouts.risk)
-        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount))
+        refund = p.kind == Kind.REFUND
+        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount, refund))
 
     def on_RespRiskScore(self, msg: RespRiskScore, sender: Address) -> None:
         p = self._current(msg.txn_id, Stage.RISK)

@@ -90,3 +90,15 @@ def test_the_monitor_never_moves_money_it_only_answers_the_switch(actors: None) 
     assert decisions == [ALLOW] * 10 + [DECLINE] * 2
     assert {to for *_, to, _ in out.sends} == {"test"}
     assert out.gauges is None
+
+
+def test_a_refund_is_allowed_unscored_and_never_counts_as_the_merchants_spending() -> None:
+    m = FraudMonitor(FraudRules(velocity_per_hour=2))
+    shop = Vpa("shop@x")
+    for i in range(5):
+        refund = ReqRiskScore(TxnId(f"R{i}"), shop, Vpa("p@x"), Paise(90_000_00), refund=True)
+        out = m.deliver([envelope(refund, at=i)])
+        assert out.sends[0][4] == RespRiskScore(TxnId(f"R{i}"), ALLOW, ())
+        assert out.records == []  # no rule fired, nothing flagged
+    assert m.window_count(shop, SimTime(10)) == 0 and m.day_amount(shop) == 0
+    assert score(m, 1_00, at=20).decision == ALLOW  # the shop's own first payment
