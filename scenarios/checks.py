@@ -10,6 +10,7 @@ what the payments they were told succeeded brought in and took out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from upisim.actors.bank import Books
@@ -75,8 +76,15 @@ def unreconciled(world: World, tally: Tally) -> int:
     return wrong
 
 
-def problems(ledger: Ledger, unreconciled: int, stuck: int) -> list[str]:
-    """Every invariant the run broke, in words (none: the run is ok)."""
+def problems(
+    ledger: Ledger,
+    unreconciled: int,
+    stuck: int,
+    envelopes_left: int = 0,
+    actors_waiting: Sequence[str] = (),
+) -> list[str]:
+    """Every invariant the run broke, in words (none: the run is ok). Messages still in
+    flight or timers still pending mean the run stopped at its drain limit unsettled."""
     found = []
     if unreconciled:
         found.append(
@@ -88,6 +96,13 @@ def problems(ledger: Ledger, unreconciled: int, stuck: int) -> list[str]:
         found.append(f"money at end {ledger.total} != money at start {ledger.money_start} paise")
     if stuck:
         found.append(f"{stuck} payment(s) still in flight after the drain limit")
+    if envelopes_left:
+        found.append(f"{envelopes_left} message(s) still in flight after the drain limit")
+    if actors_waiting:
+        found.append(
+            f"timers still pending after the drain limit at {', '.join(actors_waiting)} "
+            f"(refunds due, answers to give): raise drain_limit_s"
+        )
     if not stuck and ledger.in_settlement:
         found.append(f"{ledger.in_settlement} paise left in settlement with no payment in flight")
     return found

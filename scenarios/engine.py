@@ -93,6 +93,11 @@ class DeliveryLoop:
         for address in sorted(self.logics):
             self._refs[address] = LogicActor.start(self.logics[address])
 
+    @property
+    def actors_waiting(self) -> list[str]:
+        """The actors that hold a timer still to fire (a refund due, a decision to make)."""
+        return sorted(self._wake_pending)
+
     def stop(self) -> None:
         for ref in reversed(list(self._refs.values())):
             if ref.is_alive():

@@ -159,6 +159,8 @@ class _Run:
             self.event_kinds,
             self.events.rows,
             self.switch_in_flight,
+            self.network.in_flight,
+            loop.actors_waiting,
             "direct" if loop.direct else "pykka",
             loop.pinned_cpu,
         )
@@ -192,7 +194,7 @@ class _Run:
         k = 0
         last_progress = time.perf_counter()
         while True:
-            if k * window >= self.end and network.in_flight == 0 and self.switch_in_flight == 0:
+            if self._settled(k * window):
                 break
             # skip empty windows: jump to the next envelope or SimPy event
             due = network.next_window()
@@ -220,6 +222,18 @@ class _Run:
                 self.progress(min(k * window, self.end), self.end, self.tx.count)
         self.sim_end = k * window
         self.money.extend(self.ledger.sample(self.sim_end))
+        if not self._settled(self.sim_end):  # the drain limit: every open payment gets its row
+            for row in self.world.switch.open_rows(self.sim_end):
+                self.tx.append(row)
+
+    def _settled(self, now: int) -> bool:
+        """The load is over, nothing is in flight, no payment is open, no timer is pending."""
+        return (
+            now >= self.end
+            and self.network.in_flight == 0
+            and self.switch_in_flight == 0
+            and not self.loop.actors_waiting
+        )
 
     def _take(self, outboxes: list[tuple[str, Outbox]]) -> None:
         """Stream each row to its table (by its type); check conservation when books moved."""

@@ -121,6 +121,8 @@ class Facts(NamedTuple):
     event_kinds: Counter[str]
     events: int  # rows of the events table
     stuck: int  # payments the switch still holds
+    envelopes_left: int  # messages still in flight when the run stopped
+    actors_waiting: list[str]  # actors still holding a timer when the run stopped
     executor: str
     pinned_cpu: int | None
 
@@ -179,11 +181,15 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "late_messages": world.switch.late_messages,
         "events": facts.events,
         "stuck_payments": facts.stuck,
+        "envelopes_left": facts.envelopes_left,
+        "actors_waiting": facts.actors_waiting,
         "executor": facts.executor,
         "pinned_cpu": facts.pinned_cpu,
     }
     wrong = unreconciled(world, tally)
     summary["accounts_unreconciled"] = wrong
-    summary["problems"] = found = problems(ledger, wrong, facts.stuck)
+    summary["problems"] = found = problems(
+        ledger, wrong, facts.stuck, facts.envelopes_left, facts.actors_waiting
+    )
     summary["ok"] = not found
     return summary

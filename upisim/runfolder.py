@@ -23,14 +23,17 @@ class Kind:
 
 
 class State:
-    """How a payment ended (the ``state`` column): its terminal state."""
+    """How a payment ended (the ``state`` column): its terminal state, or PENDING."""
 
     SUCCESS: Final = "SUCCESS"
     FAILED: Final = "FAILED"
     EXPIRED: Final = "EXPIRED"  # a collect request nobody answered in time
     DEEMED: Final = "DEEMED"  # deemed approved: the credit stands though a reply was lost
+    # not terminal: the run stopped at its drain limit while the switch still waited on it
+    # (such a run has failed); its row says where it had got to
+    PENDING: Final = "PENDING"
 
-    ALL: Final = (SUCCESS, FAILED, EXPIRED, DEEMED)
+    ALL: Final = (SUCCESS, FAILED, EXPIRED, DEEMED, PENDING)
     MOVED: Final = frozenset({SUCCESS, DEEMED})  # the states in which money moved
 
 

@@ -34,7 +34,7 @@ from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import RetryPolicy, SwitchTimeouts
 from upisim.actors.switch.refunds import RefundBook
 from upisim.actors.types import Address, SimTime, TxnId, Vpa
-from upisim.runfolder import Kind
+from upisim.runfolder import Kind, State, TransactionRow
 
 #: What the initiator is told for each terminal state (FAILED: "FAILURE").
 _RESULT = {Stage.SUCCESS: "SUCCESS", Stage.DEEMED: "DEEMED", Stage.EXPIRED: "EXPIRED"}
@@ -92,11 +92,24 @@ class Legs(Logic):
         p.reason = reason or code
         del self.payments[p.txn_id]
         self._tell(p)
-        scored = p.t_risk is not None and p.kind != Kind.REFUND  # a refund is never counted
-        if to == Stage.FAILED and scored and p.code != codes.RISK_DECLINED:
+        if (
+            to == Stage.FAILED
+            and p.t_risk is not None
+            and p.kind != Kind.REFUND  # a refund was never counted
+            and p.code != codes.RISK_DECLINED
+        ):
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(p.row(self.now))
         self.refund_book.finished(p, self.now)
+
+    def open_rows(self, now: int) -> list[TransactionRow]:
+        """A PENDING row for every payment still open at ``now``, when the run must stop
+        unsettled: every payment has its row, stuck or not."""
+        rows = []
+        for p in self.payments.values():
+            row = p.row(now)
+            rows.append(row._replace(state=State.PENDING, decline_type=""))
+        return rows
 
     def _tell(self, p: Payment) -> None:
         """The payer hears the outcome; the payee hears money arrived, or, having asked for it

@@ -58,3 +58,43 @@ def test_a_merchants_refunds_are_not_its_own_spending_for_velocity(tmp_path: Pat
     assert len(refunds) == 30  # 30 refunds in ~30 s: three times the velocity rule's 10/hour
     assert (refunds.state == "SUCCESS").all() and "U16" not in set(tx.response_code)
     assert result.ok
+
+
+def test_work_due_after_the_load_is_done_before_the_run_ends(tmp_path: Path) -> None:
+    # the load is over after 2 s; the shop refunds 60 s after each payment
+    scenario = shop_and_customers(duration_s=2, refunds={"share": 1.0, "after_s": 60})
+    scenario["payments"] = [{"from": "rahul@okicici", "to": "chai@okhdfcbank", "amount": "20.00"}]
+    result, tx = run(tmp_path, scenario)
+    assert list(tx.kind) == ["PAY", "REFUND"] and (tx.state == "SUCCESS").all()
+    assert result.summary["sim_duration_ms"] >= 60_000 and result.ok
+
+
+def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_path: Path) -> None:
+    scenario = shop_and_customers(
+        duration_s=2, drain_limit_s=20, refunds={"share": 1.0, "after_s": 60}
+    )
+    scenario["payments"] = [{"from": "rahul@okicici", "to": "chai@okhdfcbank", "amount": "20.00"}]
+    result, tx = run(tmp_path, scenario)
+    assert not result.ok and result.summary["actors_waiting"] == ["users:0"]
+    assert any("timers still pending" in p and "users:0" in p for p in result.summary["problems"])
+    assert list(tx.kind) == ["PAY"]  # the refund never started
+
+
+def test_every_payment_has_its_row_even_when_the_drain_limit_leaves_it_open(tmp_path: Path):
+    # SBI is dark when Priya pays and stays dark past the drain limit: nobody can say
+    scenario = shop_and_customers(
+        duration_s=2,
+        drain_limit_s=20,
+        refunds={"share": 0.0},
+        faults={
+            "outages": [{"bank": "SBI", "from_s": 1.0, "to_s": 30.0}],
+            "heal_after_load": False,
+        },
+    )
+    scenario["payments"] = [
+        {"from": "priya@oksbi", "to": "chai@okhdfcbank", "amount": "20.00", "at_ms": 1100}
+    ]
+    result, tx = run(tmp_path, scenario)
+    assert not result.ok and result.summary["stuck_payments"] == 1
+    (row,) = tx.itertuples()
+    assert row.state == "PENDING" and row.t_completed_ms == result.summary["sim_duration_ms"]
