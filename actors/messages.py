@@ -9,7 +9,7 @@ response codes: a decline is a value, never an exception.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from upisim.actors.methods import ACCOUNT, UPI_PUSH
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
@@ -61,6 +61,16 @@ class ReqPay(NamedTuple):
     method: str = UPI_PUSH  # a refund carries the method of the payment it gives back
 
 
+class Result:
+    """What ``RespPay`` tells the initiator."""
+
+    SUCCESS: Final = "SUCCESS"
+    FAILURE: Final = "FAILURE"
+    DEEMED: Final = "DEEMED"
+    EXPIRED: Final = "EXPIRED"
+    DUPLICATE: Final = "DUPLICATE"  # a request reusing an id already seen: refused, not run
+
+
 class RespPay(NamedTuple):
     """Switch -> payer PSP: the final outcome of a payment. A collect request that did not go
     through is told to the payee (who asked) too: that copy is ``for_payee``."""
@@ -68,7 +78,7 @@ class RespPay(NamedTuple):
     txn_id: TxnId
     payer: Vpa
     amount: Paise
-    result: str  # SUCCESS, FAILURE or DEEMED
+    result: str  # a Result
     code: str  # NPCI response code the payer sees
     reason: str  # most specific code (the remitter's Z9 inside U30)
     payee: Vpa = Vpa("")

@@ -29,6 +29,7 @@ from upisim.actors.messages import (
     ReqTxnConfirmation,
     RespAuthDetails,
     RespPay,
+    Result,
     ReversalNotice,
     StartCollects,
     StartPayment,
@@ -58,10 +59,10 @@ is recorded as a LISTENER_FAILED event and never reaches the actor."""
 
 NOT_A_REFUND = TxnId("")
 _NOTICE_OF = {
-    "SUCCESS": Notice.DEBIT,
-    "DEEMED": Notice.DEBIT,
-    "EXPIRED": Notice.EXPIRED,
-    "FAILURE": Notice.DECLINED,
+    Result.SUCCESS: Notice.DEBIT,
+    Result.DEEMED: Notice.DEBIT,
+    Result.EXPIRED: Notice.EXPIRED,
+    Result.FAILURE: Notice.DECLINED,
 }
 
 
@@ -327,7 +328,11 @@ class UserCohort(Logic):
 
     def on_RespPay(self, msg: RespPay, sender: Address) -> None:
         """How a payment ended: the payer was debited, or it did not go through (for a
-        collect request, both parties hear it)."""
+        collect request, both parties hear it). A DUPLICATE refusal is about a repeat of a
+        request, not about the payment: the payment's own outcome comes on its own."""
+        if msg.result == Result.DUPLICATE:
+            self.event("DUPLICATE_REFUSED", msg.txn_id, msg.payer, msg.code)
+            return
         self.outcomes[msg.reason] += 1
         user, other = (msg.payee, msg.payer) if msg.for_payee else (msg.payer, msg.payee)
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)

@@ -301,6 +301,10 @@ def build_world(scenario: Scenario, seed: int) -> World:
             if scenario.refunds.share
             else 0
         ),
+        # two requests of one app can swap places on the way by at most the link's jitter
+        id_window=max(
+            10 * SECOND, 2 * (scenario.network.psp_switch_ms + scenario.network.jitter_ms)
+        ),
     )
     f = scenario.fraud
     fraud = FraudMonitor(

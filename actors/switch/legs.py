@@ -25,6 +25,7 @@ from upisim.actors.messages import (
     RespChkTxn,
     RespPay,
     RespPayLeg,
+    Result,
     ReversalNotice,
     RiskRelease,
     Timeout,
@@ -37,7 +38,11 @@ from upisim.actors.types import Address, SimTime, TxnId, Vpa
 from upisim.runfolder import Kind, State, TransactionRow
 
 #: What the initiator is told for each terminal state (FAILED: "FAILURE").
-_RESULT = {Stage.SUCCESS: "SUCCESS", Stage.DEEMED: "DEEMED", Stage.EXPIRED: "EXPIRED"}
+_RESULT = {
+    Stage.SUCCESS: Result.SUCCESS,
+    Stage.DEEMED: Result.DEEMED,
+    Stage.EXPIRED: Result.EXPIRED,
+}
 
 
 class Legs(Logic):
@@ -115,7 +120,13 @@ class Legs(Logic):
         """The payer hears the outcome; the payee hears money arrived, or, having asked for it
         (collect), that it will not."""
         told = RespPay(
-            p.txn_id, p.payer, p.amount, _RESULT.get(p.stage, "FAILURE"), p.code, p.reason, p.payee
+            p.txn_id,
+            p.payer,
+            p.amount,
+            _RESULT.get(p.stage, Result.FAILURE),
+            p.code,
+            p.reason,
+            p.payee,
         )
         if p.payer_psp:
             self.send(p.payer_psp, told)

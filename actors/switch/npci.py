@@ -32,15 +32,18 @@ from upisim.actors.messages import (
     ReqPayCollect,
     ReqRiskScore,
     RespAuthDetails,
+    RespPay,
     RespPayLeg,
     RespRiskScore,
+    Result,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, Method
+from upisim.actors.switch.ids import SeenIds
 from upisim.actors.switch.legs import Legs
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import CollectRules, RetryPolicy, SwitchTimeouts
 from upisim.actors.switch.refunds import RefundBook
-from upisim.actors.types import HOUR, Address, BankCode, TxnId, Vpa
+from upisim.actors.types import HOUR, SECOND, Address, BankCode, TxnId, Vpa
 from upisim.runfolder import Kind
 
 
@@ -63,6 +66,7 @@ class Switch(Legs):
         methods: Mapping[str, Method] = DEFAULT_METHODS,
         collect: CollectRules = CollectRules(),
         refund_window: int = HOUR,
+        id_window: int = 10 * SECOND,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
         self.methods = methods
@@ -81,6 +85,8 @@ class Switch(Legs):
         # Payments to merchants that may still be refunded, for refund_window ms; 0 keeps
         # none and refuses every refund.
         self.refund_book = RefundBook(refund_window)
+        # ids seen, for good; id_window must outlast any reordering of one app's requests
+        self.seen = SeenIds(id_window)
         self._leg_answered: dict[str, Callable[[RespPayLeg], None]] = {
             DEBIT: self._debited,
             CREDIT: self._credited,
@@ -104,9 +110,6 @@ class Switch(Legs):
         """Take a new payment in; fail it at once if it cannot go anywhere (or ``refusal`` is
         set). Returns the PSP of the other party (the payee's for a push, the payer's for a
         collect)."""
-        if p.txn_id in self.payments:
-            self.event("DUPLICATE_REQPAY", p.txn_id, p.payer)
-            return None
         self.payments[p.txn_id] = p
         other_psp = self.directory.get(other)
         if refusal:
@@ -121,7 +124,22 @@ class Switch(Legs):
             return other_psp
         return None
 
+    def _repeat(self, msg: ReqPay | ReqPayCollect, sender: Address) -> bool:
+        """A request reusing an id already seen, at any time in the run, is refused (``ZD``)
+        and not run: never a second row, a second notice or a second debit."""
+        if not self.seen.repeat(msg.txn_id, self.now):
+            return False
+        self.event("DUPLICATE_REQPAY", msg.txn_id, msg.payer, str(sender), msg.amount)
+        code = codes.VALIDATION_ERROR
+        self.send(
+            sender,
+            RespPay(msg.txn_id, msg.payer, msg.amount, Result.DUPLICATE, code, code, msg.payee),
+        )
+        return True
+
     def on_ReqPay(self, msg: ReqPay, sender: Address) -> None:
+        if self._repeat(msg, sender):
+            return
         kind = Kind.REFUND if msg.refund_of else Kind.PAY
         p = Payment(
             kind, msg.txn_id, msg.payer, msg.payee, msg.amount, msg.initiated_at, sender, self.now
@@ -131,12 +149,9 @@ class Switch(Legs):
         no_bank = (codes.DEBIT_FAILED, codes.REMITTER_ACCOUNT_MISSING)
         if msg.refund_of:
             p.refund_of = msg.refund_of
-            verdict = self.refund_book.verdict(msg, self.now, msg.txn_id in self.payments)
-            if verdict.event:
-                self.event(verdict.event, msg.txn_id, msg.payer, msg.refund_of, msg.amount)
-            if verdict.code is None:
-                return
-            refusal = verdict.code
+            refusal, event = self.refund_book.verdict(msg, self.now)
+            if event:
+                self.event(event, msg.txn_id, msg.payer, msg.refund_of, msg.amount)
         else:  # a collect is asked for, never pushed; only its refund carries its method
             unknown = msg.method not in self.methods or msg.method == UPI_COLLECT
             refusal = codes.VALIDATION_ERROR if unknown else ""
@@ -146,6 +161,8 @@ class Switch(Legs):
             self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
 
     def on_ReqPayCollect(self, msg: ReqPayCollect, sender: Address) -> None:
+        if self._repeat(msg, sender):
+            return
         p = Payment(
             Kind.COLLECT,
             msg.txn_id,

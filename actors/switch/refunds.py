@@ -29,11 +29,11 @@ class _Paid(NamedTuple):
 
 
 class Verdict(NamedTuple):
-    """What the book says of a refund: ``code`` is ``""`` to go ahead, an NPCI code to refuse
-    it, or None to drop it (a copy of a refund that already went); ``event`` names what to
-    record, ``""`` for nothing."""
+    """What the book says of a refund: ``code`` is ``""`` to go ahead or the NPCI code to
+    refuse it with; ``event`` names what to record, ``""`` for nothing. (A request that
+    repeats a refund's own id never reaches the book: the switch refuses every repeated id.)"""
 
-    code: str | None
+    code: str
     event: str = ""
 
 
@@ -49,8 +49,8 @@ class RefundBook:
         self._since: deque[tuple[int, TxnId]] = deque()
         self.claims: dict[TxnId, TxnId] = {}  # payment refunded (or being) -> its refund
 
-    def verdict(self, msg: ReqPay, now: int, in_flight: bool) -> Verdict:
-        """May the refund ``msg`` go ahead? ``in_flight``: the switch holds this refund now."""
+    def verdict(self, msg: ReqPay, now: int) -> Verdict:
+        """May the refund ``msg`` go ahead?"""
         paid = self._paid.get(msg.refund_of)
         if paid is None or now - paid.at > self.window:
             return Verdict(codes.TXN_NOT_FOUND, "REFUND_UNKNOWN")
@@ -60,15 +60,10 @@ class RefundBook:
             paid.method,
         ) or msg.amount > paid.amount:
             return Verdict(codes.VALIDATION_ERROR, "REFUND_MISMATCH")
-        claim = self.claims.get(msg.refund_of)
-        if claim is None:
-            self.claims[msg.refund_of] = msg.txn_id
-            return GO
-        if claim != msg.txn_id:
+        if msg.refund_of in self.claims:
             return Verdict(codes.VALIDATION_ERROR, "DUPLICATE_REFUND")  # one per payment
-        if in_flight:
-            return GO  # the same refund again while in flight: admitting it says so
-        return Verdict(None, "DUPLICATE_REQPAY")  # the same refund again after it went
+        self.claims[msg.refund_of] = msg.txn_id
+        return GO
 
     def finished(self, p: Payment, now: int) -> None:
         """A payment reached its terminal state: a failed refund may be tried again; money that

@@ -17,7 +17,6 @@ WINDOW = 60_000
 UNKNOWN = Verdict(codes.TXN_NOT_FOUND, "REFUND_UNKNOWN")
 MISMATCH = Verdict(codes.VALIDATION_ERROR, "REFUND_MISMATCH")
 DUPLICATE = Verdict(codes.VALIDATION_ERROR, "DUPLICATE_REFUND")
-AGAIN = Verdict(None, "DUPLICATE_REQPAY")
 
 
 def finished(
@@ -73,15 +72,15 @@ def book_with(*payments: Payment, window: int = WINDOW, at: int = 1_000) -> Refu
 
 def test_a_refund_of_a_held_payment_goes_and_claims_it() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund(), 2_000, in_flight=False) == GO == Verdict("", "")
+    assert book.verdict(refund(), 2_000) == GO == Verdict("", "")
     assert book.claims == {"P1": "R1"}
 
 
 def test_a_refund_of_an_unknown_payment_is_u48() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund(of="P2"), 2_000, False) == UNKNOWN
-    assert book.verdict(refund(of=""), 2_000, False) == UNKNOWN
-    assert RefundBook(WINDOW).verdict(refund(), 0, False) == UNKNOWN
+    assert book.verdict(refund(of="P2"), 2_000) == UNKNOWN
+    assert book.verdict(refund(of=""), 2_000) == UNKNOWN
+    assert RefundBook(WINDOW).verdict(refund(), 0) == UNKNOWN
     assert book.claims == {}
 
 
@@ -94,72 +93,70 @@ def test_a_refund_that_does_not_match_its_payment_is_zd() -> None:
         refund(method=DEBIT_CARD),  # not by the payment's method
         refund(amount=PAID + 1),  # more than was paid
     ):
-        assert book.verdict(wrong, 2_000, False) == MISMATCH, wrong
+        assert book.verdict(wrong, 2_000) == MISMATCH, wrong
     assert book.claims == {}  # refusing claims nothing: a right refund may still go
-    assert book.verdict(refund(amount=PAID), 2_000, False) == GO
+    assert book.verdict(refund(amount=PAID), 2_000) == GO
 
 
 def test_a_partial_refund_may_go() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund(amount=PAID - 1_00), 2_000, False) == GO
+    assert book.verdict(refund(amount=PAID - 1_00), 2_000) == GO
 
 
 def test_a_card_payment_is_refunded_by_card() -> None:
     book = book_with(finished("P1", method=DEBIT_CARD))
-    assert book.verdict(refund(method=UPI_PUSH), 2_000, False) == MISMATCH
-    assert book.verdict(refund(method=DEBIT_CARD), 2_000, False) == GO
+    assert book.verdict(refund(method=UPI_PUSH), 2_000) == MISMATCH
+    assert book.verdict(refund(method=DEBIT_CARD), 2_000) == GO
 
 
 def test_a_second_refund_of_the_same_payment_is_a_duplicate() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund("R1"), 2_000, False) == GO
-    assert book.verdict(refund("R2"), 2_100, False) == DUPLICATE
-    assert book.verdict(refund("R2"), 2_200, True) == DUPLICATE
+    assert book.verdict(refund("R1"), 2_000) == GO
+    assert book.verdict(refund("R2"), 2_100) == DUPLICATE
     assert book.claims == {"P1": "R1"}
 
 
-def test_the_same_refund_again_goes_while_in_flight_and_is_dropped_after() -> None:
+def test_a_refund_naming_a_claimed_payment_is_a_duplicate_whatever_its_id() -> None:
+    # the switch refuses a repeated id before the book sees it; the book holds the claim
     book = book_with(finished("P1"))
-    assert book.verdict(refund("R1"), 2_000, False) == GO
-    assert book.verdict(refund("R1"), 2_100, in_flight=True) == GO
-    assert book.verdict(refund("R1"), 2_200, in_flight=False) == AGAIN
-    assert book.claims == {"P1": "R1"}
+    assert book.verdict(refund("R1"), 2_000) == GO
+    assert book.verdict(refund("R1"), 2_100) == DUPLICATE
 
 
 def test_a_failed_refund_frees_its_claim() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund("R1"), 2_000, False) == GO
+    assert book.verdict(refund("R1"), 2_000) == GO
     book.finished(finished("R1", kind=Kind.REFUND, stage=State.FAILED, refund_of="P1"), 3_000)
     assert book.claims == {}
-    assert book.verdict(refund("R2"), 4_000, False) == GO
+    assert book.verdict(refund("R2"), 4_000) == GO
     assert book.claims == {"P1": "R2"}
 
 
 def test_a_failed_refund_does_not_free_another_refunds_claim() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund("R1"), 2_000, False) == GO
+    assert book.verdict(refund("R1"), 2_000) == GO
     book.finished(finished("R2", kind=Kind.REFUND, stage=State.FAILED, refund_of="P1"), 3_000)
     assert book.claims == {"P1": "R1"}
 
 
 def test_a_refund_that_went_keeps_its_claim() -> None:
     book = book_with(finished("P1"))
-    assert book.verdict(refund("R1"), 2_000, False) == GO
+    assert book.verdict(refund("R1"), 2_000) == GO
     done = finished("R1", kind=Kind.REFUND, payer=SHOP, payee=CUSTOMER, refund_of="P1")
     book.finished(done, 3_000)
     assert book.claims == {"P1": "R1"}
-    assert book.verdict(refund("R2"), 4_000, False) == DUPLICATE
+    assert book.verdict(refund("R2"), 4_000) == DUPLICATE
 
 
 def test_a_payment_is_known_for_the_window_and_no_longer() -> None:
     book = book_with(finished("P1"), at=1_000)
-    assert book.verdict(refund(), 1_000 + WINDOW + 1, False) == UNKNOWN
-    assert book.verdict(refund(), 1_000 + WINDOW, False) == GO  # the window's last ms
+    assert book.verdict(refund(), 1_000 + WINDOW + 1) == UNKNOWN
+    assert book.verdict(refund(), 1_000 + WINDOW) == GO  # the window's last ms
 
 
 def test_payments_older_than_the_window_are_forgotten_with_their_claims() -> None:
     book = book_with(finished("P1"), finished("P2"), at=0)
-    assert book.verdict(refund("R1", "P1"), 10, False) == GO
+    assert book.verdict(refund("R1", "P1"), 10) == GO
     book.finished(finished("P3"), WINDOW)  # P1 and P2 are exactly a window old: kept
     assert set(book._paid) == {"P1", "P2", "P3"}
     book.finished(finished("P4"), WINDOW + 1)
@@ -182,13 +179,13 @@ def test_a_payment_finished_twice_is_held_from_the_later_time() -> None:
     book.finished(finished("P1"), 600)
     book.finished(finished("P2"), 1_001)  # the first entry of P1 is past: P1 itself is not
     assert set(book._paid) == {"P1", "P2"}
-    assert book.verdict(refund(), 1_600, False) == GO
+    assert book.verdict(refund(), 1_600) == GO
 
 
 def test_window_zero_holds_nothing() -> None:
     book = book_with(finished("P1"), window=0)
     assert book._paid == {} and not book._since
-    assert book.verdict(refund(), 1_000, False) == UNKNOWN
+    assert book.verdict(refund(), 1_000) == UNKNOWN
 
 
 def test_only_money_that_reached_a_merchant_is_held() -> None:
@@ -201,7 +198,7 @@ def test_only_money_that_reached_a_merchant_is_held() -> None:
     book = book_with(*never)
     assert book._paid == {}
     for p in never:
-        assert book.verdict(refund("R", p.txn_id), 2_000, False) == UNKNOWN
+        assert book.verdict(refund("R", p.txn_id), 2_000) == UNKNOWN
     held = book_with(finished("E", stage=State.DEEMED), finished("F", kind=Kind.COLLECT))
     assert set(held._paid) == {"E", "F"}
-    assert held.verdict(refund("R", "E"), 2_000, False) == GO
+    assert held.verdict(refund("R", "E"), 2_000) == GO

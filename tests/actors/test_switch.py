@@ -265,11 +265,29 @@ def test_unanswered_address_resolution_is_u09() -> None:
     assert d.told_payer().code == codes.AUTH_TIMEOUT
 
 
+def refused_as_duplicate(sent: list[tuple[str, Any]], to: str = "users:0") -> bool:
+    return [(to_, m.result, m.code) for to_, m in sent] == [
+        (to, "DUPLICATE", codes.VALIDATION_ERROR)
+    ]
+
+
 def test_duplicate_reqpay_does_not_start_a_second_payment() -> None:
     d = Drive()
     d.pay()
-    assert d.pay() == []
+    assert refused_as_duplicate(d.pay())  # while the first is in flight
     assert len(d.switch.payments) == 1
+
+
+def test_a_finished_transaction_id_never_runs_again() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
+    assert d.row()["state"] == "SUCCESS"
+    for later in (10, 60_000, 3_600_000):  # long after any bank has forgotten its legs
+        assert refused_as_duplicate(d.wait(later) + d.pay())
+        assert not d.switch.payments and len(d.rows) == 1
+    assert [e[1] for e in d.events].count("DUPLICATE_REQPAY") == 3
 
 
 def test_transition_table_is_closed_and_terminal_states_are_final() -> None:
@@ -471,11 +489,11 @@ def test_payments_are_refundable_for_the_window_only() -> None:
     assert nobody.row()["reason_code"] == codes.TXN_NOT_FOUND
 
 
-def test_a_payment_sent_twice_is_forgotten_once() -> None:
+def test_a_payment_sent_twice_is_held_once_and_forgotten_once() -> None:
     d = merchant_paid(refund_window=60_000)
-    merchant_paid(d, "T1")  # the same ReqPay again, after the first finished
+    assert refused_as_duplicate(d.pay(payee=MERCHANT))  # the same ReqPay again, after it went
     d.wait(60_001)
-    merchant_paid(d, "T3")  # pushes both copies of T1 out without tripping over either
+    merchant_paid(d, "T3")  # pushes T1 out of the refund book
     assert d.tell(refund("R3", original="T3"), "users:2")[0][0] == "users:0"
 
 
@@ -487,7 +505,8 @@ def test_a_refund_sent_again_after_it_went_is_dropped() -> None:
     d.tell(RespPayLeg(TxnId("R1"), DEBIT, "00"), "bank:ICICI")
     d.tell(RespPayLeg(TxnId("R1"), CREDIT, "00"), "bank:HDFC")
     assert d.row()["state"] == "SUCCESS"
-    assert d.tell(refund("R1"), "users:2") == []  # the same ReqPay again: nothing starts
+    again = d.tell(refund("R1"), "users:2")  # the same ReqPay again: nothing starts
+    assert refused_as_duplicate(again, "users:2")
     assert len(d.rows) == 1 and d.events[-1][1] == "DUPLICATE_REQPAY"
 
 

@@ -175,3 +175,12 @@ def test_merchants_send_collect_requests_to_others() -> None:
     for *_, to, msg in out.sends:
         assert to == "switch" and isinstance(msg, ReqPayCollect)
         assert msg.payee == shop.vpa and msg.payer != shop.vpa and msg.payee_account == "M1"
+
+
+def test_a_duplicate_refusal_is_not_the_payments_outcome_and_tells_the_user_nothing() -> None:
+    c = cohort()
+    rahul, priya = USERS[0].vpa, USERS[1].vpa
+    refused = RespPay(TxnId("T1"), rahul, Paise(100), "DUPLICATE", "ZD", "ZD", priya)
+    out = c.deliver([envelope(refused)])
+    assert [r.kind for r in out.records] == ["DUPLICATE_REFUSED"]
+    assert not c.outcomes and not c.notifications
