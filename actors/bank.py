@@ -15,7 +15,6 @@ settlement and adds it to the card's outstanding balance, so over all banks
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -33,9 +32,10 @@ from upisim.actors.messages import (
     ReqPayReversal,
     RespChkTxn,
     RespPayLeg,
+    SettlementFile,
 )
 from upisim.actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
-from upisim.actors.types import DAY, HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId
+from upisim.actors.types import DAY, HOUR, Address, BankCode, Paise, SimTime, TxnId
 
 
 def pin_block(vpa: str, pin: str) -> str:
@@ -52,10 +52,6 @@ class BankLimits:
     count_per_day: int = 20
     pin_tries: int = 3
     lockout: SimTime = SimTime(24 * HOUR)
-    # Longer than any payment can keep sending about a leg (a run derives it from the
-    # timeouts: scenarios.world.idempotency_window); memory follows rate x window, not the
-    # number of payments.
-    idempotency_window: SimTime = SimTime(5 * MINUTE)
     # New-user cooling: in its first day a new UPI user may send at most this much, and the
     # first payment at most new_first (FL for the first, FP for the total).
     new_first: Paise = Paise(5_000_00)
@@ -152,8 +148,9 @@ class Bank(Logic):
         self.customers_total = sum(a.balance for a in self.accounts.values())
         self.settlement = 0
         self.outstanding_total = 0  # owed on all credit cards: money this bank lent
+        # every leg of a payment not yet settled: a leg is never forgotten while the switch may
+        # still send about it, and memory follows the rate and the settlement cycle
         self._txns: dict[tuple[TxnId, str], _Leg] = {}
-        self._expiry: deque[tuple[int, tuple[TxnId, str]]] = deque()
 
     # -- queries (tests, statements) ---------------------------------------------------
 
@@ -209,7 +206,6 @@ class Bank(Logic):
         leg = self._txns.get((msg.txn_id, msg.leg))
         if leg is None:
             leg = self._txns[(msg.txn_id, msg.leg)] = _Leg("", 0)
-            self._expiry.append((self.now, (msg.txn_id, msg.leg)))
         if leg.done is None:
             leg.done = codes.VALIDATION_ERROR
         if leg.done == codes.APPROVED and leg.undone is None:
@@ -341,19 +337,21 @@ class Bank(Logic):
         key = (txn_id, side)
         leg = self._txns.get(key)
         if leg is None:
-            expiry = self._expiry
-            if expiry and expiry[0][0] < self.now - self.limits.idempotency_window:
-                self._forget_old()
             leg = self._txns[key] = _Leg(account, amount)
-            expiry.append((self.now, key))
         elif leg.account != account or leg.amount != amount:
             self.event("DUPLICATE_MISMATCH", txn_id, account, "", amount)
             return None
         return leg
 
-    def _forget_old(self) -> None:
-        """Drop idempotency records older than the window, so memory follows rate, not volume."""
-        horizon = self.now - self.limits.idempotency_window
-        expiry = self._expiry
-        while expiry and expiry[0][0] < horizon:
-            del self._txns[expiry.popleft()[1]]
+    def on_SettlementFile(self, msg: SettlementFile, sender: Address) -> None:
+        """These payments are over and nothing more about them is on its way: forget their
+        legs."""
+        txns = self._txns
+        for txn_id in msg.txn_ids:
+            txns.pop((txn_id, DEBIT), None)
+            txns.pop((txn_id, CREDIT), None)
+
+    @property
+    def open_legs(self) -> int:
+        """Legs of payments not yet settled."""
+        return len(self._txns)

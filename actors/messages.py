@@ -69,6 +69,7 @@ class Result:
     DEEMED: Final = "DEEMED"
     EXPIRED: Final = "EXPIRED"
     DUPLICATE: Final = "DUPLICATE"  # a request reusing an id already seen: refused, not run
+    PENDING: Final = "PENDING"  # not known yet: a bank has not answered; the outcome follows
 
 
 class RespPay(NamedTuple):
@@ -235,6 +236,14 @@ class RespChkTxn(NamedTuple):
     posted: bool
 
 
+class SettlementFile(NamedTuple):
+    """Switch -> bank, once a settlement cycle: the payments with a leg at this bank that
+    reached their terminal state; nothing more will be asked about them, so the bank may
+    forget their legs (and will never apply one again)."""
+
+    txn_ids: tuple[TxnId, ...]
+
+
 # --- timers ----------------------------------------------------------------------------
 
 
@@ -255,6 +264,10 @@ class CollectDecision(NamedTuple):
     payer: Vpa
     approve: bool
     reply_to: Address
+
+
+class SettleNow(NamedTuple):
+    """The switch's settlement cycle is due: send each bank its file."""
 
 
 class Timeout(NamedTuple):

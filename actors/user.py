@@ -333,6 +333,9 @@ class UserCohort(Logic):
         if msg.result == Result.DUPLICATE:
             self.event("DUPLICATE_REFUSED", msg.txn_id, msg.payer, msg.code)
             return
+        if msg.result == Result.PENDING:  # not an outcome: the outcome follows
+            self._notify(msg.payer, Notice.PENDING, msg.txn_id, msg.amount, msg.payee, msg.code)
+            return
         self.outcomes[msg.reason] += 1
         user, other = (msg.payee, msg.payer) if msg.for_payee else (msg.payer, msg.payee)
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)

@@ -212,7 +212,6 @@ def build_world(scenario: Scenario, seed: int) -> World:
         SimTime(t.reversal_ms),
         t.reversal_tries,
     )
-    remember = idempotency_window(scenario, timeouts, methods)
 
     accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
     for user, balance, new, card_limit in people:
@@ -237,7 +236,6 @@ def build_world(scenario: Scenario, seed: int) -> World:
             new_first=Paise(b.new_user_first_limit),
             new_cap=Paise(b.new_user_cap),
             new_window=SimTime(b.new_user_hours * 3600 * SECOND),
-            idempotency_window=SimTime(remember),
         )
         banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed, methods)
 
@@ -305,6 +303,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         id_window=max(
             10 * SECOND, 2 * (scenario.network.psp_switch_ms + scenario.network.jitter_ms)
         ),
+        settle_grace=settle_grace(scenario, methods),
     )
     f = scenario.fraud
     fraud = FraudMonitor(
@@ -322,23 +321,14 @@ def build_world(scenario: Scenario, seed: int) -> World:
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
 
 
-def idempotency_window(
-    scenario: Scenario, timeouts: SwitchTimeouts, methods: Mapping[str, Method]
-) -> int:
-    """How long a bank must remember a leg: from its first message to the last one the switch
-    may still send about it (debit and credit timeouts, every reversal try and status check
-    on both sides, the slowest method's hop), plus the slowest delivery; at least 3 minutes.
-    Forgetting sooner would let a late reversal find nothing and give nothing back."""
-    t = timeouts
-    lifetime = (
-        2 * t.pay
-        + 2 * t.reversal * t.reversal_tries
-        + 2 * t.check * t.check_tries
-        + max(m.extra_ms + m.spread_ms for m in methods.values())
-    )
+def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:
+    """How long after a payment finished a message the switch sent about it before then can
+    still reach a bank: the slowest link, its jitter and the slowest method's hop. A bank
+    forgets a payment's legs only after that (a leg forgotten sooner could let a straggling
+    debit post after its payment failed)."""
     net = scenario.network
     slowest = max(net.switch_bank_ms, *(b.latency_ms or 0 for b in scenario.banks)) + net.jitter_ms
-    return max(3 * 60 * SECOND, lifetime + 2 * slowest + SECOND)
+    return slowest + max(m.extra_ms + m.spread_ms for m in methods.values()) + SECOND
 
 
 def scenario_methods(scenario: Scenario) -> dict[str, Method]:

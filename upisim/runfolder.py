@@ -46,8 +46,9 @@ class Notice:
     EXPIRED: Final = "EXPIRED"  # a request that ran out
     REVERSAL: Final = "REVERSAL"  # a posting put back
     DECLINED: Final = "DECLINED"  # a payment that did not go through
+    PENDING: Final = "PENDING"  # a payment whose outcome a bank has not given yet
 
-    ALL: Final = (DEBIT, CREDIT, COLLECT_REQUEST, EXPIRED, REVERSAL, DECLINED)
+    ALL: Final = (DEBIT, CREDIT, COLLECT_REQUEST, EXPIRED, REVERSAL, DECLINED, PENDING)
 
 
 class TransactionRow(NamedTuple):

@@ -10,6 +10,7 @@ what comes before the money: admission, the payee's address, the risk score.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 
 from upisim.actors import codes
@@ -28,6 +29,8 @@ from upisim.actors.messages import (
     Result,
     ReversalNotice,
     RiskRelease,
+    SettlementFile,
+    SettleNow,
     Timeout,
 )
 from upisim.actors.methods import ACCOUNT, REFUND_DEBIT, Method
@@ -38,6 +41,9 @@ from upisim.actors.types import Address, SimTime, TxnId, Vpa
 from upisim.runfolder import Kind, State, TransactionRow
 
 #: What the initiator is told for each terminal state (FAILED: "FAILURE").
+PAYER_BANK = 1  # Payment.banks_asked: the payer's bank holds a leg
+PAYEE_BANK = 2  # the payee's bank holds a leg
+
 _RESULT = {
     Stage.SUCCESS: Result.SUCCESS,
     Stage.DEEMED: Result.DEEMED,
@@ -56,6 +62,10 @@ class Legs(Logic):
     fraud: Address
     refund_book: RefundBook
     late_messages: int
+    settle_every: int  # the settlement cycle (ms)
+    settle_grace: int  # how long after a payment finished a message about it may still land
+    _unsettled: deque[tuple[int, TxnId, str, str, int]]  # finished, not yet in a file
+    _settle_armed: bool
     _bank: dict[str, Address]
     _hop: dict[str, tuple[int, int]]
     _leg_answered: dict[str, Callable[[RespPayLeg], None]]
@@ -106,6 +116,36 @@ class Legs(Logic):
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(p.row(self.now))
         self.refund_book.finished(p, self.now)
+        if p.banks_asked:
+            self._to_settle(p)
+
+    # -- settlement cycles: the banks hear which payments are over ---------------------------
+
+    def _to_settle(self, p: Payment) -> None:
+        """``p`` goes into its banks' next settlement file, once nothing sent about it before
+        it finished can still be on its way (``settle_grace``)."""
+        self._unsettled.append((self.now, p.txn_id, p.payer_bank, p.payee_bank, p.banks_asked))
+        if not self._settle_armed:
+            self._settle_armed = True
+            self.set_timer(self.settle_every, SettleNow())
+
+    def on_SettleNow(self, msg: SettleNow, sender: Address) -> None:
+        """The settlement cycle: each bank gets the payments with a leg there that are over."""
+        horizon = self.now - self.settle_grace
+        unsettled = self._unsettled
+        files: dict[str, list[TxnId]] = {}
+        while unsettled and unsettled[0][0] <= horizon:
+            _, txn_id, payer_bank, payee_bank, asked = unsettled.popleft()
+            if asked & PAYER_BANK:
+                files.setdefault(payer_bank, []).append(txn_id)
+            same_bank = asked & PAYER_BANK and payee_bank == payer_bank  # one file has both
+            if asked & PAYEE_BANK and not same_bank:
+                files.setdefault(payee_bank, []).append(txn_id)
+        for bank in sorted(files):
+            self.send(self._bank[bank], SettlementFile(tuple(files[bank])))
+        self._settle_armed = bool(unsettled)
+        if unsettled:
+            self.set_timer(self.settle_every, msg)
 
     def open_rows(self, now: int) -> list[TransactionRow]:
         """A PENDING row for every payment still open at ``now``, when the run must stop
@@ -147,6 +187,7 @@ class Legs(Logic):
 
     def _debit(self, p: Payment) -> None:
         self._move(p, Stage.DEBITING, self.timeouts.pay)
+        p.banks_asked |= PAYER_BANK
         if p.kind == Kind.REFUND:  # the merchant pays back from its account
             debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, REFUND_DEBIT.name)
             self.send(self._bank[p.payer_bank], debit)
@@ -168,6 +209,7 @@ class Legs(Logic):
         self._move(p, Stage.CREDITING, self.timeouts.pay)
         # a refund goes back where the money came from: the card, for a card payment
         source = self.methods[p.method].source if p.kind == Kind.REFUND else ACCOUNT
+        p.banks_asked |= PAYEE_BANK
         self.send(
             self._bank[p.payee_bank], ReqPayCredit(p.txn_id, p.payee_account, p.amount, source)
         )
@@ -248,16 +290,32 @@ class Legs(Logic):
             self._finish(p, Stage.EXPIRED, codes.COLLECT_EXPIRED)
             return
         self.event("TIMEOUT", p.txn_id, p.payer, stage, p.amount)
-        if not self.policy.retries(stage):
+        policy = self.policy
+        if not policy.retries(stage):
             self._first_answer_late(p)
             return
-        wait = self.policy.next_wait(stage, p.attempt)
-        if wait is not None:
-            p.attempt += 1
-            self._expect(p, wait)
-            self._ask_again(p)
-        else:
-            self._tries_spent(p)
+        if policy.spent(stage, p.attempt):
+            if stage == Stage.REVERSING_CREDIT:
+                # the credit reversal went unanswered (RB): deemed approved; find out (TCC/RET)
+                self.event("DEEMED", p.txn_id, p.payer, codes.CREDIT_REVERSAL_TIMEOUT, p.amount)
+                self._move(p, Stage.CHECKING, self.timeouts.check)
+                self._ask_again(p)
+                return
+            if not p.pending:
+                self._pending(p)
+        wait = policy.next_wait(stage, p.attempt)
+        p.attempt += 1
+        self._expect(p, wait)
+        self._ask_again(p)
+
+    def _pending(self, p: Payment) -> None:
+        """The quick tries are spent and the bank has not said: the outcome is unknown. The
+        payer is told it is pending (never a guess), and the switch goes on asking."""
+        p.pending = True
+        self.event("PENDING", p.txn_id, p.payer, p.stage, p.amount)
+        if p.payer_psp:
+            told = RespPay(p.txn_id, p.payer, p.amount, Result.PENDING, p.code, p.reason, p.payee)
+            self.send(p.payer_psp, told)
 
     def _first_answer_late(self, p: Payment) -> None:
         """A request's first answer did not come in time."""
@@ -275,19 +333,3 @@ class Legs(Logic):
         else:  # CREDITING
             p.code, p.reason = codes.CREDIT_TIMEOUT, codes.CREDIT_TIMEOUT
             self._reverse(p, Stage.REVERSING_CREDIT)
-
-    def _tries_spent(self, p: Payment) -> None:
-        """Nobody answered any try at the current stage."""
-        stage = p.stage
-        if stage == Stage.CHECKING:  # nobody can say: deemed, and the run reports it
-            self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
-            self._finish(p, Stage.DEEMED, codes.APPROVED, codes.CREDIT_REVERSAL_TIMEOUT)
-        elif stage == Stage.REVERSING_DEBIT:
-            # The remitter never confirmed: its money stays in settlement (in flight) and
-            # the run reports it; the payer is told the payment failed.
-            self.event("UNRESOLVED", p.txn_id, p.payer, stage, p.amount)
-            self._finish(p, Stage.FAILED, codes.DEBIT_REVERSAL_TIMEOUT)
-        else:  # the credit reversal went unanswered (RB): deemed approved, find out (TCC/RET)
-            self.event("DEEMED", p.txn_id, p.payer, codes.CREDIT_REVERSAL_TIMEOUT, p.amount)
-            self._move(p, Stage.CHECKING, self.timeouts.check)
-            self._ask_again(p)

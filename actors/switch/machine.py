@@ -68,6 +68,7 @@ class Payment:
     __slots__ = (
         "amount",
         "attempt",
+        "banks_asked",
         "code",
         "cred",
         "deadline",
@@ -83,6 +84,7 @@ class Payment:
         "payer_account",
         "payer_bank",
         "payer_psp",
+        "pending",
         "psp",
         "reason",
         "received_at",
@@ -124,6 +126,8 @@ class Payment:
         self.attempt = 0  # tries at the current stage
         self.deadline = 0  # when the current stage times out
         self.timer_at: int | None = None  # when the payment's one timer fires
+        self.banks_asked = 0  # which banks hold a leg of it: 1 the payer's, 2 the payee's
+        self.pending = False  # its quick tries were spent: the payer was told it is pending
         self.payer_bank = ""
         self.payer_account = ""
         self.cred = ""

@@ -17,11 +17,13 @@ card. Refunds are checked against the payment they name (:mod:`.refunds`).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from upisim.actors import addresses, codes
 from upisim.actors.fraud import DECLINE
+from upisim.actors.ids import SeenIds
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
@@ -38,7 +40,6 @@ from upisim.actors.messages import (
     Result,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, Method
-from upisim.actors.switch.ids import SeenIds
 from upisim.actors.switch.legs import Legs
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import CollectRules, RetryPolicy, SwitchTimeouts
@@ -67,6 +68,8 @@ class Switch(Legs):
         collect: CollectRules = CollectRules(),
         refund_window: int = HOUR,
         id_window: int = 10 * SECOND,
+        settle_every: int = 10 * SECOND,
+        settle_grace: int = 0,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
         self.methods = methods
@@ -87,6 +90,12 @@ class Switch(Legs):
         self.refund_book = RefundBook(refund_window)
         # ids seen, for good; id_window must outlast any reordering of one app's requests
         self.seen = SeenIds(id_window)
+        # every settle_every ms, the banks hear which of their payments are over (at least
+        # settle_grace ms ago) and may forget those legs
+        self.settle_every = settle_every
+        self.settle_grace = settle_grace
+        self._unsettled = deque()
+        self._settle_armed = False
         self._leg_answered: dict[str, Callable[[RespPayLeg], None]] = {
             DEBIT: self._debited,
             CREDIT: self._credited,

@@ -1,9 +1,11 @@
 """The switch's rules of patience: response timeouts, how often to try again, who may collect.
 
 A response timer never decides a payment's fate. When one runs out the
-switch asks again — a reversal, or a status check — for as many tries as
-:class:`RetryPolicy` allows, quickly at first and then at the status-check
-interval; only what it does once the tries are spent is a judgement.
+switch asks again — a reversal, or a status check — quickly at first, then
+at the status-check interval for as many tries as :class:`RetryPolicy`
+allows. Once those are spent the payment is *pending*: nobody is told an
+outcome until the owner of the account gives one, and the switch goes on
+asking, less and less often, until it does.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class SwitchTimeouts:
     reversal_tries: int = 3
     check: SimTime = SimTime(30 * SECOND)  # between status checks (ReqChkTxn)
     check_tries: int = 3  # NPCI allows at most three
+    # once those are spent the outcome is still unknown: keep asking, the interval doubling
+    # from `check` up to this (the banks' own reconciliation, RBI's T+1 / T+5, in the model)
+    recheck_max: SimTime = SimTime(5 * 60 * SECOND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +59,17 @@ class RetryPolicy:
         """Is ``stage`` one the switch asks again at when its answer is late?"""
         return stage in self._tries
 
-    def next_wait(self, stage: str, attempt: int) -> int | None:
+    def spent(self, stage: str, attempt: int) -> bool:
+        """Has try ``attempt`` (0 = the first) at ``stage`` used up the quick tries?"""
+        return attempt + 1 >= self._tries[stage]
+
+    def next_wait(self, stage: str, attempt: int) -> int:
         """After try ``attempt`` (0 = the first) at ``stage`` went unanswered: how long to wait
-        for the next one, or None when the tries are spent."""
-        if attempt + 1 >= self._tries[stage]:
-            return None
+        for the next one. Past the tries the interval doubles, up to ``recheck_max``."""
         t = self.timeouts
+        beyond = attempt + 2 - self._tries[stage]  # tries past the quick ones, counting the next
+        if beyond > 0:
+            return min(t.check << min(beyond, 32), max(t.recheck_max, t.check))
         if stage == Stage.CHECKING or attempt + 1 >= t.reversal_tries:
             return t.check
         return t.reversal

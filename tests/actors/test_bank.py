@@ -13,12 +13,14 @@ from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.messages import (
     CREDIT,
     DEBIT,
+    DEBIT_REVERSAL,
     ReqPayCredit,
     ReqPayDebit,
     ReqPayReversal,
     RespPayLeg,
+    SettlementFile,
 )
-from upisim.actors.types import HOUR, BankCode, Paise, SimTime, TxnId
+from upisim.actors.types import DAY, HOUR, BankCode, Paise, SimTime, TxnId
 
 RAHUL, PRIYA = "HDFC000000000001", "HDFC000000000002"
 GOOD = pin_block("rahul@okhdfcbank", "1234")
@@ -160,11 +162,17 @@ def test_credit_reversal_takes_the_money_back() -> None:
     assert bank.gauges() == (10_500_00, 0, 0)
 
 
-def test_idempotency_records_are_forgotten_after_the_window() -> None:
-    bank = make_bank(idempotency_window=SimTime(1000))
+def test_a_bank_keeps_every_leg_until_its_payment_is_settled_however_long() -> None:
+    bank = make_bank()
     for i in range(10):
         ask(bank, debit(f"T{i}", 100), at=i * 600)
-    assert len(bank._txns) <= 3
+    # a day later (an outage, say) the switch still asks: the bank still knows the leg
+    again = ask(bank, ReqPayReversal(TxnId("T3"), DEBIT, RAHUL, Paise(100)), at=DAY)
+    assert again == RespPayLeg(TxnId("T3"), DEBIT_REVERSAL, "00", True)  # money back
+    assert bank.open_legs == 10
+    settled = SettlementFile(tuple(TxnId(f"T{i}") for i in range(8)))
+    assert bank.deliver([envelope(settled, at=DAY + 1, sender="switch")]).sends == []
+    assert bank.open_legs == 2  # memory follows the settlement cycle, not the run
 
 
 def test_started_actor_answers_by_message(actors: None) -> None:

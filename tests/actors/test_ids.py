@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from upisim.actors.switch.ids import SeenIds
+from upisim.actors.ids import SeenIds
 
 
 def test_an_id_is_new_once_and_a_repeat_ever_after() -> None:

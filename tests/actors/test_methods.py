@@ -378,6 +378,7 @@ def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
         "EXPIRED": 1,
         "REVERSAL": 1,
         "DECLINED": 1,
+        "PENDING": 0,
     }
 
 

@@ -30,6 +30,7 @@ from upisim.actors.messages import (
     RespPayLeg,
     RespRiskScore,
     RiskRelease,
+    SettlementFile,
 )
 from upisim.actors.switch import TERMINAL, TRANSITIONS, Payment, Stage, Switch
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
@@ -88,7 +89,11 @@ class Drive:
         return TransactionRow(*self.rows[0])._asdict()
 
     def told_payer(self) -> RespPay:
-        msgs = [m for to, m in self.sent if to == "users:0" and isinstance(m, RespPay)]
+        msgs = [
+            m
+            for to, m in self.sent
+            if to == "users:0" and isinstance(m, RespPay) and m.result != "PENDING"
+        ]
         assert len(msgs) == 1
         return msgs[0]
 
@@ -195,7 +200,7 @@ def test_credit_reversal_refused_means_deemed_approved() -> None:
     assert d.row()["state"] == "DEEMED" and d.row()["reason_code"] == "96"
 
 
-def test_silent_reversals_are_retried_then_given_up_loudly() -> None:
+def test_a_silent_remitter_is_asked_until_it_answers_and_nobody_is_told_a_guess() -> None:
     d = Drive()
     d.up_to_debit()
     d.wait(15_000)  # debit timeout -> reversal 1
@@ -204,11 +209,18 @@ def test_silent_reversals_are_retried_then_given_up_loudly() -> None:
     for _ in range(3):  # then at the status-check interval: asking again is checking
         d.wait(30_000)
     reversals = [m for _, m in d.sent if isinstance(m, ReqPayReversal)]
-    assert len(reversals) == 6
-    assert not d.rows
-    d.wait(30_000)
-    assert d.told_payer().code == codes.DEBIT_REVERSAL_TIMEOUT
-    assert any(e[1] == "UNRESOLVED" for e in d.events)
+    assert len(reversals) == 6 and not d.rows
+    assert not [m for to, m in d.sent if to == "users:0"]  # nobody has been told anything
+    reversal = ("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))
+    pending = RespPay(T, PAYER, Paise(1_000_00), "PENDING", "U67", "U67", PAYEE)
+    assert d.wait(30_000) == [("users:0", pending), reversal]  # the quick tries are spent
+    for wait in (60_000, 120_000, 240_000, 300_000, 300_000):  # a long outage: ask on
+        assert d.wait(wait) == [reversal]
+    assert [e[1] for e in d.events].count("PENDING") == 1
+    assert not d.rows  # still nobody has said what happened to the money
+    d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00", True), "bank:HDFC")  # the bank is back
+    assert d.row()["state"] == "FAILED" and d.row()["reason_code"] == codes.DEBIT_TIMEOUT
+    assert d.told_payer().result == "FAILURE"
 
 
 def deemed_drive() -> Drive:
@@ -240,14 +252,20 @@ def test_deemed_then_ret_when_it_never_credited_and_the_debit_comes_back() -> No
     assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U68", "RET", PAYEE)
 
 
-def test_at_most_three_status_checks() -> None:
+def test_three_quick_status_checks_then_pending_until_the_beneficiary_says() -> None:
     d = deemed_drive()
     d.wait(30_000)
     d.wait(30_000)
     checks = [m for _, m in d.sent if isinstance(m, ReqChkTxn)]
     assert len(checks) == 3 and not d.rows
-    d.wait(30_000)
-    assert d.told_payer().result == "DEEMED" and d.row()["reason_code"] == "RB"
+    sent = d.wait(30_000)  # the quick checks are spent: pending, and ask again later
+    assert [(to, getattr(m, "result", None)) for to, m in sent] == [
+        ("users:0", "PENDING"),
+        ("bank:SBI", None),
+    ]
+    assert d.wait(60_000) == [("bank:SBI", ReqChkTxn(T, CREDIT))] and not d.rows
+    d.tell(RespChkTxn(T, CREDIT, True), "bank:SBI")  # TCC, however late
+    assert d.told_payer().result == "DEEMED" and d.row()["reason_code"] == "TCC"
 
 
 def test_silent_fraud_monitor_fails_open_and_says_so() -> None:
@@ -285,7 +303,8 @@ def test_a_finished_transaction_id_never_runs_again() -> None:
     d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
     assert d.row()["state"] == "SUCCESS"
     for later in (10, 60_000, 3_600_000):  # long after any bank has forgotten its legs
-        assert refused_as_duplicate(d.wait(later) + d.pay())
+        d.wait(later)
+        assert refused_as_duplicate(d.pay())
         assert not d.switch.payments and len(d.rows) == 1
     assert [e[1] for e in d.events].count("DUPLICATE_REQPAY") == 3
 
@@ -325,9 +344,13 @@ def test_a_finished_payment_leaves_one_stale_timer_that_changes_nothing() -> Non
     d.up_to_debit()
     d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
     d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
-    assert d.switch.pending_timers == 1
-    assert d.wait(60_000) == [] and d.switch.pending_timers == 0
-    assert len(d.rows) == 1
+    assert d.switch.pending_timers == 2  # its response timer, and the settlement cycle's
+    settled = d.wait(60_000)  # the stale timer changes nothing; the banks hear it is over
+    assert settled == [
+        ("bank:HDFC", SettlementFile((T,))),
+        ("bank:SBI", SettlementFile((T,))),
+    ]
+    assert d.switch.pending_timers == 0 and len(d.rows) == 1
 
 
 MERCHANT = Vpa("chaipoint@okicici")

@@ -15,11 +15,11 @@ CUSTOM = RetryPolicy(
 
 
 def waits(policy: RetryPolicy, stage: str) -> list[int]:
-    """The wait after each unanswered try at ``stage``, until the tries are spent."""
+    """The wait after each unanswered quick try at ``stage``, until the quick tries are spent."""
     out: list[int] = []
     attempt = 0
-    while (wait := policy.next_wait(stage, attempt)) is not None:
-        out.append(wait)
+    while not policy.spent(stage, attempt):
+        out.append(policy.next_wait(stage, attempt))
         attempt += 1
         assert attempt < 100, "the tries never run out"
     return out
@@ -57,18 +57,26 @@ def test_only_reversals_and_status_checks_are_asked_again(stage: str, retries: b
 def test_credit_reversal_tries_quickly_reversal_tries_times() -> None:
     # the first try is sent on entering the stage; then two more, 10 s apart
     assert waits(DEFAULT, Stage.REVERSING_CREDIT) == [10_000, 10_000]
-    assert DEFAULT.next_wait(Stage.REVERSING_CREDIT, 2) is None
+    assert DEFAULT.spent(Stage.REVERSING_CREDIT, 2)
 
 
 def test_debit_reversal_tries_quickly_then_at_the_status_check_interval() -> None:
     # three quick tries at the reversal timeout, then three more, 30 s apart
     assert waits(DEFAULT, Stage.REVERSING_DEBIT) == [10_000, 10_000, 30_000, 30_000, 30_000]
-    assert DEFAULT.next_wait(Stage.REVERSING_DEBIT, 5) is None
+    assert DEFAULT.spent(Stage.REVERSING_DEBIT, 5)
 
 
 def test_status_checks_are_check_tries_at_the_check_interval() -> None:
     assert waits(DEFAULT, Stage.CHECKING) == [30_000, 30_000]
-    assert DEFAULT.next_wait(Stage.CHECKING, 2) is None
+    assert DEFAULT.spent(Stage.CHECKING, 2)
+
+
+@pytest.mark.parametrize("stage", [Stage.REVERSING_DEBIT, Stage.CHECKING])
+def test_past_the_quick_tries_it_asks_on_less_and_less_often_never_giving_up(stage: str) -> None:
+    first = {Stage.REVERSING_DEBIT: 5, Stage.CHECKING: 2}[stage]  # the last quick try
+    later = [DEFAULT.next_wait(stage, first + i) for i in range(6)]
+    assert later == [60_000, 120_000, 240_000, 300_000, 300_000, 300_000]  # up to recheck_max
+    assert DEFAULT.next_wait(stage, 10_000) == 300_000
 
 
 def test_custom_timeouts_change_waits_and_tries() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from upisim.scenarios.config import parse_scenario
 from upisim.scenarios.run import RunResult, run_scenario
@@ -98,3 +99,36 @@ def test_every_payment_has_its_row_even_when_the_drain_limit_leaves_it_open(tmp_
     assert not result.ok and result.summary["stuck_payments"] == 1
     (row,) = tx.itertuples()
     assert row.state == "PENDING" and row.t_completed_ms == result.summary["sim_duration_ms"]
+
+
+def dark_bank(seconds: int) -> dict[str, Any]:
+    """Five thousand people paying each other while SBI is dark for ``seconds``."""
+    return {
+        "name": f"sbi-dark-{seconds}s",
+        "seed": 11,
+        "duration_s": 30,
+        "drain_limit_s": seconds + 900,
+        "population": {"size": 2_000, "balance_median": "5000.00"},
+        "load": {"rate_per_s": 40},
+        "faults": {
+            "outages": [{"bank": "SBI", "from_s": 5, "to_s": 5 + seconds}],
+            "heal_after_load": False,
+        },
+    }
+
+
+@pytest.mark.parametrize("seconds", [180, 1800])
+def test_a_long_outage_heals_to_every_payment_known_and_every_paisa_home(
+    tmp_path: Path, seconds: int
+) -> None:
+    result, tx = run(tmp_path, dark_bank(seconds))
+    s = result.summary
+    assert result.ok, s["problems"]
+    assert set(tx.state) <= {"SUCCESS", "FAILED", "DEEMED"}  # nothing left PENDING
+    assert s["events_by_kind"]["PENDING"] > 0  # payments the outage left unknown for a while
+    assert s["money_in_flight_end_paise"] == 0 and s["accounts_unreconciled"] == 0
+    # told the truth: nobody was told an outcome the books do not show; the unknown ones
+    # were told PENDING first, and the outcome after the bank came back
+    late = tx[tx.t_completed_ms > (5 + seconds) * 1000]
+    assert len(late) >= s["events_by_kind"]["PENDING"]
+    assert "RR" not in set(tx.reason_code) and "RB" not in set(tx.reason_code)

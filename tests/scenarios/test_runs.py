@@ -353,13 +353,14 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
         assert digest(out / table) == digest(tmp_path / "b" / table), table
 
 
-@pytest.mark.parametrize("seed", [37])
+@pytest.mark.parametrize("seed", [30, 43])
 def test_a_reversal_overtaken_by_a_status_check_cannot_undo_a_confirmed_credit(
     tmp_path: Path, seed: int
 ) -> None:
     """Replies overtake each other (3 s jitter, 300 ms reversal timeout): a credit reversal
     sent before a status check may arrive after it. Once the check said the credit stands
-    (TCC), it stands. Seed 37 lost money this way before the fix."""
+    (TCC), it stands. Seed 37 lost money this way before the fix; since settlement files
+    share the links, seeds 30 and 43 are the ones that reach the race."""
     chaos = {
         "name": "overtaken",
         "seed": seed,

@@ -1,10 +1,10 @@
-"""Transaction ids the switch has been asked to run: each runs once, for good.
+"""Transaction ids seen so far, for good, in memory that follows the rate of payments.
 
 NPCI refuses a request that reuses a transaction id at any time, not only
-while the first is in flight: re-running a finished id would give a second
-row, a second notice and, once the banks have forgotten its legs, a second
-debit. Remembering every id would make memory grow with the run, so
-:class:`SeenIds` uses how ids are made: an issuer (a PSP's app) numbers its
+while the first is in flight, and a bank never applies a leg of a payment it
+has settled: re-running a finished id would give a second row, a second
+notice and a second debit. Remembering every id would make memory grow with
+the run, so :class:`SeenIds` uses how ids are made: an issuer (a PSP's app) numbers its
 ids in the order it makes them (``UPS00001T00000000042``). The ids of the last
 ``window`` ms are held exactly; as they age out, each issuer's *floor* rises
 to the highest number aged out, and an id at or below its issuer's floor is a
@@ -33,19 +33,26 @@ class SeenIds:
     def __len__(self) -> int:
         return len(self._recent) + len(self._unnumbered)
 
-    def repeat(self, txn_id: str, now: int) -> bool:
-        """Has ``txn_id`` been seen before? If not, it is now."""
+    def __contains__(self, txn_id: str) -> bool:
         if txn_id in self._recent or txn_id in self._unnumbered:
             return True
         issuer = txn_id.rstrip(_DIGITS)
-        if issuer == txn_id:
+        return issuer != txn_id and int(txn_id[len(issuer) :]) <= self._floor.get(issuer, -1)
+
+    def add(self, txn_id: str, now: int) -> None:
+        """``txn_id`` is seen from ``now`` on."""
+        if txn_id.rstrip(_DIGITS) == txn_id:
             self._unnumbered.add(txn_id)
-            return False
-        if int(txn_id[len(issuer) :]) <= self._floor.get(issuer, -1):
-            return True
+            return
         self._age_out(now)
         self._recent.add(txn_id)
         self._since.append((now, txn_id))
+
+    def repeat(self, txn_id: str, now: int) -> bool:
+        """Has ``txn_id`` been seen before? If not, it is now."""
+        if txn_id in self:
+            return True
+        self.add(txn_id, now)
         return False
 
     def _age_out(self, now: int) -> None:
