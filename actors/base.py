@@ -137,6 +137,14 @@ class Logic:
         if fire_at < self._next_due:
             self._next_due = fire_at
 
+    def cancel_timers(self, kind: type) -> None:
+        """Drop every pending timer whose message is a ``kind`` (a rebuild of the heap: for
+        rare moments, such as an actor left with only stale timers)."""
+        timers = [t for t in self._timers if type(t[2]) is not kind]
+        heapq.heapify(timers)
+        self._timers = timers
+        self._next_due = timers[0][0] if timers else NEVER
+
     def record(self, row: Row) -> None:
         """Record a row of one of the run's tables (a :mod:`upisim.runfolder` row type)."""
         self._records.append(row)

@@ -118,6 +118,11 @@ class Legs(Logic):
         self.refund_book.finished(p, self.now)
         if p.banks_asked:
             self._to_settle(p)
+        if not self.payments:  # every response timer left is stale: drop them, settle soon
+            self.cancel_timers(Timeout)
+            if self._unsettled:
+                self.cancel_timers(SettleNow)
+                self.set_timer(self.settle_grace + 1, SettleNow())
 
     # -- settlement cycles: the banks hear which payments are over ---------------------------
 
@@ -144,8 +149,8 @@ class Legs(Logic):
         for bank in sorted(files):
             self.send(self._bank[bank], SettlementFile(tuple(files[bank])))
         self._settle_armed = bool(unsettled)
-        if unsettled:
-            self.set_timer(self.settle_every, msg)
+        if unsettled:  # with nothing open, the rest can go as soon as the grace is over
+            self.set_timer(self.settle_every if self.payments else self.settle_grace + 1, msg)
 
     def open_rows(self, now: int) -> list[TransactionRow]:
         """A PENDING row for every payment still open at ``now``, when the run must stop

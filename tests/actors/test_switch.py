@@ -51,9 +51,13 @@ class Drive:
         self.sent: list[tuple[str, Any]] = []
         self.rows: list[tuple[Any, ...]] = []
         self.events: list[tuple[Any, ...]] = []
+        self.settled: list[tuple[str, SettlementFile]] = []
 
     def take(self, out: Outbox) -> list[tuple[str, Any]]:
+        """What the switch sent, but for settlement files (kept in ``settled``)."""
         sent = [(to, msg) for _, _, _, to, msg in out.sends]
+        self.settled += [(to, m) for to, m in sent if isinstance(m, SettlementFile)]
+        sent = [(to, m) for to, m in sent if not isinstance(m, SettlementFile)]
         self.sent += sent
         for row in out.records:
             (self.rows if isinstance(row, TransactionRow) else self.events).append(row)
@@ -344,13 +348,22 @@ def test_a_finished_payment_leaves_one_stale_timer_that_changes_nothing() -> Non
     d.up_to_debit()
     d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
     d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
-    assert d.switch.pending_timers == 2  # its response timer, and the settlement cycle's
-    settled = d.wait(60_000)  # the stale timer changes nothing; the banks hear it is over
-    assert settled == [
-        ("bank:HDFC", SettlementFile((T,))),
-        ("bank:SBI", SettlementFile((T,))),
-    ]
-    assert d.switch.pending_timers == 0 and len(d.rows) == 1
+    # nothing else is open: its stale response timer is dropped, the banks hear it is over
+    assert d.switch.pending_timers == 1
+    assert d.wait(1) == [] and d.switch.pending_timers == 0 and len(d.rows) == 1
+    assert d.settled == [("bank:HDFC", SettlementFile((T,))), ("bank:SBI", SettlementFile((T,)))]
+
+
+def test_banks_hear_each_settlement_cycle_which_of_their_payments_are_over() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.switch.payments[TxnId("OPEN")] = d.switch.payments[T]  # another payment stays open
+    d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
+    d.wait(9_000)
+    assert d.settled == []  # the cycle is 10 s
+    d.wait(1_000)
+    assert d.settled == [("bank:HDFC", SettlementFile((T,))), ("bank:SBI", SettlementFile((T,)))]
 
 
 MERCHANT = Vpa("chaipoint@okicici")
