@@ -68,6 +68,18 @@ def _banner(a: Run, b: Run, money: tuple[pd.DataFrame, pd.DataFrame]) -> Safe:
     ]
     if failed:
         return banner(False, markup("Invariant check failed in run {}.", " and ".join(failed)))
+    incomplete = [
+        f"{label}'s summary.json lacks {', '.join(missing)}"
+        for label, run in (("A", a), ("B", b))
+        if (missing := tables.missing_figures(run.summary))
+    ]
+    if incomplete:
+        return banner(
+            False,
+            markup(
+                "Summary incomplete: {}; the checks cannot be confirmed.", "; ".join(incomplete)
+            ),
+        )
     return banner(True, Safe("Both runs held every invariant."))
 
 

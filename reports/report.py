@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from upisim.reports import fmt, plots, tables
 from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
+from upisim.reports.spreadsheet import spreadsheet_safe
 from upisim.runfolder import State
 
 # Only what the report uses: the id and party columns are most of the file.
@@ -59,7 +60,7 @@ class Output:
         return image(png, alt)
 
     def csv(self, name: str, frame: pd.DataFrame) -> None:
-        frame.to_csv(self.folder / name, index=False)
+        spreadsheet_safe(frame).to_csv(self.folder / name, index=False)
         self.written.append(name)
 
     def remove_stale(self) -> None:
@@ -140,8 +141,16 @@ def _banner(run: Run, money: pd.DataFrame, head: pd.DataFrame) -> Safe:
     mismatches = int((head["check"] == "MISMATCH").sum())
     if mismatches:
         problems.append(f"{mismatches} figure(s) in summary.json disagree with the tables")
+    missing = tables.missing_figures(run.summary)
+    incomplete = f"summary.json lacks {', '.join(missing)}" if missing else ""
     if problems:
+        problems += [f"the summary is incomplete ({incomplete})"] if missing else []
         return banner(False, markup("Check failed: {}.", "; ".join(problems)))
+    if missing:
+        return banner(
+            False,
+            markup("Summary incomplete: {}; the run's checks cannot be confirmed.", incomplete),
+        )
     checked = (
         f"total money conserved over {len(money):,} samples"
         if len(money)

@@ -376,6 +376,24 @@ def max_deviation(money_table: pd.DataFrame) -> int | None:
 # -- summary and scenario -----------------------------------------------------------------
 
 
+# What summary.json must say before a report may call a run healthy: that it held, and the
+# figures the report checks against the tables.
+CHECKED_FIGURES = (
+    "ok",
+    "payments_total",
+    "payments_by_state",
+    "stuck_payments",
+    "conservation_max_deviation_paise",
+    "money_start_paise",
+    "money_end_paise",
+)
+
+
+def missing_figures(summary: Mapping[str, Any]) -> list[str]:
+    """The figures of `CHECKED_FIGURES` that `summary` lacks (or holds as null)."""
+    return [key for key in CHECKED_FIGURES if summary.get(key) is None]
+
+
 def headline(
     summary: Mapping[str, Any], tx: pd.DataFrame, money_table: pd.DataFrame
 ) -> pd.DataFrame:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, JustifyMethod
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -16,29 +21,82 @@ from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
 
+if TYPE_CHECKING:
+    from upisim.scenarios.config import Scenario
+    from upisim.scenarios.run import RunResult
+
 console = Console(stderr=True)
 # piped output is read in editors and logs, not an 80-column terminal: do not wrap it narrow
 out = Console(width=None if sys.stdout.isatty() else 132)
 
 
+# Anything but letters, digits, "_", "." and "-" (path separators, "~", spaces, brackets)
+_NOT_IN_FOLDER_NAMES = re.compile(r"[^\w.-]+")
+
+
+def _folder_name(name: str) -> str:
+    """A scenario's name as one plain folder name: never a path, never hidden, never ``..``."""
+    safe = _NOT_IN_FOLDER_NAMES.sub("_", name).strip("._-")
+    while len(safe.encode()) > 100:  # room for -seedN-TIME in a file name's 255 bytes
+        safe = safe[:-1].rstrip("._-")
+    return safe or "scenario"
+
+
 def _default_out_dir(name: str, seed: int) -> Path:
     # The folder name is the only place the wall clock touches a run, and it is not a result.
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{name}-seed{seed}-{stamp}"
+    return Path("runs") / f"{_folder_name(name)}-seed{seed}-{stamp}"
+
+
+@contextlib.contextmanager
+def _output_folder(path: Path, option: str) -> Iterator[None]:
+    """Make the folder ``path`` (given as ``option``) or say plainly why not; if what runs
+    inside fails before writing anything there, the folder it made goes again."""
+    made = _make_folder(path, option)
+    try:
+        yield
+    except BaseException:
+        if made and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        raise
+
+
+def _make_folder(path: Path, option: str) -> bool:
+    """Make the folder ``path`` or say why not; True if it was not there before."""
+    for place in (path, *path.parents):
+        if place.exists() or place.is_symlink():
+            if not place.is_dir():
+                raise UpisimError(f"{option} {path}: {place} is a file, not a folder")
+            break
+    existed = path.is_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UpisimError(f"{option} {path}: cannot make the folder ({error.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UpisimError(f"{option} {path}: cannot write in this folder (permission denied)")
+    return not existed
+
+
+def _check_seed(seed: int | None) -> None:
+    from upisim.scenarios.config import MAX_SEED
+
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UpisimError(f"--seed {seed}: a seed is a whole number from 0 to {MAX_SEED}")
 
 
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(
-        title=f"upisim run: {summary['scenario']} (seed {summary['seed']})",
+        title=f"upisim run: {escape(str(summary['scenario']))} (seed {summary['seed']})",
         show_header=False,
         title_justify="left",
     )
     table.add_column(style="bold")
     table.add_column()
-    states = ", ".join(f"{k} {v:,}" for k, v in summary["payments_by_state"].items())
+    states = escape(", ".join(f"{k} {v:,}" for k, v in summary["payments_by_state"].items()))
     lat = summary["latency_ms"]
     rows = [
-        ("users / banks", f"{summary['users']:,} / {', '.join(summary['banks'])}"),
+        ("users / banks", f"{summary['users']:,} / {escape(', '.join(summary['banks']))}"),
         (
             "simulated time",
             f"{summary['sim_duration_ms'] / 1000:,.1f} s "
@@ -60,7 +118,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     methods = summary.get("payments_by_method", {})
     if len(methods) > 1:
         by_count = sorted(methods.items(), key=lambda kv: -kv[1])
-        rows.append(("methods", ", ".join(f"{k} {v:,}" for k, v in by_count)))
+        rows.append(("methods", escape(", ".join(f"{k} {v:,}" for k, v in by_count))))
     rows += [
         ("money at start", format_inr(summary["money_start_paise"])),
         ("money at end", format_inr(summary["money_end_paise"])),
@@ -93,8 +151,8 @@ def _codes_table(summary: dict[str, Any]) -> Table:
     by_code = sorted(summary["payments_by_code"].items(), key=lambda kv: (-kv[1], kv[0]))
     for code, count in by_code:
         table.add_row(
-            code,
-            codes.describe(code),
+            escape(code),
+            escape(codes.describe(code)),
             codes.decline_type(code) or "-",
             f"{count:,}",
             f"{100 * count / total:.1f}%",
@@ -104,11 +162,31 @@ def _codes_table(summary: dict[str, Any]) -> Table:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from upisim.scenarios.config import load_scenario, resolve_path
-    from upisim.scenarios.run import run_scenario
 
+    _check_seed(args.seed)
     scenario = load_scenario(resolve_path(args.scenario))
     seed = scenario.seed if args.seed is None else args.seed
     out_dir = Path(args.out) if args.out else _default_out_dir(scenario.name, seed)
+    with _output_folder(out_dir, "--out" if args.out else "run folder"):
+        result = _run(args, scenario, out_dir, seed)
+    summary = result.summary
+    if not args.quiet:
+        out.print(_summary_table(summary))
+        out.print(_codes_table(summary))
+    if not args.no_report:
+        from upisim.reports import build_report
+
+        html = build_report(out_dir)
+        out.print(f"report: {escape(str(html))}")
+    out.print(f"run folder: {escape(str(out_dir))}")
+    for problem in summary["problems"]:
+        print(f"invariant broken: {problem}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _run(args: argparse.Namespace, scenario: Scenario, out_dir: Path, seed: int) -> RunResult:
+    from upisim.scenarios.run import run_scenario
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -119,7 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         transient=True,
         disable=args.quiet,
     ) as bar:
-        task = bar.add_task(f"{scenario.name}", total=scenario.duration_ms, sim="", done="")
+        task = bar.add_task(escape(scenario.name), total=scenario.duration_ms, sim="", done="")
 
         def progress(now: int, end: int, done: int) -> None:
             bar.update(
@@ -129,30 +207,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                 done=f"{done:,} payments",
             )
 
-        result = run_scenario(
+        return run_scenario(
             scenario, out_dir, seed=seed, csv=args.csv, progress=progress, direct=args.direct
         )
-    summary = result.summary
-    if not args.quiet:
-        out.print(_summary_table(summary))
-        out.print(_codes_table(summary))
-    if not args.no_report:
-        from upisim.reports import build_report
-
-        html = build_report(out_dir)
-        out.print(f"report: {html}")
-    out.print(f"run folder: {out_dir}")
-    for problem in summary["problems"]:
-        print(f"invariant broken: {problem}", file=sys.stderr)
-    return 0 if result.ok else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from upisim.reports import build_report
 
     run_dir = Path(args.run_dir)
-    html = build_report(run_dir, Path(args.out) if args.out else None)
-    out.print(f"report: {html}")
+    if not args.out:
+        html = build_report(run_dir)
+    else:
+        with _output_folder(Path(args.out), "--out"):
+            html = build_report(run_dir, Path(args.out))
+    out.print(f"report: {escape(str(html))}")
     return 0
 
 
@@ -160,20 +229,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from upisim.reports import compare_runs
 
     out_dir = Path(args.out) if args.out else Path(args.run_b) / "compare"
-    html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
-    out.print(f"comparison: {html}")
+    with _output_folder(out_dir, "--out") if args.out else contextlib.nullcontext():
+        html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
+    out.print(f"comparison: {escape(str(html))}")
     return 0
 
 
 def cmd_statement(args: argparse.Namespace) -> int:
     from upisim.reports import card_statement, statement
+    from upisim.reports.spreadsheet import spreadsheet_safe
 
     postings = (card_statement if args.card else statement)(args.run_dir, args.vpa)
     if args.csv:
-        postings.to_csv(args.csv, index=False)
-        out.print(f"statement: {args.csv}")
+        try:
+            spreadsheet_safe(postings).to_csv(args.csv, index=False)
+        except OSError as error:
+            raise UpisimError(f"--csv {args.csv}: cannot write it ({error.strerror})") from None
+        out.print(f"statement: {escape(args.csv)}")
         return 0
-    title = f"{'card statement' if args.card else 'statement'} of {args.vpa}"
+    title = f"{'card statement' if args.card else 'statement'} of {escape(args.vpa)}"
     table = Table(title=title, title_justify="left")
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("time (s)", "right"),
@@ -190,9 +264,9 @@ def cmd_statement(args: argparse.Namespace) -> int:
     for row in postings.to_dict("records"):
         table.add_row(
             f"{row['t_ms'] / 1000:,.3f}",
-            row["txn_id"],
-            row["kind"],
-            row["description"],
+            escape(row["txn_id"]),
+            escape(row["kind"]),
+            escape(row["description"]),
             format_inr(row["debit_paise"]) if row["debit_paise"] else "",
             format_inr(row["credit_paise"]) if row["credit_paise"] else "",
             format_inr(row[left]),
@@ -214,7 +288,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     table.add_column("name")
     table.add_column("description")
     for name, path in bundled_scenarios().items():
-        table.add_row(name, load_scenario(path).description)
+        table.add_row(escape(name), escape(load_scenario(path).description))
     out.print(table)
     return 0
 
@@ -230,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="quickstart",
         help="a scenario file, or the name of a bundled one (default: quickstart)",
     )
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--seed", type=int, help="override the scenario's seed (0 to 2**63-1)")
     run.add_argument("--out", help="run folder (default: runs/NAME-seedN-TIME)")
     run.add_argument("--csv", action="store_true", help="also write transactions.csv")
     run.add_argument("--no-report", action="store_true", help="do not build the HTML report")
@@ -304,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     except (UpisimError, RunFolderError) as error:
         # plain text: an error message must survive pipes and never be wrapped mid-path
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the disk, not upisim: say which file and why, no traceback
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         console.print("interrupted")

@@ -7,6 +7,7 @@ integer paise; the resolved scenario writes them back the same way.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import (
 
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
+from upisim.actors.money import MAX_MONEY_PAISE, format_inr
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
     Amount,
@@ -41,7 +43,15 @@ from upisim.scenarios.sections import (
     _Strict,
 )
 
+MAX_SEED = 2**63 - 1
+"""The largest seed (``seed`` or ``--seed``): seeds are whole numbers 0..2**63-1."""
+MAX_DRAIN_LIMIT_S = 30 * 24 * 3600
+# A population's opening balances are log-normal around the median: a draw six spreads
+# above it is about one in a billion.
+_SPREADS = 6
+
 __all__ = [
+    "MAX_SEED",
     "Amount",
     "BankConfig",
     "MethodName",
@@ -59,10 +69,13 @@ __all__ = [
 class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = Field(default=1, ge=0)
+    seed: int = Field(default=1, ge=0, le=MAX_SEED)
     duration_s: float = Field(gt=0, le=30 * 24 * 3600, description="simulated seconds of load")
     drain_limit_s: int = Field(
-        default=300, ge=1, description="how long in-flight payments may take after"
+        default=600,
+        ge=1,
+        le=MAX_DRAIN_LIMIT_S,
+        description="how long in-flight payments may take after",
     )
     cohorts: int | None = Field(
         default=None, ge=1, le=256, description="user actors (default: auto)"
@@ -134,6 +147,8 @@ class Scenario(_Strict):
                     f"{spread} ms{'' if changed else ' (the defaults)'} is not less than "
                     f"timeouts.pay_ms ({pay_ms} ms): such payments would time out"
                 )
+        self._check_money()
+        self._check_drain()
         for i, outage in enumerate(self.faults.outages):
             if outage.bank not in codes:
                 raise ValueError(
@@ -163,6 +178,76 @@ class Scenario(_Strict):
                 )
         return self
 
+    def _check_money(self) -> None:
+        """Every balance fits int64 paise on its own (parse_amount); here, so do their sums."""
+        listed = sum(u.balance + u.card_limit for u in self.users)
+        total = float(listed)
+        pop = self.population
+        if pop is not None:
+            where = (
+                f"population.balance_median: {pop.size:,} users (population.size) with "
+                f"balances around {format_inr(pop.balance_median)} (balance_sigma "
+                f"{pop.balance_sigma:g})"
+            )
+            if pop.balance_median * math.exp(_SPREADS * pop.balance_sigma) > MAX_MONEY_PAISE:
+                raise ValueError(
+                    f"{where}: one balance could come out above {format_inr(MAX_MONEY_PAISE)}, "
+                    f"the most a run may hold; lower balance_median or balance_sigma"
+                )
+            mean = pop.balance_median * math.exp(pop.balance_sigma**2 / 2)
+            total += pop.size * (mean + pop.card_share * pop.card_limit)
+            if total > MAX_MONEY_PAISE:
+                raise ValueError(
+                    f"{where} and their card limits{' and the listed users' if listed else ''} "
+                    f"would hold about {format_inr(int(total))}, more than a run may hold "
+                    f"({format_inr(MAX_MONEY_PAISE)}); lower population.balance_median or "
+                    f"population.size"
+                )
+        if listed > MAX_MONEY_PAISE:
+            raise ValueError(
+                f"users[*].balance: the listed users' balances and card limits add up to "
+                f"{format_inr(listed)}, "
+                f"more than a run may hold ({format_inr(MAX_MONEY_PAISE)})"
+            )
+
+    def _check_drain(self) -> None:
+        """Refuse settings that leave payments open when the drain limit stops the run."""
+        drain_ms = self.drain_limit_s * 1000
+        limit = f"drain_limit_s ({self.drain_limit_s} s)"
+        fix = f"lower it or raise {limit.split()[0]}"
+        for key in ("auth_ms", "risk_ms", "pay_ms", "reversal_ms"):
+            wait = getattr(self.timeouts, key)
+            if wait >= drain_ms:
+                raise ValueError(
+                    f"timeouts.{key}: {wait} ms is not less than {limit}: a payment waiting it "
+                    f"out as the load ends would still be open when the run stops; {fix}"
+                )
+        expiry_ms = round(self.collect.expiry_s * 1000)
+        if self.collect.rate_per_s > 0 and expiry_ms >= drain_ms:
+            raise ValueError(
+                f"collect.expiry_s: {self.collect.expiry_s:g} s is not less than {limit}: a "
+                f"request sent as the load ends and never answered would still be open when "
+                f"the run stops; {fix}"
+            )
+        for i, pay in enumerate(self.payments):
+            last = pay.at_ms + (pay.repeat - 1) * pay.every_ms
+            if pay.method == UPI_COLLECT and last + expiry_ms >= self.duration_ms + drain_ms:
+                raise ValueError(
+                    f"payments[{i}]: a collect request sent at {last} ms, if never answered, "
+                    f"expires after collect.expiry_s ({self.collect.expiry_s:g} s), after the "
+                    f"load (duration_s = {self.duration_s:g}) and {limit} are over; lower "
+                    f"collect.expiry_s or raise drain_limit_s"
+                )
+        end_s = self.duration_s + self.drain_limit_s
+        for i, outage in enumerate(self.faults.outages):
+            if not self.faults.heal_after_load and outage.to_s >= end_s:
+                raise ValueError(
+                    f"faults.outages[{i}].to_s: {outage.bank} is still dark at {outage.to_s:g} s, "
+                    f"when the load (duration_s = {self.duration_s:g}) and {limit} are over: "
+                    f"what it was asked before then can never be answered; end the outage "
+                    f"sooner, raise drain_limit_s, or set faults.heal_after_load = true"
+                )
+
     @property
     def duration_ms(self) -> int:
         return int(self.duration_s * 1000)
@@ -177,6 +262,8 @@ def _format_errors(source: str, error: ValidationError) -> str:
             msg = "unknown key (check the spelling; see docs/scenarios.md for the keys)"
         got = err.get("input")
         shown = "" if err["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
+        if len(shown) > 80:  # a pasted blob: enough of it to recognise
+            shown = f"{shown[:70]}…)"
         lines.append(f"  - {loc}: {msg}{shown}")
     return "\n".join(lines)
 
@@ -198,12 +285,22 @@ def load_scenario(path: str | Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{path}: a folder, not a scenario file") from None
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read it ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise ScenarioError(
+            f"{path}: not UTF-8 (byte {error.object[error.start]:#04x} on line {line}); "
+            f"save the file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
+    except (ValueError, RecursionError) as error:  # e.g. an integer of 5,000 digits
+        raise ScenarioError(f"{path}: not a TOML file upisim can read: {error}") from None
     return parse_scenario(data, str(path))
 
 

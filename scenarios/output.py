@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -77,9 +78,32 @@ class TableWriter:
         self._writer.close()
 
 
+# A text cell a spreadsheet would run as a formula (docs/run-folder.md): =, +, -, @, tab, CR
+# first, unless it is a plain number. The same rule as upisim.reports.spreadsheet.
+_FORMULA = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+
+
+def spreadsheet_safe(table: pa.Table) -> pa.Table:
+    """``table`` with a ``'`` before every text cell a spreadsheet would read as a formula."""
+    for i, field in enumerate(table.schema):
+        if not pa.types.is_string(field.type):
+            continue
+        column = table.column(i)
+        risky = pc.and_(
+            pc.match_substring_regex(column, _FORMULA),
+            pc.invert(pc.match_substring_regex(column, _NUMBER)),
+        )
+        if pc.any(risky).as_py():
+            quoted = pc.binary_join_element_wise("'", column, "")
+            table = table.set_column(i, field, pc.if_else(risky, quoted, column))
+    return table
+
+
 def parquet_to_csv(parquet: Path, csv: Path) -> None:
-    """Convert row group by row group, so a large table never sits in memory whole."""
+    """Convert row group by row group, so a large table never sits in memory whole; text a
+    spreadsheet would run as a formula is escaped (:func:`spreadsheet_safe`)."""
     source = pq.ParquetFile(parquet)
     with pacsv.CSVWriter(csv, source.schema_arrow) as writer:
         for i in range(source.num_row_groups):
-            writer.write_table(source.read_row_group(i))
+            writer.write_table(spreadsheet_safe(source.read_row_group(i)))

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from upisim.actors.money import parse_amount
 
@@ -35,6 +44,16 @@ Amount = Annotated[int, BeforeValidator(_amount), PlainSerializer(_rupees, retur
 Balance = Annotated[int, BeforeValidator(_balance), PlainSerializer(_rupees, return_type=str)]
 """An opening balance: like :data:`Amount` but zero is allowed."""
 
+Weight = Annotated[float, Field(ge=0)]
+"""A share by weight: finite (as every float in a scenario) and not negative."""
+
+MAX_RATE_PER_S = 100_000
+"""The most arrivals per simulated second a rate may ask for: a generous ceiling, well
+above any real UPI second, that keeps a run's arrival counts finite and sane."""
+
+PIN = r"^([0-9]{4}|[0-9]{6})$"
+"""4 or 6 ASCII digits (not Devanagari or other digits)."""
+
 Action = Literal["flag", "decline"]
 MethodName = Literal["UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING"]
 PushMethod = Literal["UPI_PUSH", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING"]
@@ -45,7 +64,10 @@ def _upi_push_only() -> dict[PushMethod, float]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # No float in a scenario may be inf or nan: each would pass ``ge``/``le`` or poison sums.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class BankConfig(_Strict):
@@ -75,9 +97,11 @@ class UserConfig(_Strict):
     vpa: str = Field(pattern=r"^[a-zA-Z0-9.\-_]{1,200}@[a-z][a-z0-9.]{1,31}$", max_length=255)
     bank: str
     balance: Balance
-    pin: str = Field(default="1234", pattern=r"^(\d{4}|\d{6})$", description="4 or 6 digits")
-    merchant: bool = Field(default=False, description="may send collect requests")
-    new_user: bool = Field(default=False, description="a new UPI user: cooled for the first day")
+    pin: str = Field(default="1234", pattern=PIN, description="4 or 6 digits")
+    merchant: StrictBool = Field(default=False, description="may send collect requests")
+    new_user: StrictBool = Field(
+        default=False, description="a new UPI user: cooled for the first day"
+    )
     card_limit: Balance = Field(
         default=0, description="credit line of their credit card; 0: no card"
     )
@@ -93,19 +117,26 @@ class PopulationConfig(_Strict):
     )
     card_share: float = Field(default=0.0, ge=0, le=1, description="share who hold a credit card")
     card_limit: Amount = Field(default=1_00_000_00, description="credit line of each credit card")
-    bank_weights: dict[str, float] = Field(
+    bank_weights: dict[str, Weight] = Field(
         default_factory=dict, description="bank code -> share of users"
     )
+
+    @field_validator("bank_weights")
+    @classmethod
+    def _some_weight(cls, weights: dict[str, float]) -> dict[str, float]:
+        if weights and not sum(weights.values()):
+            raise ValueError("the weights must add up to more than 0 (all are 0)")
+        return weights
 
 
 class RatePoint(_Strict):
     at_s: int = Field(ge=0)
-    rate_per_s: float = Field(ge=0)
+    rate_per_s: float = Field(ge=0, le=MAX_RATE_PER_S)
 
 
 class LoadConfig(_Strict):
     rate_per_s: float = Field(
-        default=0, ge=0, description="Poisson arrival rate of generated payments"
+        default=0, ge=0, le=MAX_RATE_PER_S, description="Poisson arrival rate of generated payments"
     )
     profile: list[RatePoint] = Field(
         default_factory=list, description="piecewise rate over the run (overrides rate)"
@@ -124,7 +155,7 @@ class LoadConfig(_Strict):
         le=1,
         description="share of payments to merchants (default: payees uniformly)",
     )
-    method_mix: dict[PushMethod, float] = Field(
+    method_mix: dict[PushMethod, Weight] = Field(
         default_factory=_upi_push_only,
         description="push method -> weight; each payment picks among those payer and payee can use",
     )
@@ -133,7 +164,7 @@ class LoadConfig(_Strict):
     def _check(self) -> LoadConfig:
         if self.amount_min > self.amount_max:
             raise ValueError("amount_min is larger than amount_max")
-        if any(w < 0 for w in self.method_mix.values()) or not sum(self.method_mix.values()):
+        if not sum(self.method_mix.values()):
             raise ValueError("method_mix: weights must be >= 0 and add up to more than 0")
         at = [p.at_s for p in self.profile]
         if at != sorted(at) or len(set(at)) != len(at):
@@ -151,13 +182,13 @@ class LoadConfig(_Strict):
 
 class CollectConfig(_Strict):
     rate_per_s: float = Field(
-        default=0, ge=0, description="collect requests per second from merchants"
+        default=0, ge=0, le=MAX_RATE_PER_S, description="collect requests per second from merchants"
     )
     expiry_s: float = Field(default=300, gt=0, le=45 * 24 * 3600, description="expireAfter")
     approve_share: float = Field(default=0.7, ge=0, le=1)
     decline_share: float = Field(default=0.15, ge=0, le=1)
     think_s: float = Field(default=20, gt=0, description="mean time a payer takes to answer")
-    p2p: bool = Field(
+    p2p: StrictBool = Field(
         default=False, description="allow person-to-person collect (stopped 1 Oct 2025)"
     )
     p2p_cap: Amount = Field(
@@ -200,7 +231,9 @@ class FaultsConfig(_Strict):
         default=0.0, ge=0, le=0.3, description="messages lost behind the switch"
     )
     outages: list[OutageConfig] = Field(default_factory=list)
-    heal_after_load: bool = Field(default=True, description="no faults once the load stops (drain)")
+    heal_after_load: StrictBool = Field(
+        default=True, description="no faults once the load stops (drain)"
+    )
 
 
 class RateLimitConfig(_Strict):
@@ -216,7 +249,7 @@ class ScriptedPayment(_Strict):
     payee: str = Field(alias="to")
     amount: Amount
     pin: str | None = Field(
-        default=None, description="what the payer types; omit for the right PIN"
+        default=None, pattern=PIN, description="what the payer types; omit for the right PIN"
     )
     note: str = ""
     method: MethodName = Field(
@@ -232,11 +265,11 @@ class MethodConfig(_Strict):
     latency_spread_ms: int | None = Field(
         default=None, ge=0, description="and uniform 0..this more"
     )
-    p2m_only: bool | None = Field(default=None, description="only to merchants")
+    p2m_only: StrictBool | None = Field(default=None, description="only to merchants")
 
 
 class NotificationsConfig(_Strict):
-    record: bool = Field(
+    record: StrictBool = Field(
         default=False, description="write notifications.parquet: every notice every user was given"
     )
 

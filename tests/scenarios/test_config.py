@@ -198,19 +198,17 @@ def test_settings_that_could_only_fail_are_refused(
     assert where in msg and why in msg
 
 
-def test_banks_remember_legs_for_as_long_as_a_payment_can_talk_about_them() -> None:
-    from upisim.actors.switch import SwitchTimeouts
+def test_banks_forget_a_payments_legs_only_once_nothing_about_it_can_still_arrive() -> None:
     from upisim.scenarios.config import parse_scenario
-    from upisim.scenarios.world import idempotency_window, scenario_methods
+    from upisim.scenarios.world import scenario_methods, settle_grace
 
     base = {"name": "t", "duration_s": 1, "population": {"size": 2}}
     s = parse_scenario(base)
-    t = SwitchTimeouts()
-    # both sides of a payment: two ReqPay timeouts, every reversal try, every status check
-    last_word = 2 * t.pay + 2 * t.reversal * t.reversal_tries + 2 * t.check * t.check_tries
-    assert idempotency_window(s, t, scenario_methods(s)) > last_word > 3 * 60_000
+    methods = scenario_methods(s)
+    slowest_hop = max(m.extra_ms + m.spread_ms for m in methods.values())  # net banking's
+    assert settle_grace(s, methods) > s.network.switch_bank_ms + slowest_hop
     slow = parse_scenario({**base, "network": {"jitter_ms": 60_000}})
-    assert idempotency_window(slow, t, scenario_methods(slow)) > last_word + 120_000
+    assert settle_grace(slow, methods) > 60_000 + slowest_hop
 
 
 def test_a_scripted_payments_method_must_fit_the_timeout_too(tmp_path: Path) -> None:

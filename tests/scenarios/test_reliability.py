@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from upisim.actors.errors import ScenarioError
 from upisim.scenarios.config import parse_scenario
 from upisim.scenarios.run import RunResult, run_scenario
 
@@ -82,13 +83,13 @@ def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_pat
 
 
 def test_every_payment_has_its_row_even_when_the_drain_limit_leaves_it_open(tmp_path: Path):
-    # SBI is dark when Priya pays and stays dark past the drain limit: nobody can say
+    # SBI is dark when Priya pays, and back too late for the switch to ask again in time
     scenario = shop_and_customers(
         duration_s=2,
         drain_limit_s=20,
         refunds={"share": 0.0},
         faults={
-            "outages": [{"bank": "SBI", "from_s": 1.0, "to_s": 30.0}],
+            "outages": [{"bank": "SBI", "from_s": 1.0, "to_s": 21.0}],
             "heal_after_load": False,
         },
     )
@@ -99,6 +100,16 @@ def test_every_payment_has_its_row_even_when_the_drain_limit_leaves_it_open(tmp_
     assert not result.ok and result.summary["stuck_payments"] == 1
     (row,) = tx.itertuples()
     assert row.state == "PENDING" and row.t_completed_ms == result.summary["sim_duration_ms"]
+
+
+def test_an_outage_that_outlasts_the_drain_limit_is_refused_before_anything_runs() -> None:
+    scenario = shop_and_customers(
+        duration_s=2,
+        drain_limit_s=20,
+        faults={"outages": [{"bank": "SBI", "from_s": 1, "to_s": 30}], "heal_after_load": False},
+    )
+    with pytest.raises(ScenarioError, match=r"faults\.outages\[0\]\.to_s: SBI is still dark"):
+        parse_scenario(scenario)
 
 
 def dark_bank(seconds: int) -> dict[str, Any]:
