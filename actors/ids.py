@@ -1,67 +1,71 @@
-"""Transaction ids seen so far, for good, in memory that follows the rate of payments.
+"""Transaction ids the switch has been asked to run: each runs once, for good.
 
 NPCI refuses a request that reuses a transaction id at any time, not only
-while the first is in flight, and a bank never applies a leg of a payment it
-has settled: re-running a finished id would give a second row, a second
-notice and a second debit. Remembering every id would make memory grow with
-the run, so :class:`SeenIds` uses how ids are made: an issuer (a PSP's app) numbers its
-ids in the order it makes them (``UPS00001T00000000042``). The ids of the last
-``window`` ms are held exactly; as they age out, each issuer's *floor* rises
-to the highest number aged out, and an id at or below its issuer's floor is a
-repeat. The window only has to outlast the longest time two ids of one
-issuer can be reordered on their way to the switch. Ids that end in no
-number are held for good (hand-made ids in tests and scripts).
-"""
+while the first is in flight: re-running a finished id would give a second
+row, a second notice and a second debit. Remembering every id would make
+memory grow with the run, so :class:`SeenIds` uses how ids are made: an
+issuer (a PSP's app) numbers its ids in the order it makes them
+(``UPS00001T00000000042``). The ids of at least the last ``window`` ms are
+held exactly (in two generations); as a generation ages out, each issuer's
+*floor* rises to the highest number in it, and an id at or below its
+issuer's floor is a repeat. The window only has to outlast the longest time
+two ids of one issuer can be reordered on their way to the switch. Ids that
+end in no number are held for good (hand-made ids in tests and scripts)."""
 
 from __future__ import annotations
-
-from collections import deque
 
 _DIGITS = "0123456789"
 
 
 class SeenIds:
-    """Every id seen so far; ``window`` ms of them exactly, older ones by their issuer's floor."""
+    """Every id seen so far: the last ``window`` ms or more of them exactly (two generations
+    of ``window`` ms each), older ones by their issuer's floor."""
 
     def __init__(self, window: int) -> None:
         self.window = window
-        self._recent: set[str] = set()
-        self._since: deque[tuple[int, str]] = deque()
-        self._floor: dict[str, int] = {}  # issuer -> the highest number aged out of the window
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
+        self._current_max: dict[str, int] = {}  # issuer -> highest number in _current
+        self._previous_max: dict[str, int] = {}
+        self._floor: dict[str, int] = {}  # issuer -> the highest number aged out
         self._unnumbered: set[str] = set()
+        self._rotate_at = window
 
     def __len__(self) -> int:
-        return len(self._recent) + len(self._unnumbered)
-
-    def __contains__(self, txn_id: str) -> bool:
-        if txn_id in self._recent or txn_id in self._unnumbered:
-            return True
-        issuer = txn_id.rstrip(_DIGITS)
-        return issuer != txn_id and int(txn_id[len(issuer) :]) <= self._floor.get(issuer, -1)
-
-    def add(self, txn_id: str, now: int) -> None:
-        """``txn_id`` is seen from ``now`` on."""
-        if txn_id.rstrip(_DIGITS) == txn_id:
-            self._unnumbered.add(txn_id)
-            return
-        self._age_out(now)
-        self._recent.add(txn_id)
-        self._since.append((now, txn_id))
+        return len(self._current) + len(self._previous) + len(self._unnumbered)
 
     def repeat(self, txn_id: str, now: int) -> bool:
         """Has ``txn_id`` been seen before? If not, it is now."""
-        if txn_id in self:
+        if now >= self._rotate_at:
+            self._rotate(now)
+        if txn_id in self._current or txn_id in self._previous:
             return True
-        self.add(txn_id, now)
+        issuer = txn_id.rstrip(_DIGITS)
+        if issuer == txn_id:  # no number to order it by: kept for good
+            if txn_id in self._unnumbered:
+                return True
+            self._unnumbered.add(txn_id)
+            return False
+        number = int(txn_id[len(issuer) :])
+        if number <= self._floor.get(issuer, -1):
+            return True
+        self._current.add(txn_id)
+        if number > self._current_max.get(issuer, -1):
+            self._current_max[issuer] = number
         return False
 
-    def _age_out(self, now: int) -> None:
-        since, floor = self._since, self._floor
-        horizon = now - self.window
-        while since and since[0][0] < horizon:
-            old = since.popleft()[1]
-            self._recent.discard(old)
-            issuer = old.rstrip(_DIGITS)
-            number = int(old[len(issuer) :])
+    def _rotate(self, now: int) -> None:
+        """A generation is at least ``window`` old: its ids age out, into their floors."""
+        floor = self._floor
+        for issuer, number in self._previous_max.items():
             if number > floor.get(issuer, -1):
                 floor[issuer] = number
+        if now >= self._rotate_at + self.window:  # quiet for a whole generation: both go
+            for issuer, number in self._current_max.items():
+                if number > floor.get(issuer, -1):
+                    floor[issuer] = number
+            self._previous, self._previous_max = set(), {}
+        else:
+            self._previous, self._previous_max = self._current, self._current_max
+        self._current, self._current_max = set(), {}
+        self._rotate_at = now + self.window
