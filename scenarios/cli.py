@@ -20,6 +20,7 @@ from rich.table import Table
 from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
+from upisim.scenarios import chaos
 
 if TYPE_CHECKING:
     from upisim.scenarios.config import Scenario
@@ -360,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the user's credit-card statement (charges, refunds, amount owed) instead",
     )
     stmt.set_defaults(func=cmd_statement)
+
+    chaos.add_parser(sub)
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")
     scen.set_defaults(func=cmd_scenarios)
