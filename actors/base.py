@@ -140,9 +140,9 @@ class Logic:
     def cancel_timers(self, kind: type) -> None:
         """Drop every pending timer whose message is a ``kind`` (a rebuild of the heap: for
         rare moments, such as an actor left with only stale timers)."""
-        timers = [t for t in self._timers if type(t[2]) is not kind]
+        timers = self._timers  # in place: a timer handler may call this while timers fire
+        timers[:] = [t for t in timers if type(t[2]) is not kind]
         heapq.heapify(timers)
-        self._timers = timers
         self._next_due = timers[0][0] if timers else NEVER
 
     def record(self, row: Row) -> None:

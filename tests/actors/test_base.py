@@ -50,3 +50,35 @@ def test_derived_seeds_are_stable_and_distinct() -> None:
     assert derive_seed(1, "bank:HDFC") != derive_seed(1, "bank:SBI")
     # a fixed value: the same in every process and on every machine (no salted hash())
     assert derive_seed(1, "x") == 0x553F121D1ECEF2A1
+
+
+def test_timers_cancelled_by_a_timer_handler_never_fire() -> None:
+    from typing import NamedTuple
+
+    from upisim.actors.base import Logic
+    from upisim.actors.types import Address
+
+    class Ring(NamedTuple):
+        name: str
+
+    class Tidy(NamedTuple):
+        pass
+
+    class Clock(Logic):
+        def __init__(self) -> None:
+            super().__init__(Address("clock"))
+            self.rang: list[tuple[int, str]] = []
+
+        def on_Tidy(self, msg: Tidy, sender: str) -> None:
+            self.cancel_timers(Ring)
+            self.set_timer(10, Ring("after"))
+
+        def on_Ring(self, msg: Ring, sender: str) -> None:
+            self.rang.append((self.now, msg.name))
+
+    clock = Clock()
+    clock.set_timer(50, Tidy())
+    clock.set_timer(60, Ring("stale"))
+    clock.set_timer(200, Ring("stale too"))
+    out = clock.advance(100)
+    assert clock.rang == [(60, "after")] and out.wake_at is None
