@@ -1,8 +1,9 @@
 """``upisim chaos``: many seeds, each drawing a scenario *and its fault rates*, audited from tables.
 
 Swarm testing, after TigerBeetle's VOPR: each seed draws its own population,
-load and faults — bank outages from seconds to half an hour, message loss,
-jitter, short timeouts, wrong-PIN storms, merchants' refunds — then runs a
+load and faults — bank outages from seconds to half an hour (some losing only
+the replies), slow banks, the fraud monitor down, message loss, jitter, short
+timeouts, wrong-PIN storms, merchants' refunds — then runs a
 safety phase with faults, a heal phase and a drain. The auditor
 (:func:`upisim.reports.audit.audit`) re-derives every invariant from the run
 folder's own tables, and the same seed runs a second time in another worker
@@ -39,7 +40,11 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
     for _ in range(r.choice((0, 1, 1, 2))):
         start = round(r.uniform(0, duration), 1)
         length = r.choice((2, 20, 180, 1800))
-        outages.append({"bank": r.choice(BANKS), "from_s": start, "to_s": start + length})
+        outage = {"bank": r.choice(BANKS), "from_s": start, "to_s": start + length}
+        if r.random() < 0.3:  # an asymmetric partition: requests arrive, replies are lost
+            outage["lose"] = "replies"
+            faults.append("replies_lost")
+        outages.append(outage)
         faults.append("outage_long" if length >= 180 else "outage_short")
     # loss must heal for payments to reach a known outcome; an outage may outlast the load
     loss = r.choice((0.0, 0.0, 0.05, 0.3))
@@ -65,6 +70,15 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
     }
     if scenario["network"]["jitter_ms"]:
         faults.append("jitter")
+    if r.random() < 0.2:
+        start = round(r.uniform(0, duration), 1)
+        scenario["faults"]["fraud_down"] = [{"from_s": start, "to_s": start + r.choice((5, 60))}]
+        faults.append("fraud_down")
+    if r.random() < 0.3:
+        start = round(r.uniform(0, duration), 1)
+        slow = {"bank": r.choice(BANKS), "from_s": start, "to_s": start + r.choice((3, 30))}
+        scenario["faults"]["delays"] = [{**slow, "extra_ms": r.choice((500, 5_000, 20_000))}]
+        faults.append("slow_bank")
     if r.random() < 0.3:
         scenario["load"]["wrong_pin_rate"] = 0.3
         faults.append("wrong_pin_storm")

@@ -149,10 +149,12 @@ class Scenario(_Strict):
                 )
         self._check_money()
         self._check_drain()
-        for i, outage in enumerate(self.faults.outages):
-            if outage.bank not in codes:
+        at_banks = [("outages", i, o.bank) for i, o in enumerate(self.faults.outages)]
+        at_banks += [("delays", i, d.bank) for i, d in enumerate(self.faults.delays)]
+        for key, i, bank in at_banks:
+            if bank not in codes:
                 raise ValueError(
-                    f"faults.outages[{i}].bank: {outage.bank!r} is not one of the banks {codes}"
+                    f"faults.{key}[{i}].bank: {bank!r} is not one of the banks {codes}"
                 )
         n_users = len(self.users) + (self.population.size if self.population else 0)
         if n_users < 2:
@@ -222,6 +224,11 @@ class Scenario(_Strict):
                     f"timeouts.{key}: {wait} ms is not less than {limit}: a payment waiting it "
                     f"out as the load ends would still be open when the run stops; {fix}"
                 )
+        if self.refunds.share and self.refunds.after_s * 1000 >= drain_ms:
+            raise ValueError(
+                f"refunds.after_s: {self.refunds.after_s:g} s is not less than {limit}: a "
+                f"refund due for a payment made as the load ends would never be made; {fix}"
+            )
         expiry_ms = round(self.collect.expiry_s * 1000)
         if self.collect.rate_per_s > 0 and expiry_ms >= drain_ms:
             raise ValueError(

@@ -21,19 +21,37 @@ from upisim.actors.base import NEVER, Envelope, derive_seed
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.world import World, link_latency
 
+BOTH, REQUESTS, REPLIES = "both", "requests", "replies"  # what an outage loses
+
 
 @dataclass(frozen=True)
 class Faults:
-    """What the network breaks: bank outages (everything to or from the bank is lost) and a
-    loss rate on the links behind the switch (to banks and the fraud monitor), where UPI's
-    timeouts, reversals and status checks are what keep the books right."""
+    """What the network breaks: outages of a bank or the fraud monitor (everything to or from
+    it lost, or one way only: requests delivered and replies lost, an asymmetric partition),
+    slow windows (everything to or from it delayed), and a loss rate on the links behind the
+    switch (to banks and the fraud monitor), where UPI's timeouts, reversals and status
+    checks are what keep the books right."""
 
     loss_rate: float = 0.0
-    outages: Mapping[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    # address -> (start, end, what is lost: BOTH, REQUESTS to it or REPLIES from it)
+    outages: Mapping[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
     heal_at: int | None = None  # from then on nothing is lost: the heal-and-drain phase
+    # address -> (start, end, extra ms for every message to or from it sent meanwhile)
+    delays: Mapping[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
 
-    def down(self, address: str, at: int) -> bool:
-        return any(start <= at < end for start, end in self.outages.get(address, ()))
+    @property
+    def any(self) -> bool:
+        return bool(self.loss_rate or self.outages or self.delays)
+
+    def down(self, address: str, at: int, way: str) -> bool:
+        """Is a message of this ``way`` (REQUESTS to ``address``, REPLIES from it) lost?"""
+        return any(
+            start <= at < end and lose in (BOTH, way)
+            for start, end, lose in self.outages.get(address, ())
+        )
+
+    def delay(self, address: str, at: int) -> int:
+        return sum(extra for start, end, extra in self.delays.get(address, ()) if start <= at < end)
 
 
 class Network:
@@ -47,9 +65,7 @@ class Network:
         seed: int = 0,
         faults: Faults | None = None,
     ) -> None:
-        self.faults = (
-            faults if faults is not None and (faults.loss_rate or faults.outages) else None
-        )
+        self.faults = faults if faults is not None and faults.any else None
         self.dropped = 0
         self._from: dict[str, dict[str, int]] = {}
         for (a, b), ms in latency.items():
@@ -110,14 +126,18 @@ class Network:
         latency = self._from[sender]
         rand = self._rng.randint
         last = before - 1 if before is not None else NEVER
+        faults = self.faults
         kept = []
         for at, _sender, seq, to, message in sends:
             sent_at = min(at - latency[to], last)
             if self.jitter:
                 at += rand(0, self.jitter)
-            if self.faults is not None and self._lost(sent_at, at, sender, to):
-                self.dropped += 1
-                continue
+            if faults is not None:
+                if faults.delays and (faults.heal_at is None or sent_at < faults.heal_at):
+                    at += faults.delay(to, sent_at) + faults.delay(sender, sent_at)
+                if self._lost(sent_at, at, sender, to):
+                    self.dropped += 1
+                    continue
             kept.append((at, _sender, seq, to, message))
         return kept
 
@@ -126,7 +146,7 @@ class Network:
         assert faults is not None
         if faults.heal_at is not None and sent_at >= faults.heal_at:
             return False
-        if faults.down(to, at) or faults.down(sender, sent_at):
+        if faults.down(to, at, REQUESTS) or faults.down(sender, sent_at, REPLIES):
             return True
         behind = is_behind_switch(sender) or is_behind_switch(to)
         return behind and faults.loss_rate > 0 and self._rng.random() < faults.loss_rate
@@ -159,16 +179,27 @@ def latencies(world: World, scenario: Scenario) -> dict[tuple[str, str], int]:
 
 def faults_of(scenario: Scenario) -> Faults:
     """The scenario's ``[faults]`` as the network applies them."""
-    outages: dict[str, list[tuple[int, int]]] = {}
-    for o in scenario.faults.outages:
-        outages.setdefault(addresses.bank(o.bank), []).append(
-            (round(o.from_s * 1000), round(o.to_s * 1000))
+    f = scenario.faults
+    outages: dict[str, list[tuple[int, int, str]]] = {}
+    for o in f.outages:
+        outages.setdefault(addresses.bank(o.bank), []).append((_ms(o.from_s), _ms(o.to_s), o.lose))
+    for w in f.fraud_down:
+        outages.setdefault(addresses.FRAUD, []).append((_ms(w.from_s), _ms(w.to_s), BOTH))
+    delays: dict[str, list[tuple[int, int, int]]] = {}
+    for d in f.delays:
+        delays.setdefault(addresses.bank(d.bank), []).append(
+            (_ms(d.from_s), _ms(d.to_s), d.extra_ms)
         )
     return Faults(
-        scenario.faults.loss_rate,
-        {bank: tuple(spans) for bank, spans in outages.items()},
-        scenario.duration_ms if scenario.faults.heal_after_load else None,
+        f.loss_rate,
+        outages={address: tuple(spans) for address, spans in outages.items()},
+        heal_at=scenario.duration_ms if f.heal_after_load else None,
+        delays={address: tuple(spans) for address, spans in delays.items()},
     )
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
 
 
 def build_network(scenario: Scenario, world: World, seed: int) -> Network:

@@ -214,16 +214,27 @@ class RefundConfig(_Strict):
     )
 
 
-class OutageConfig(_Strict):
-    bank: str
+class WindowConfig(_Strict):
     from_s: float = Field(ge=0)
     to_s: float = Field(gt=0)
 
     @model_validator(mode="after")
-    def _check(self) -> OutageConfig:
+    def _check(self) -> WindowConfig:
         if self.to_s <= self.from_s:
             raise ValueError("to_s must be after from_s")
         return self
+
+
+class OutageConfig(WindowConfig):
+    bank: str
+    lose: Literal["both", "requests", "replies"] = Field(
+        default="both", description="replies: requests arrive, answers are lost"
+    )
+
+
+class DelayConfig(WindowConfig):
+    bank: str
+    extra_ms: int = Field(ge=1, le=600_000, description="added to every message to or from it")
 
 
 class FaultsConfig(_Strict):
@@ -231,6 +242,10 @@ class FaultsConfig(_Strict):
         default=0.0, ge=0, le=0.3, description="messages lost behind the switch"
     )
     outages: list[OutageConfig] = Field(default_factory=list)
+    fraud_down: list[WindowConfig] = Field(
+        default_factory=list, description="the fraud monitor unreachable: the switch fails open"
+    )
+    delays: list[DelayConfig] = Field(default_factory=list, description="slow links to a bank")
     heal_after_load: StrictBool = Field(
         default=True, description="no faults once the load stops (drain)"
     )

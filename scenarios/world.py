@@ -328,7 +328,8 @@ def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:
     debit post after its payment failed)."""
     net = scenario.network
     slowest = max(net.switch_bank_ms, *(b.latency_ms or 0 for b in scenario.banks)) + net.jitter_ms
-    return slowest + max(m.extra_ms + m.spread_ms for m in methods.values()) + SECOND
+    slowed = max((d.extra_ms for d in scenario.faults.delays), default=0) * 2  # there and back
+    return slowest + slowed + max(m.extra_ms + m.spread_ms for m in methods.values()) + SECOND
 
 
 def scenario_methods(scenario: Scenario) -> dict[str, Method]:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from upisim.actors.errors import ScenarioError
+from upisim.reports.audit import audit
 from upisim.scenarios.config import parse_scenario
 from upisim.scenarios.run import RunResult, run_scenario
 
@@ -72,14 +73,24 @@ def test_work_due_after_the_load_is_done_before_the_run_ends(tmp_path: Path) -> 
 
 
 def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_path: Path) -> None:
+    # SBI is dark when Priya pays, and back too late for the switch to ask again in time
     scenario = shop_and_customers(
-        duration_s=2, drain_limit_s=20, refunds={"share": 1.0, "after_s": 60}
+        duration_s=2,
+        drain_limit_s=20,
+        refunds={"share": 0.0},
+        faults={
+            "outages": [{"bank": "SBI", "from_s": 1.0, "to_s": 21.0}],
+            "heal_after_load": False,
+        },
     )
-    scenario["payments"] = [{"from": "rahul@okicici", "to": "chai@okhdfcbank", "amount": "20.00"}]
-    result, tx = run(tmp_path, scenario)
-    assert not result.ok and result.summary["actors_waiting"] == ["users:0"]
-    assert any("timers still pending" in p and "users:0" in p for p in result.summary["problems"])
-    assert list(tx.kind) == ["PAY"]  # the refund never started
+    scenario["payments"] = [
+        {"from": "priya@oksbi", "to": "chai@okhdfcbank", "amount": "20.00", "at_ms": 1100}
+    ]
+    result, _ = run(tmp_path, scenario)
+    s = result.summary
+    assert not result.ok and s["actors_waiting"] == ["switch"] and s["stuck_payments"] == 1
+    assert "1 payment(s) still in flight after the drain limit" in s["problems"]
+    assert any("timers still pending" in p and "switch" in p for p in s["problems"])
 
 
 def test_every_payment_has_its_row_even_when_the_drain_limit_leaves_it_open(tmp_path: Path):
@@ -143,3 +154,90 @@ def test_a_long_outage_heals_to_every_payment_known_and_every_paisa_home(
     late = tx[tx.t_completed_ms > (5 + seconds) * 1000]
     assert len(late) >= s["events_by_kind"]["PENDING"]
     assert "RR" not in set(tx.reason_code) and "RB" not in set(tx.reason_code)
+
+
+def people(**faults: Any) -> dict[str, Any]:
+    """A thousand people paying each other for 20 s, with ``faults``."""
+    return {
+        "name": "faults",
+        "seed": 5,
+        "duration_s": 20,
+        "drain_limit_s": 1200,
+        "population": {"size": 1_000, "balance_median": "5000.00"},
+        "load": {"rate_per_s": 40},
+        "faults": {"heal_after_load": False, **faults},
+    }
+
+
+def audited(tmp_path: Path, scenario: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame]:
+    result, tx = run(tmp_path, scenario)
+    assert result.ok, result.summary["problems"]
+    assert audit(tmp_path) == []  # every invariant, from the tables
+    return result.summary, tx
+
+
+def test_replies_lost_while_requests_arrive_still_end_with_every_payment_known(tmp_path):
+    # an asymmetric partition: SBI posts what it is asked, and nobody hears its answers
+    s, tx = audited(
+        tmp_path, people(outages=[{"bank": "SBI", "from_s": 5, "to_s": 125, "lose": "replies"}])
+    )
+    assert s["events_by_kind"]["PENDING"] > 0 and s["events_by_kind"]["REVERSAL"] > 0
+    assert set(tx.state) <= {"SUCCESS", "FAILED", "DEEMED"}
+
+
+def test_a_fraud_monitor_down_fails_open_and_says_so(tmp_path):
+    _, tx = audited(tmp_path, people(fraud_down=[{"from_s": 5, "to_s": 10}]))
+    unscored = tx[tx.fraud_flags == "RISK_TIMEOUT"]
+    assert len(unscored) > 50 and (unscored.t_initiated_ms < 10_000).all()
+    assert set(unscored.state) <= {"SUCCESS", "FAILED"}  # scored or not, paid on their merits
+
+
+def test_a_slow_bank_past_the_timeouts_is_cleaned_up_by_reversals(tmp_path):
+    s, tx = audited(
+        tmp_path, people(delays=[{"bank": "HDFC", "from_s": 5, "to_s": 8, "extra_ms": 20_000}])
+    )
+    assert s["events_by_kind"]["TIMEOUT"] > 0  # answers came after 15 s
+    assert "U67" in set(tx.reason_code) or "U68" in set(tx.reason_code)
+
+
+def test_a_quiet_run_whose_last_payment_ends_on_a_timer_goes_on(tmp_path: Path) -> None:
+    # the collect expires while nothing else is open: the switch drops its stale timers from
+    # inside a timer and must still settle on time, and the later payments still run
+    scenario = {
+        "name": "quiet",
+        "seed": 3,
+        "duration_s": 60,
+        "users": [
+            {"name": "A", "vpa": "a@okhdfcbank", "bank": "HDFC", "balance": "1000.00"},
+            {"name": "M", "vpa": "m@okicici", "bank": "ICICI", "balance": "0", "merchant": True},
+            {"name": "B", "vpa": "b@oksbi", "bank": "SBI", "balance": "1000.00"},
+        ],
+        "collect": {"expiry_s": 2, "approve_share": 0.0, "decline_share": 0.0},
+        "payments": [
+            {"from": "a@okhdfcbank", "to": "b@oksbi", "amount": "10.00"},
+            {
+                "from": "b@oksbi",
+                "to": "m@okicici",
+                "amount": "5.00",
+                "at_ms": 100,
+                "method": "UPI_COLLECT",
+            },
+            {
+                "from": "a@okhdfcbank",
+                "to": "b@oksbi",
+                "amount": "1.00",
+                "at_ms": 20_000,
+                "repeat": 3,
+                "every_ms": 10_000,
+            },
+        ],
+    }
+    result, tx = run(tmp_path, scenario)
+    assert result.ok, result.summary["problems"]
+    assert list(tx.state) == ["SUCCESS", "EXPIRED", "SUCCESS", "SUCCESS", "SUCCESS"]
+    assert audit(tmp_path) == []
+
+
+def test_a_refund_delay_past_the_drain_limit_is_refused() -> None:
+    with pytest.raises(ScenarioError, match=r"refunds\.after_s: 700 s is not less than"):
+        parse_scenario(shop_and_customers(refunds={"share": 0.5, "after_s": 700}))
