@@ -10,24 +10,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.scenarios.test_config import GOOD
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.money import MAX_AMOUNT_PAISE, parse_amount
 from upisim.scenarios.cli import _default_out_dir, main
 from upisim.scenarios.config import load_scenario
 
 HEAD = 'name = "t"\nduration_s = 1\n'
-USERS = """
-[[users]]
-name = "A"
-vpa = "a@okhdfcbank"
-bank = "HDFC"
-balance = "100.00"
-[[users]]
-name = "B"
-vpa = "b@oksbi"
-bank = "SBI"
-balance = "0"
-"""
+USERS = GOOD.removeprefix("\n" + HEAD)  # the two listed users of a good scenario
 GOOD = HEAD + USERS
 COLLECTS = """
 [[users]]

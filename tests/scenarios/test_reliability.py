@@ -72,8 +72,8 @@ def test_work_due_after_the_load_is_done_before_the_run_ends(tmp_path: Path) -> 
     assert result.summary["sim_duration_ms"] >= 60_000 and result.ok
 
 
-def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_path: Path) -> None:
-    # SBI is dark when Priya pays, and back too late for the switch to ask again in time
+def priya_pays_while_sbi_is_dark() -> dict[str, Any]:
+    """SBI is dark when Priya pays, and back too late for the switch to ask again in time."""
     scenario = shop_and_customers(
         duration_s=2,
         drain_limit_s=20,
@@ -86,6 +86,11 @@ def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_pat
     scenario["payments"] = [
         {"from": "priya@oksbi", "to": "chai@okhdfcbank", "amount": "20.00", "at_ms": 1100}
     ]
+    return scenario
+
+
+def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_path: Path) -> None:
+    scenario = priya_pays_while_sbi_is_dark()
     result, _ = run(tmp_path, scenario)
     s = result.summary
     assert not result.ok and s["actors_waiting"] == ["switch"] and s["stuck_payments"] == 1
@@ -94,19 +99,7 @@ def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_pat
 
 
 def test_every_payment_has_its_row_even_when_the_drain_limit_leaves_it_open(tmp_path: Path):
-    # SBI is dark when Priya pays, and back too late for the switch to ask again in time
-    scenario = shop_and_customers(
-        duration_s=2,
-        drain_limit_s=20,
-        refunds={"share": 0.0},
-        faults={
-            "outages": [{"bank": "SBI", "from_s": 1.0, "to_s": 21.0}],
-            "heal_after_load": False,
-        },
-    )
-    scenario["payments"] = [
-        {"from": "priya@oksbi", "to": "chai@okhdfcbank", "amount": "20.00", "at_ms": 1100}
-    ]
+    scenario = priya_pays_while_sbi_is_dark()
     result, tx = run(tmp_path, scenario)
     assert not result.ok and result.summary["stuck_payments"] == 1
     (row,) = tx.itertuples()
