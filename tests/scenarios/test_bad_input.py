@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.scenarios.test_config import GOOD
+from tests.scenarios.test_config import GOOD, error_of, write
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.money import MAX_AMOUNT_PAISE, parse_amount
 from upisim.scenarios.cli import _default_out_dir, main
@@ -28,21 +28,6 @@ balance = "0"
 merchant = true
 """
 FORMULA_START = ("=", "+", "-", "@")
-
-
-def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def error_of(tmp_path: Path, text: str) -> str:
-    path = write(tmp_path, text)
-    with pytest.raises(ScenarioError) as caught:
-        load_scenario(path)
-    message = str(caught.value)
-    assert str(path) in message
-    return message
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
