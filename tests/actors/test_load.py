@@ -94,7 +94,7 @@ def test_amounts_are_whole_rupees_within_the_range() -> None:
 
 def test_amounts_center_on_the_median() -> None:
     amounts = draws(median_amount=Paise(350_00), amount_sigma=0.5).amounts(10_000)
-    assert float(np.median(amounts)) == pytest.approx(350_00, rel=0.03)
+    assert np.median(amounts) == pytest.approx(350_00, rel=0.03)
     fixed = draws(median_amount=Paise(350_00), amount_sigma=0.0).amounts(10)
     assert fixed == [350_00] * 10
 

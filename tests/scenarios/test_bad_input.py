@@ -3,13 +3,13 @@ file, the field and what was expected; the command line exits 2 with no tracebac
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.reports.test_escaping import _cells, _is_number
 from tests.scenarios.test_config import GOOD, error_of, write
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.money import MAX_AMOUNT_PAISE, parse_amount
@@ -362,19 +362,6 @@ def test_the_largest_seed_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ["run", "--seed", seed, "--out", str(tmp_path), "--quiet", "--no-report"], capsys
     )
     assert code == 0, err
-
-
-def _cells(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as f:
-        return [cell for row in csv.reader(f) for cell in row]
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def test_transactions_csv_escapes_formulas_and_keeps_numbers(tmp_path: Path) -> None:
