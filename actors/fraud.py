@@ -6,7 +6,9 @@ Rules (thresholds and flag-vs-decline come from the scenario):
 - ``VELOCITY``: more than N payments allowed for a payer in the last hour (default 10: decline).
 
 Every rule scores a payer's own spending, so a merchant's refund is allowed
-unscored and never counts in the merchant's windows.
+unscored and never counts in the merchant's windows. A replayed request is
+answered as the first was and never counted twice; a replayed release gives
+nothing back twice.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 
 from upisim.actors.addresses import FRAUD
 from upisim.actors.base import Logic
+from upisim.actors.ids import RecentIds, RecentMap
 from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
-from upisim.actors.types import DAY, HOUR, Address, Paise, SimTime, Vpa
+from upisim.actors.types import DAY, HOUR, SECOND, Address, Paise, SimTime, Vpa
 
 ALLOW = "ALLOW"
 FLAG = "FLAG"
@@ -49,7 +52,11 @@ class FraudMonitor(Logic):
     """Per-payer windows of allowed payments; answers ``ReqRiskScore`` with a decision."""
 
     def __init__(
-        self, rules: FraudRules = FraudRules(), seed: int = 0, address: Address = FRAUD
+        self,
+        rules: FraudRules = FraudRules(),
+        seed: int = 0,
+        address: Address = FRAUD,
+        replay_window: int = 10 * SECOND,
     ) -> None:
         super().__init__(address, seed)
         self.rules = rules
@@ -59,6 +66,10 @@ class FraudMonitor(Logic):
             "VELOCITY": rules.velocity_action,
         }
         self._payers: dict[Vpa, _Payer] = {}
+        # a replay comes at most replay_window ms after the original
+        self._answered: RecentMap[RespRiskScore] = RecentMap(replay_window)
+        self._released = RecentIds(replay_window)
+        self.replays = 0
 
     def score(self, payer: Vpa, amount: int) -> tuple[str, tuple[str, ...]]:
         """Decide on one payment and, unless declined, count it in the payer's windows."""
@@ -92,18 +103,28 @@ class FraudMonitor(Logic):
         return FLAG, tuple(fired)
 
     def on_ReqRiskScore(self, msg: ReqRiskScore, sender: Address) -> None:
-        if msg.refund:  # every rule scores a payer's own spending; a refund is not that
-            self.send(sender, RespRiskScore(msg.txn_id, ALLOW, ()))
+        answered = self._answered.get(msg.txn_id)
+        if answered is not None:  # a replay: the same answer, counted once
+            self.replays += 1
+            self.send(sender, answered)
             return
-        decision, rules = self.score(msg.payer, msg.amount)
-        if rules:
-            kind = "FRAUD_DECLINE" if decision == DECLINE else "FRAUD_FLAG"
-            for rule in rules:
-                self.event(kind, msg.txn_id, msg.payer, rule, msg.amount)
-        self.send(sender, RespRiskScore(msg.txn_id, decision, rules))
+        if msg.refund:  # every rule scores a payer's own spending; a refund is not that
+            answer = RespRiskScore(msg.txn_id, ALLOW, ())
+        else:
+            decision, rules = self.score(msg.payer, msg.amount)
+            if rules:
+                kind = "FRAUD_DECLINE" if decision == DECLINE else "FRAUD_FLAG"
+                for rule in rules:
+                    self.event(kind, msg.txn_id, msg.payer, rule, msg.amount)
+            answer = RespRiskScore(msg.txn_id, decision, rules)
+        self._answered.put(msg.txn_id, answer, self.now)
+        self.send(sender, answer)
 
     def on_RiskRelease(self, msg: RiskRelease, sender: Address) -> None:
         """An allowed payment failed later: its value no longer counts towards today's cap."""
+        if self._released.repeat(msg.txn_id, self.now):
+            self.replays += 1
+            return
         state = self._payers.get(msg.payer)
         if state is not None and state.day == msg.scored_at // DAY:
             state.day_amount = max(0, state.day_amount - msg.amount)

@@ -14,6 +14,10 @@ end in no number are held for good (hand-made ids in tests and scripts)."""
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
+
 _DIGITS = "0123456789"
 
 
@@ -69,3 +73,55 @@ class SeenIds:
             self._previous, self._previous_max = self._current, self._current_max
         self._current, self._current_max = set(), {}
         self._rotate_at = now + self.window
+
+
+class RecentIds:
+    """Ids seen in the last ``window`` ms or more (two generations): for telling a replayed
+    message from a new one, when a replay can only come so long after the original."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
+        self._rotate_at = window
+
+    def __len__(self) -> int:
+        return len(self._current) + len(self._previous)
+
+    def repeat(self, key: str, now: int) -> bool:
+        """Was ``key`` seen in the window? If not, it is now."""
+        if now >= self._rotate_at:
+            quiet = now >= self._rotate_at + self.window  # a whole generation went by
+            self._previous = set() if quiet else self._current
+            self._current = set()
+            self._rotate_at = now + self.window
+        if key in self._current or key in self._previous:
+            return True
+        self._current.add(key)
+        return False
+
+
+class RecentMap(Generic[V]):
+    """Values by key for the last ``window`` ms or more (two generations): what the switch
+    remembers of finished payments, for the status checks apps may still send."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._current: dict[str, V] = {}
+        self._previous: dict[str, V] = {}
+        self._rotate_at = window
+
+    def __len__(self) -> int:
+        return len(self._current) + len(self._previous)
+
+    def put(self, key: str, value: V, now: int) -> None:
+        if now >= self._rotate_at:
+            quiet = now >= self._rotate_at + self.window
+            self._previous = {} if quiet else self._current
+            self._current = {}
+            self._rotate_at = now + self.window
+        self._current[key] = value
+
+    def get(self, key: str) -> V | None:
+        value = self._current.get(key)
+        return value if value is not None else self._previous.get(key)

@@ -222,10 +222,14 @@ class RespPayLeg(NamedTuple):
 
 
 class ReqChkTxn(NamedTuple):
-    """Switch -> bank: was this leg of the payment posted, and does it still stand?"""
+    """Switch -> bank: was this leg of the payment posted, and does it still stand? And app ->
+    switch: what became of the ``request`` I sent (no ``leg``)? The switch answers an app with
+    the outcome (``RespPay``, PENDING while unknown; ``U48`` if it never got the request, which
+    it then refuses for good)."""
 
     txn_id: TxnId
-    leg: str
+    leg: str = ""
+    request: ReqPay | ReqPayCollect | None = None
 
 
 class RespChkTxn(NamedTuple):
@@ -264,6 +268,10 @@ class CollectDecision(NamedTuple):
     payer: Vpa
     approve: bool
     reply_to: Address
+
+
+class StatusDue(NamedTuple):
+    """An app's own timer: the oldest requests it has heard no outcome of are due a check."""
 
 
 class SettleNow(NamedTuple):

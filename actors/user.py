@@ -18,7 +18,7 @@ import numpy as np
 
 from upisim.actors import addresses, codes
 from upisim.actors.bank import pin_block
-from upisim.actors.base import Logic, derive_seed
+from upisim.actors.base import derive_seed
 from upisim.actors.load import Behaviour, Draws
 from upisim.actors.messages import (
     CollectDecision,
@@ -36,7 +36,8 @@ from upisim.actors.messages import (
     StartPayments,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
-from upisim.actors.types import HOUR, MINUTE, Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.actors.status import AppChecks, StatusChecks
+from upisim.actors.types import HOUR, MINUTE, SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
 from upisim.runfolder import Kind, Notice, Notification, State, TransactionRow
 
 
@@ -87,7 +88,7 @@ class RateLimits:
     per_hour: int = 50
 
 
-class UserCohort(Logic):
+class UserCohort(AppChecks):
     """Users hosted by one PSP app server; ``payees`` is everyone they may pay."""
 
     def __init__(
@@ -102,6 +103,8 @@ class UserCohort(Logic):
         merchants: frozenset[Vpa] = frozenset(),
         methods: Mapping[str, Method] = DEFAULT_METHODS,
         record_notifications: bool = False,
+        checks: StatusChecks = StatusChecks(),
+        replay_window: int = 10 * SECOND,
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
@@ -122,6 +125,7 @@ class UserCohort(Logic):
         self.merchants = [u for u in self.users if u.merchant]
         self.persons = [u for u in self.users if not u.merchant]
         self._recent: dict[Vpa, list[int]] = {}
+        self.checking(checks, replay_window)
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -136,8 +140,7 @@ class UserCohort(Logic):
         if window:
             self._refuse(txn_id, user, payee, amount, method, window)
             return
-        self.send(
-            addresses.SWITCH,
+        self._sent(
             ReqPay(
                 txn_id,
                 user.vpa,
@@ -149,7 +152,7 @@ class UserCohort(Logic):
                 SimTime(self.now),
                 NOT_A_REFUND,
                 method,
-            ),
+            )
         )
 
     def _refuse(
@@ -236,20 +239,19 @@ class UserCohort(Logic):
                 self._request(asker, payer, amounts[i])
 
     def _request(self, asker: User, payer: Vpa, amount: int) -> None:
-        self.send(
-            addresses.SWITCH,
-            ReqPayCollect(
-                self._next_txn_id(),
-                asker.vpa,
-                payer,
-                Paise(amount),
-                asker.bank,
-                asker.account,
-                SimTime(self.now),
-                self.collect.expire_after,
-                asker.merchant,
-            ),
+        expire = self.collect.expire_after
+        request = ReqPayCollect(
+            self._next_txn_id(),
+            asker.vpa,
+            payer,
+            Paise(amount),
+            asker.bank,
+            asker.account,
+            SimTime(self.now),
+            expire,
+            asker.merchant,
         )
+        self._sent(request, expire)
 
     def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
         if msg.method == UPI_COLLECT:  # the payee's app asks the payer
@@ -286,6 +288,8 @@ class UserCohort(Logic):
 
     def _consider(self, msg: ReqAuthDetails, sender: Address) -> None:
         """A collect request reached the payer: they will approve, decline, or never answer."""
+        if not self._first_time(msg.txn_id, "A"):
+            return
         self._notify(msg.vpa, Notice.COLLECT_REQUEST, msg.txn_id, msg.amount, msg.collect_from, "")
         habits = self.collect
         choice = self.draws.uniform()
@@ -333,18 +337,31 @@ class UserCohort(Logic):
         if msg.result == Result.DUPLICATE:
             self.event("DUPLICATE_REFUSED", msg.txn_id, msg.payer, msg.code)
             return
+        user, other = (msg.payee, msg.payer) if msg.for_payee else (msg.payer, msg.payee)
         if msg.result == Result.PENDING:  # not an outcome: the outcome follows
-            self._notify(msg.payer, Notice.PENDING, msg.txn_id, msg.amount, msg.payee, msg.code)
+            if self._first_time(msg.txn_id, "p" if msg.for_payee else "P"):
+                self._notify(user, Notice.PENDING, msg.txn_id, msg.amount, other, msg.code)
+            return
+        mine = self.open.get(msg.txn_id)
+        if mine is not None and (type(mine) is ReqPayCollect) == msg.for_payee:
+            self._heard(msg.txn_id)
+        if not self._first_time(msg.txn_id, "f" if msg.for_payee else "F"):
             return
         self.outcomes[msg.reason] += 1
-        user, other = (msg.payee, msg.payer) if msg.for_payee else (msg.payer, msg.payee)
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)
 
     def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
+        if not self._first_time(msg.txn_id, "R"):
+            return
         self._notify(msg.vpa, Notice.REVERSAL, msg.txn_id, msg.amount, msg.payee, codes.APPROVED)
 
     def on_ReqTxnConfirmation(self, msg: ReqTxnConfirmation, sender: Address) -> None:
-        """Money arrived for a user here; a merchant may give some of it back later."""
+        """Money arrived for a user here (for a collect this one asked for: its outcome); a
+        merchant may give some of it back later."""
+        if type(self.open.get(msg.txn_id)) is ReqPayCollect:
+            self._heard(msg.txn_id)
+        if not self._first_time(msg.txn_id, "C"):
+            return
         self._notify(msg.payee, Notice.CREDIT, msg.txn_id, msg.amount, msg.payer, codes.APPROVED)
         share = self.collect.refund_share
         if (
@@ -362,8 +379,7 @@ class UserCohort(Logic):
         """The merchant gives the whole payment back: a new payment linked to the original.
         Merchants are not held to a person's rate limits."""
         merchant = self.by_vpa[msg.merchant]
-        self.send(
-            addresses.SWITCH,
+        self._sent(
             ReqPay(
                 self._next_txn_id(),
                 merchant.vpa,
@@ -375,5 +391,5 @@ class UserCohort(Logic):
                 SimTime(self.now),
                 msg.original,
                 msg.method,
-            ),
+            )
         )

@@ -2,7 +2,8 @@
 
 Swarm testing, after TigerBeetle's VOPR: each seed draws its own population,
 load and faults — bank outages from seconds to half an hour (some losing only
-the replies), slow banks, the fraud monitor down, message loss, jitter, short
+the replies), slow banks, the fraud monitor down, message loss behind the switch and
+between the apps and the switch, replayed messages, jitter, short
 timeouts, wrong-PIN storms, merchants' refunds — then runs a
 safety phase with faults, a heal phase and a drain. The auditor
 (:func:`upisim.reports.audit.audit`) re-derives every invariant from the run
@@ -48,11 +49,14 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
         faults.append("outage_long" if length >= 180 else "outage_short")
     # loss must heal for payments to reach a known outcome; an outage may outlast the load
     loss = r.choice((0.0, 0.0, 0.05, 0.3))
-    heal = loss > 0 or r.random() < 0.5
+    app_loss = r.choice((0.0, 0.0, 0.05, 0.3))  # apps find out by their status checks
+    heal = loss > 0 or app_loss > 0 or r.random() < 0.5
     if heal and outages:
         faults.append("heal_after_load")
     if loss:
         faults.append("loss")
+    if app_loss:
+        faults.append("app_loss")
     last_dark = max((o["to_s"] for o in outages), default=0)
     scenario: dict[str, Any] = {
         "name": f"chaos-{seed}",
@@ -66,8 +70,17 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
         },
         "load": {"rate_per_s": r.choice((10, 30))},
         "network": {"jitter_ms": r.choice((0, 0, 40, 3000))},
-        "faults": {"loss_rate": loss, "outages": outages, "heal_after_load": heal},
+        "faults": {
+            "loss_rate": loss,
+            "app_loss_rate": app_loss,
+            "outages": outages,
+            "heal_after_load": heal,
+        },
     }
+    if r.random() < 0.3:  # replays: every actor must tell a copy from a new message
+        scenario["faults"]["duplicate_rate"] = r.choice((0.05, 0.5))
+        scenario["faults"]["replay_max_ms"] = r.choice((50, 5_000))
+        faults.append("duplication")
     if scenario["network"]["jitter_ms"]:
         faults.append("jitter")
     if r.random() < 0.2:

@@ -101,7 +101,7 @@ def problems(
     if actors_waiting:
         found.append(
             f"timers still pending after the drain limit at {', '.join(actors_waiting)} "
-            f"(refunds due, answers to give): raise drain_limit_s"
+            f"(refunds due, answers to give, status checks to make): raise drain_limit_s"
         )
     if not stuck and ledger.in_settlement:
         found.append(f"{ledger.in_settlement} paise left in settlement with no payment in flight")

@@ -21,6 +21,7 @@ from pydantic import (
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
+from upisim.actors.status import StatusChecks
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
     Amount,
@@ -212,6 +213,32 @@ class Scenario(_Strict):
                 f"more than a run may hold ({format_inr(MAX_MONEY_PAISE)})"
             )
 
+    def _check_status(self, drain_ms: int, limit: str) -> None:
+        """An app's status checks must outlast its link, and, where app links lose messages,
+        fit in the drain (they are how a lost request or answer is found out)."""
+        t, net, f = self.timeouts, self.network, self.faults
+        trip = 2 * (net.psp_switch_ms + net.jitter_ms) + (
+            f.replay_max_ms if f.duplicate_rate else 0
+        )
+        if t.status_first_ms <= trip:
+            raise ValueError(
+                f"timeouts.status_first_ms: {t.status_first_ms} ms is not more than a round trip "
+                f"between an app and the switch ({trip} ms with network.jitter_ms and "
+                f"faults.replay_max_ms): an app would check on requests still on their way"
+            )
+        if not f.app_loss_rate:
+            return
+        horizon = StatusChecks(t.status_first_ms, t.status_checks).horizon
+        if self.collect.rate_per_s > 0 or any(p.method == UPI_COLLECT for p in self.payments):
+            horizon += round(self.collect.expiry_s * 1000)
+        if horizon >= drain_ms:
+            raise ValueError(
+                f"faults.app_loss_rate: apps find out about lost requests by status checks, the "
+                f"last {horizon / 1000:g} s after a request (timeouts.status_first_ms, "
+                f"status_checks, collect.expiry_s), not within {limit}; raise drain_limit_s "
+                f"above {horizon // 1000 + 1} or check sooner"
+            )
+
     def _check_drain(self) -> None:
         """Refuse settings that leave payments open when the drain limit stops the run."""
         drain_ms = self.drain_limit_s * 1000
@@ -236,6 +263,7 @@ class Scenario(_Strict):
                 f"request sent as the load ends and never answered would still be open when "
                 f"the run stops; {fix}"
             )
+        self._check_status(drain_ms, limit)
         for i, pay in enumerate(self.payments):
             last = pay.at_ms + (pay.repeat - 1) * pay.every_ms
             if pay.method == UPI_COLLECT and last + expiry_ms >= self.duration_ms + drain_ms:

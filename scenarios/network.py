@@ -33,6 +33,9 @@ class Faults:
     checks are what keep the books right."""
 
     loss_rate: float = 0.0
+    app_loss_rate: float = 0.0  # between the apps (user cohorts) and the switch
+    duplicate_rate: float = 0.0  # on every link: a copy delivered up to replay_max ms later
+    replay_max: int = 0
     # address -> (start, end, what is lost: BOTH, REQUESTS to it or REPLIES from it)
     outages: Mapping[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
     heal_at: int | None = None  # from then on nothing is lost: the heal-and-drain phase
@@ -41,7 +44,13 @@ class Faults:
 
     @property
     def any(self) -> bool:
-        return bool(self.loss_rate or self.outages or self.delays)
+        return bool(
+            self.loss_rate
+            or self.app_loss_rate
+            or self.duplicate_rate
+            or self.outages
+            or self.delays
+        )
 
     def down(self, address: str, at: int, way: str) -> bool:
         """Is a message of this ``way`` (REQUESTS to ``address``, REPLIES from it) lost?"""
@@ -67,6 +76,7 @@ class Network:
     ) -> None:
         self.faults = faults if faults is not None and faults.any else None
         self.dropped = 0
+        self.duplicated = 0
         self._from: dict[str, dict[str, int]] = {}
         for (a, b), ms in latency.items():
             self._from.setdefault(a, {})[b] = ms
@@ -138,8 +148,19 @@ class Network:
                 if self._lost(sent_at, at, sender, to):
                     self.dropped += 1
                     continue
+                if self._replayed(sent_at):
+                    self.duplicated += 1  # the copy comes later: never the same envelope key
+                    copy_at = at + 1 + rand(0, faults.replay_max)
+                    kept.append((copy_at, _sender, seq, to, message))
             kept.append((at, _sender, seq, to, message))
         return kept
+
+    def _replayed(self, sent_at: int) -> bool:
+        faults = self.faults
+        assert faults is not None
+        if not faults.duplicate_rate or (faults.heal_at is not None and sent_at >= faults.heal_at):
+            return False
+        return self._rng.random() < faults.duplicate_rate
 
     def _lost(self, sent_at: int, at: int, sender: str, to: str) -> bool:
         faults = self.faults
@@ -148,8 +169,9 @@ class Network:
             return False
         if faults.down(to, at, REQUESTS) or faults.down(sender, sent_at, REPLIES):
             return True
-        behind = is_behind_switch(sender) or is_behind_switch(to)
-        return behind and faults.loss_rate > 0 and self._rng.random() < faults.loss_rate
+        if is_behind_switch(sender) or is_behind_switch(to):
+            return faults.loss_rate > 0 and self._rng.random() < faults.loss_rate
+        return faults.app_loss_rate > 0 and self._rng.random() < faults.app_loss_rate
 
     def next_window(self) -> int | None:
         return self._heap[0] if self._heap else None
@@ -192,6 +214,9 @@ def faults_of(scenario: Scenario) -> Faults:
         )
     return Faults(
         f.loss_rate,
+        f.app_loss_rate,
+        f.duplicate_rate,
+        f.replay_max_ms,
         outages={address: tuple(spans) for address, spans in outages.items()},
         heal_at=scenario.duration_ms if f.heal_after_load else None,
         delays={address: tuple(spans) for address, spans in delays.items()},

@@ -156,6 +156,7 @@ class _Run:
             self.sim_end,
             self.wall,
             self.network.dropped,
+            self.network.duplicated,
             self.event_kinds,
             self.events.rows,
             self.switch_in_flight,

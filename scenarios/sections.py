@@ -241,6 +241,18 @@ class FaultsConfig(_Strict):
     loss_rate: float = Field(
         default=0.0, ge=0, le=0.3, description="messages lost behind the switch"
     )
+    app_loss_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.3,
+        description="messages lost between the apps and the switch (apps check status)",
+    )
+    duplicate_rate: float = Field(
+        default=0.0, ge=0, le=0.5, description="messages delivered twice, on every link"
+    )
+    replay_max_ms: int = Field(
+        default=5_000, ge=1, le=60_000, description="a copy comes up to this much later"
+    )
     outages: list[OutageConfig] = Field(default_factory=list)
     fraud_down: list[WindowConfig] = Field(
         default_factory=list, description="the fraud monitor unreachable: the switch fails open"
@@ -304,6 +316,14 @@ class TimeoutsConfig(_Strict):
     pay_ms: int = Field(default=15_000, ge=1)
     reversal_ms: int = Field(default=10_000, ge=1)
     reversal_tries: int = Field(default=3, ge=1)
+    status_first_ms: int = Field(
+        default=90_000,
+        ge=1_000,
+        description="an app checks a request it heard nothing of this long after (NPCI: 45-90 s)",
+    )
+    status_checks: int = Field(
+        default=3, ge=1, le=3, description="checks an app makes, each twice as late (NPCI: <= 3)"
+    )
 
 
 class FraudConfig(_Strict):

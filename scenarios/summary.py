@@ -118,6 +118,7 @@ class Facts(NamedTuple):
     sim_end_ms: int
     wall_seconds: float
     messages_dropped: int
+    messages_duplicated: int
     event_kinds: Counter[str]
     events: int  # rows of the events table
     stuck: int  # payments the switch still holds
@@ -159,6 +160,7 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "payments_per_wall_second": round(tally.total / wall, 1) if wall > 0 else 0.0,
         "envelopes": stats.delivered,
         "messages_dropped": facts.messages_dropped,
+        "messages_duplicated": facts.messages_duplicated,
         "envelopes_per_wall_second": round(stats.delivered / wall, 1) if wall > 0 else 0.0,
         "windows": stats.windows,
         "wakeups": stats.wakeups,

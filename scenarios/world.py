@@ -17,6 +17,7 @@ from upisim.actors.base import Logic, derive_seed
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
+from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
 from upisim.actors.user import CollectHabits, RateLimits, User, UserCohort
@@ -268,6 +269,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
         round(scenario.refunds.after_s * 1000),
     )
     merchants = frozenset(u.vpa for u in users if u.merchant)
+    checks = StatusChecks(t.status_first_ms, t.status_checks)
+    replay = replay_window(scenario)
     cohorts = [
         UserCohort(
             i,
@@ -280,6 +283,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
             merchants,
             methods,
             scenario.notifications.record,
+            checks,
+            replay,
         )
         for i in range(n_cohorts)
     ]
@@ -299,11 +304,12 @@ def build_world(scenario: Scenario, seed: int) -> World:
             if scenario.refunds.share
             else 0
         ),
-        # two requests of one app can swap places on the way by at most the link's jitter
-        id_window=max(
-            10 * SECOND, 2 * (scenario.network.psp_switch_ms + scenario.network.jitter_ms)
-        ),
+        # two requests of one app can swap places on the way by at most the link's jitter,
+        # or a replay's delay
+        id_window=replay,
         settle_grace=settle_grace(scenario, methods),
+        # an app may check on a request (or an expired collect) until its last check
+        status_window=checks.horizon + round(scenario.collect.expiry_s * 1000) + 60 * SECOND,
     )
     f = scenario.fraud
     fraud = FraudMonitor(
@@ -316,6 +322,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             f.velocity_action,
         ),
         seed,
+        replay_window=replay,
     )
     money = sum(person[1] for person in people)
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
@@ -329,7 +336,17 @@ def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:
     net = scenario.network
     slowest = max(net.switch_bank_ms, *(b.latency_ms or 0 for b in scenario.banks)) + net.jitter_ms
     slowed = max((d.extra_ms for d in scenario.faults.delays), default=0) * 2  # there and back
-    return slowest + slowed + max(m.extra_ms + m.spread_ms for m in methods.values()) + SECOND
+    replayed = scenario.faults.replay_max_ms if scenario.faults.duplicate_rate else 0
+    hop = max(m.extra_ms + m.spread_ms for m in methods.values())
+    return slowest + slowed + replayed + hop + SECOND
+
+
+def replay_window(scenario: Scenario) -> int:
+    """How much later than the original a replayed message, or one overtaken by a later one
+    of the same sender, can come (ms): how long actors remember what they were sent."""
+    net = scenario.network
+    replayed = scenario.faults.replay_max_ms if scenario.faults.duplicate_rate else 0
+    return max(10 * SECOND, 2 * (net.psp_switch_ms + net.jitter_ms) + replayed)
 
 
 def scenario_methods(scenario: Scenario) -> dict[str, Method]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 from upisim.actors import codes
 from upisim.actors.base import Logic
+from upisim.actors.ids import RecentMap
 from upisim.actors.messages import (
     CREDIT,
     DEBIT,
@@ -69,6 +70,8 @@ class Legs(Logic):
     _bank: dict[str, Address]
     _hop: dict[str, tuple[int, int]]
     _leg_answered: dict[str, Callable[[RespPayLeg], None]]
+    outcomes: RecentMap[tuple[str, str, str]]  # finished lately: (result, code, reason)
+    _outcome_of: dict[tuple[str, str, str], tuple[str, str, str]]  # one tuple for each
 
     # -- one timer per payment ------------------------------------------------------------
 
@@ -106,7 +109,10 @@ class Legs(Logic):
         p.code = code
         p.reason = reason or code
         del self.payments[p.txn_id]
-        self._tell(p)
+        result = _RESULT.get(p.stage, Result.FAILURE)
+        outcome = (result, p.code, p.reason)
+        self.outcomes.put(p.txn_id, self._outcome_of.setdefault(outcome, outcome), self.now)
+        self._tell(p, result)
         if (
             to == Stage.FAILED
             and p.t_risk is not None
@@ -161,18 +167,10 @@ class Legs(Logic):
             rows.append(row._replace(state=State.PENDING, decline_type=""))
         return rows
 
-    def _tell(self, p: Payment) -> None:
+    def _tell(self, p: Payment, result: str) -> None:
         """The payer hears the outcome; the payee hears money arrived, or, having asked for it
         (collect), that it will not."""
-        told = RespPay(
-            p.txn_id,
-            p.payer,
-            p.amount,
-            _RESULT.get(p.stage, Result.FAILURE),
-            p.code,
-            p.reason,
-            p.payee,
-        )
+        told = RespPay(p.txn_id, p.payer, p.amount, result, p.code, p.reason, p.payee)
         if p.payer_psp:
             self.send(p.payer_psp, told)
         if p.stage == Stage.SUCCESS or p.stage == Stage.DEEMED:

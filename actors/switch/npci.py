@@ -23,16 +23,18 @@ from typing import NamedTuple
 
 from upisim.actors import addresses, codes
 from upisim.actors.fraud import DECLINE
-from upisim.actors.ids import SeenIds
+from upisim.actors.ids import RecentMap, SeenIds
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
     DEBIT,
     DEBIT_REVERSAL,
     ReqAuthDetails,
+    ReqChkTxn,
     ReqPay,
     ReqPayCollect,
     ReqRiskScore,
+    ReqTxnConfirmation,
     RespAuthDetails,
     RespPay,
     RespPayLeg,
@@ -70,6 +72,7 @@ class Switch(Legs):
         id_window: int = 10 * SECOND,
         settle_every: int = 10 * SECOND,
         settle_grace: int = 0,
+        status_window: int = 15 * 60 * SECOND,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
         self.methods = methods
@@ -90,6 +93,10 @@ class Switch(Legs):
         self.refund_book = RefundBook(refund_window)
         # ids seen, for good; id_window must outlast any reordering of one app's requests
         self.seen = SeenIds(id_window)
+        # the outcomes of payments finished in the last status_window ms: an app's status
+        # check may ask that long after its request (see upisim.actors.status)
+        self.outcomes = RecentMap(status_window)
+        self._outcome_of = {}
         # every settle_every ms, the banks hear which of their payments are over (at least
         # settle_grace ms ago) and may forget those legs
         self.settle_every = settle_every
@@ -196,6 +203,88 @@ class Switch(Legs):
             p.payer_psp = payer_psp
             self._expect(p, msg.expire_after)
             self.send(payer_psp, ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount))
+
+    # -- an app's status check ---------------------------------------------------------------
+
+    def on_ReqChkTxn(self, msg: ReqChkTxn, sender: Address) -> None:
+        """What became of a request (NPCI's check status): PENDING while the switch holds it,
+        its outcome once over, and ``U48`` if the request never came. A request that never
+        came fails for good: its id is spent, so a straggler cannot run it after the app was
+        told it failed."""
+        request = msg.request
+        if request is None:
+            self.event("UNKNOWN_CHECK", msg.txn_id, "", str(sender))
+            return
+        p = self.payments.get(msg.txn_id)
+        if p is not None:
+            outcome: tuple[str, str, str] | None = (Result.PENDING, p.code, p.reason)
+        else:
+            outcome = self.outcomes.get(msg.txn_id)
+        if outcome is None:
+            self.seen.repeat(msg.txn_id, self.now)  # spent, whether seen before or not
+            self.event("REQUEST_NOT_FOUND", msg.txn_id, request.payer, str(sender))
+            self._never_came(request, sender)  # its row, and the app is told U48
+            return
+        result, code, reason = outcome
+        if isinstance(request, ReqPayCollect):  # the payee asked: tell them as at the end
+            if result in (Result.SUCCESS, Result.DEEMED):
+                told: RespPay | ReqTxnConfirmation = ReqTxnConfirmation(
+                    msg.txn_id,
+                    request.payer,
+                    request.payee,
+                    request.amount,
+                    UPI_COLLECT,
+                    Kind.COLLECT,
+                )
+            else:
+                told = RespPay(
+                    msg.txn_id,
+                    request.payer,
+                    request.amount,
+                    result,
+                    code,
+                    reason,
+                    request.payee,
+                    True,
+                )
+        else:
+            told = RespPay(
+                msg.txn_id, request.payer, request.amount, result, code, reason, request.payee
+            )
+        self.send(sender, told)
+
+    def _never_came(self, request: ReqPay | ReqPayCollect, sender: Address) -> None:
+        if isinstance(request, ReqPayCollect):
+            p = Payment(
+                Kind.COLLECT,
+                request.txn_id,
+                request.payer,
+                request.payee,
+                request.amount,
+                request.initiated_at,
+                sender,
+                self.now,
+            )
+            p.payee_bank = request.payee_bank
+        else:
+            kind = Kind.REFUND if request.refund_of else Kind.PAY
+            p = Payment(
+                kind,
+                request.txn_id,
+                request.payer,
+                request.payee,
+                request.amount,
+                request.initiated_at,
+                sender,
+                self.now,
+            )
+            p.payer_bank, p.method, p.refund_of = (
+                request.payer_bank,
+                request.method,
+                request.refund_of,
+            )
+        self.payments[p.txn_id] = p
+        self._finish(p, Stage.FAILED, codes.TXN_NOT_FOUND)
 
     # -- answers: the payer's approval, the payee's address, the risk score --------------------
 

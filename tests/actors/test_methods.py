@@ -358,17 +358,19 @@ def test_people_or_merchants_send_collect_requests_as_the_load_says() -> None:
 
 
 def test_the_app_tells_its_users_of_every_kind_of_notice() -> None:
-    c = app({UPI_PUSH: 1}, [RAHUL_U, SHOP_U])
+    c = app({UPI_PUSH: 1}, [RAHUL_U, SHOP_U])  # one message of each kind, each its own txn
     a = Address("switch")
     c.deliver(
         [
             envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "SUCCESS", "00", "00"), sender=a),
             envelope(ReqTxnConfirmation(T, RAHUL_U.vpa, SHOP_U.vpa, Paise(1)), sender=a),
             envelope(ReqAuthDetails(T, RAHUL_U.vpa, SHOP_U.vpa, Paise(1)), sender=a),
-            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "EXPIRED", "U69", "U69"), sender=a),
+            envelope(
+                RespPay(TxnId("T2"), RAHUL_U.vpa, Paise(1), "EXPIRED", "U69", "U69"), sender=a
+            ),
             envelope(ReversalNotice(T, RAHUL_U.vpa, Paise(1), DEBIT), sender=a),
-            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "FAILURE", "U30", "Z9"), sender=a),
-            envelope(RespPay(T, RAHUL_U.vpa, Paise(1), "DEEMED", "00", "RB"), sender=a),
+            envelope(RespPay(TxnId("T3"), RAHUL_U.vpa, Paise(1), "FAILURE", "U30", "Z9"), sender=a),
+            envelope(RespPay(TxnId("T4"), RAHUL_U.vpa, Paise(1), "DEEMED", "00", "RB"), sender=a),
         ]
     )
     assert {k: c.notifications[k] for k in Notice.ALL} == {

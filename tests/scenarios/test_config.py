@@ -207,8 +207,22 @@ def test_banks_forget_a_payments_legs_only_once_nothing_about_it_can_still_arriv
     methods = scenario_methods(s)
     slowest_hop = max(m.extra_ms + m.spread_ms for m in methods.values())  # net banking's
     assert settle_grace(s, methods) > s.network.switch_bank_ms + slowest_hop
-    slow = parse_scenario({**base, "network": {"jitter_ms": 60_000}})
-    assert settle_grace(slow, methods) > 60_000 + slowest_hop
+    slow = parse_scenario({**base, "network": {"jitter_ms": 40_000}})
+    assert settle_grace(slow, methods) > 40_000 + slowest_hop
+    faults = {"duplicate_rate": 0.1, "replay_max_ms": 30_000}
+    replayed = parse_scenario({**base, "faults": faults})
+    assert settle_grace(replayed, methods) > 30_000 + s.network.switch_bank_ms + slowest_hop
+
+
+def test_an_app_checks_on_requests_only_once_they_cannot_be_on_their_way() -> None:
+    from upisim.scenarios.config import parse_scenario
+
+    base = {"name": "t", "duration_s": 1, "population": {"size": 2}}
+    with pytest.raises(ScenarioError, match=r"timeouts\.status_first_ms"):
+        parse_scenario({**base, "network": {"jitter_ms": 60_000}})
+    with pytest.raises(ScenarioError, match=r"app_loss_rate.*raise drain_limit_s above 641"):
+        parse_scenario({**base, "faults": {"app_loss_rate": 0.1}})
+    parse_scenario({**base, "faults": {"app_loss_rate": 0.1}, "drain_limit_s": 700})
 
 
 def test_a_scripted_payments_method_must_fit_the_timeout_too(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ LINKS = {("switch", "bank:HDFC"): 60, ("bank:HDFC", "switch"): 60}
 
 def lossy(heal_at: int) -> Network:
     """Every message behind the switch is lost until ``heal_at``."""
-    return Network(LINKS, window=20, seed=1, faults=Faults(0.3, {}, heal_at))
+    return Network(LINKS, window=20, seed=1, faults=Faults(0.3, heal_at=heal_at))
 
 
 def sent(net: Network, at: int, before: int) -> int:
@@ -35,7 +35,7 @@ def test_a_held_back_message_counts_as_sent_in_its_window() -> None:
 
 
 def test_loss_only_behind_the_switch() -> None:
-    net = Network({("users:0", "switch"): 40}, window=20, seed=1, faults=Faults(0.3, {}, None))
+    net = Network({("users:0", "switch"): 40}, window=20, seed=1, faults=Faults(0.3))
     for i in range(100):
         net.send_all("users:0", [(40 + i, Address("users:0"), i, Address("switch"), "m")], 20)
     assert net.dropped == 0

@@ -10,6 +10,7 @@ import pytest
 
 from upisim.actors.errors import ScenarioError
 from upisim.reports.audit import audit
+from upisim.reports.run import load_run
 from upisim.scenarios.config import parse_scenario
 from upisim.scenarios.run import RunResult, run_scenario
 
@@ -93,7 +94,9 @@ def test_a_run_cut_short_by_its_drain_limit_fails_and_says_what_was_left(tmp_pat
     scenario = priya_pays_while_sbi_is_dark()
     result, _ = run(tmp_path, scenario)
     s = result.summary
-    assert not result.ok and s["actors_waiting"] == ["switch"] and s["stuck_payments"] == 1
+    # the switch still asks SBI; Priya's app still means to check on her payment
+    assert not result.ok and s["stuck_payments"] == 1
+    assert s["actors_waiting"][0] == "switch" and s["actors_waiting"][1].startswith("users:")
     assert "1 payment(s) still in flight after the drain limit" in s["problems"]
     assert any("timers still pending" in p and "switch" in p for p in s["problems"])
 
@@ -191,6 +194,25 @@ def test_a_slow_bank_past_the_timeouts_is_cleaned_up_by_reversals(tmp_path):
     )
     assert s["events_by_kind"]["TIMEOUT"] > 0  # answers came after 15 s
     assert "U67" in set(tx.reason_code) or "U68" in set(tx.reason_code)
+
+
+def test_lost_and_replayed_app_messages_end_with_every_user_told_the_truth(tmp_path):
+    scenario = people(app_loss_rate=0.3, duplicate_rate=0.5, replay_max_ms=5_000)
+    scenario["faults"]["heal_after_load"] = True
+    scenario["notifications"] = {"record": True}
+    s, tx = audited(tmp_path, scenario)
+    assert s["messages_duplicated"] > 500 and s["events_by_kind"]["STATUS_CHECK"] > 50
+    lost = tx[tx.response_code == "U48"]  # requests that never reached the switch
+    assert len(lost) > 50 and (lost.state == "FAILED").all()
+    assert s["events_by_kind"]["DUPLICATE_REQPAY"] > 50  # replays refused, never run again
+    # every payer was told once, and told what the books show, lost answers or not
+    notes = load_run(tmp_path).notifications
+    final = notes[notes.kind.isin(["DEBIT", "DECLINED"])].set_index("txn_id")
+    assert not final.index.duplicated().any()
+    told = tx.set_index("txn_id").join(final.kind.rename("notice"), how="left")
+    assert told.notice.notna().all()
+    paid = told.state.isin(["SUCCESS", "DEEMED"])
+    assert (told.notice[paid] == "DEBIT").all() and (told.notice[~paid] == "DECLINED").all()
 
 
 def test_a_quiet_run_whose_last_payment_ends_on_a_timer_goes_on(tmp_path: Path) -> None:
