@@ -12,6 +12,7 @@ never call another actor: that is what keeps a run deterministic.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import heapq
 import random
@@ -165,6 +166,11 @@ class Logic:
     def pending_timers(self) -> int:
         return len(self._timers)
 
+    @property
+    def next_due(self) -> int:
+        """When the next timer fires (:data:`NEVER`: none pending)."""
+        return self._next_due
+
     def deliver(self, envelopes: Sequence[Envelope], until: int | None = None) -> Outbox:
         """Handle due envelopes in order, and timers due before ``until``; return what they
         caused."""
@@ -196,7 +202,8 @@ class Logic:
         pop = heapq.heappop
         while timers and timers[0][0] <= upto:
             fire_at, _seq, message = pop(timers)
-            self.now = fire_at
+            if fire_at > self.now:  # a timer due while a restarted actor was down: fires now
+                self.now = fire_at
             handler = dispatch.get(type(message))
             if handler is None:
                 handler = self._handler_for(type(message))
@@ -238,3 +245,36 @@ def envelope(
 ) -> Envelope:
     """One envelope, for tests and scripts talking to a single actor."""
     return (SimTime(at), Address(sender), seq, Address(to), message)
+
+
+class Journal:
+    """An actor's write-ahead journal: its state as it opened and every batch it committed.
+
+    A logic class is a deterministic state machine: the same inputs in the same order give
+    the same state (its random generator included). So the journal holds inputs, not state,
+    and a restart rebuilds the actor by replaying them into a copy of its opening state:
+    it comes back knowing every leg it applied, every id it saw, every timer it set, and
+    nothing it had not committed. (The run keeps a journal only for an actor that a scenario
+    crashes: it grows with what the actor was sent.)"""
+
+    def __init__(self, logic: Logic) -> None:
+        self._opening = copy.deepcopy(logic)
+        self._batches: list[tuple[Sequence[Envelope], int | None]] = []
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def commit(self, envelopes: Sequence[Envelope], until: int | None) -> None:
+        self._batches.append((envelopes, until))
+
+    def restore(self, logic: Logic) -> None:
+        """Put ``logic`` back in its last committed state, in place (whoever holds the actor
+        holds the restarted one): its opening state, then every batch replayed. What it sends
+        and records while replaying is dropped: it was sent and recorded the first time."""
+        # copied with the opening's own methods (handler tables) bound to ``logic``
+        opening = copy.deepcopy(vars(self._opening), {id(self._opening): logic})
+        state = vars(logic)
+        state.clear()
+        state.update(opening)
+        for envelopes, until in self._batches:
+            logic.deliver(envelopes, until)

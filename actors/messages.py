@@ -279,9 +279,11 @@ class SettleNow(NamedTuple):
 
 
 class Timeout(NamedTuple):
-    """A response timer of the switch fired for a payment (stale if the payment is over)."""
+    """A response timer of the switch fired for a payment (stale if the payment is over, or
+    if its timer is no longer the one due ``at``)."""
 
     txn_id: TxnId
+    at: int  # when it was due (a restarted switch fires what fell due while it was down)
 
 
 DEBIT = "DEBIT"

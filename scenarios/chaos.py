@@ -3,7 +3,8 @@
 Swarm testing, after TigerBeetle's VOPR: each seed draws its own population,
 load and faults — bank outages from seconds to half an hour (some losing only
 the replies), slow banks, the fraud monitor down, message loss behind the switch and
-between the apps and the switch, replayed messages, jitter, short
+between the apps and the switch, replayed messages, crashes of any actor
+(restarted from its journal), jitter, short
 timeouts, wrong-PIN storms, merchants' refunds — then runs a
 safety phase with faults, a heal phase and a drain. The auditor
 (:func:`upisim.reports.audit.audit`) re-derives every invariant from the run
@@ -20,12 +21,14 @@ import hashlib
 import random
 import shutil
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from upisim.actors import addresses
 from upisim.actors.base import derive_seed
 
 BANKS = ("HDFC", "SBI", "ICICI")
@@ -77,6 +80,17 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
             "heal_after_load": heal,
         },
     }
+    if r.random() < 0.3:  # an actor crashes and restarts from its journal
+        actor = r.choice(
+            (addresses.SWITCH, addresses.FRAUD, addresses.users(0), *map(addresses.bank, BANKS))
+        )
+        at = round(r.uniform(0, duration - 1), 1)
+        point = r.choice(("before_commit", "after_commit"))
+        down = r.choice((0.5, 5, 60))
+        scenario["faults"]["crashes"] = [
+            {"actor": actor, "at_s": at, "down_s": down, "point": point}
+        ]
+        faults.append("crash")
     if r.random() < 0.3:  # replays: every actor must tell a copy from a new message
         scenario["faults"]["duplicate_rate"] = r.choice((0.05, 0.5))
         scenario["faults"]["replay_max_ms"] = r.choice((50, 5_000))
@@ -114,6 +128,8 @@ class SeedResult(NamedTuple):
     latency: dict[int, int]  # time to a terminal state (ms) -> payments
     digest: str
     error: str = ""
+    # envelopes delivered, messages dropped, messages duplicated, simulated ms
+    traffic: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
 def _digest(out: Path) -> str:
@@ -147,25 +163,34 @@ def run_seed(seed: int, direct: bool = False) -> SeedResult:
         tx = pq.read_table(out / "transactions.parquet", columns=["state", "latency_ms"])
         states = {v["values"]: v["counts"] for v in pc.value_counts(tx["state"]).to_pylist()}
         latency = {v["values"]: v["counts"] for v in pc.value_counts(tx["latency_ms"]).to_pylist()}
-        return SeedResult(seed, violations, faults, states, latency, _digest(out))
+        s = result.summary
+        traffic = (
+            s["envelopes"],
+            s["messages_dropped"],
+            s["messages_duplicated"],
+            s["sim_duration_ms"],
+        )
+        return SeedResult(seed, violations, faults, states, latency, _digest(out), "", traffic)
 
 
 class Report(NamedTuple):
     """What a chaos campaign found."""
 
     seeds: int
-    failed: list[SeedResult]  # violations, crashes or determinism mismatches
+    failed: list[SeedResult]  # violations, errors or determinism mismatches
     mismatches: list[int]  # seeds whose second run gave other bytes
     faults: Counter[str]
     states: Counter[str]
     latency: Counter[int]
+    traffic: tuple[int, int, int, int]  # summed over the seeds' first runs
 
     def figures(self) -> dict[str, Any]:
         total = sum(self.latency.values())
+        delivered, dropped, duplicated, simulated = self.traffic
         return {
             "seeds": self.seeds,
             "violations": sum(len(r.violations) for r in self.failed),
-            "crashes": sum(1 for r in self.failed if r.error),
+            "errors": sum(1 for r in self.failed if r.error),  # runs that stopped raising
             "determinism_mismatches": len(self.mismatches),
             "stuck_payments": self.states.get("PENDING", 0),
             "failed_seeds": sorted(r.seed for r in self.failed),
@@ -173,6 +198,8 @@ class Report(NamedTuple):
             "payments_by_state": dict(sorted(self.states.items())),
             "payments": total,
             "time_to_terminal_ms": _percentiles(self.latency, total),
+            "messages": {"delivered": delivered, "dropped": dropped, "duplicated": duplicated},
+            "simulated_s": round(simulated / 1000),
         }
 
 
@@ -245,9 +272,11 @@ def _tally(runs: dict[int, list[SeedResult | None]]) -> Report:
     faults: Counter[str] = Counter()
     states: Counter[str] = Counter()
     latency: Counter[int] = Counter()
+    traffic = [0, 0, 0, 0]
     for seed in sorted(runs):
         first, second = runs[seed]
         assert first is not None and second is not None
+        traffic = [a + b for a, b in zip(traffic, first.traffic, strict=True)]
         faults.update(first.faults)
         states.update(first.states)
         latency.update(first.latency)
@@ -255,7 +284,8 @@ def _tally(runs: dict[int, list[SeedResult | None]]) -> Report:
             mismatches.append(seed)
         if first.violations or first.error or second.error or seed in mismatches:
             failed.append(first if first.error or first.violations else second)
-    return Report(len(runs), failed, mismatches, faults, states, latency)
+    total = (traffic[0], traffic[1], traffic[2], traffic[3])
+    return Report(len(runs), failed, mismatches, faults, states, latency, total)
 
 
 def save_failures(report: Report, out: Path) -> list[Path]:
@@ -308,12 +338,14 @@ def main(args: Any) -> int:
         raise UpisimError("chaos: --seeds and --workers must be at least 1, --first at least 0")
     seeds = range(args.first, args.first + args.seeds)
     console = Console(stderr=args.json)
+    started = time.perf_counter()  # for the figures only: nothing a run does reads it
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"chaos: {args.seeds} seed(s), each run twice", total=2 * len(seeds))
         report = campaign(
             seeds, args.workers, args.scheduler, lambda done, _: bar.update(task, completed=done)
         )
     figures = report.figures()
+    figures["wall_s"] = round(time.perf_counter() - started)
     saved = save_failures(report, Path(args.out)) if report.failed else []
     if args.json:
         print(json.dumps(figures))

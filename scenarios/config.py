@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from upisim.actors.addresses import BANK_KIND, bank_code, kind_of
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
@@ -150,6 +151,7 @@ class Scenario(_Strict):
                 )
         self._check_money()
         self._check_drain()
+        self._check_crashes(codes)
         at_banks = [("outages", i, o.bank) for i, o in enumerate(self.faults.outages)]
         at_banks += [("delays", i, d.bank) for i, d in enumerate(self.faults.delays)]
         for key, i, bank in at_banks:
@@ -212,6 +214,32 @@ class Scenario(_Strict):
                 f"{format_inr(listed)}, "
                 f"more than a run may hold ({format_inr(MAX_MONEY_PAISE)})"
             )
+
+    def _check_crashes(self, banks: list[str]) -> None:
+        """Each crash strikes an actor there is, during the load, once at a time, and the
+        actor is back before the run must end."""
+        spans: dict[str, list[tuple[float, float]]] = {}
+        for i, c in enumerate(self.faults.crashes):
+            where = f"faults.crashes[{i}]"
+            if kind_of(c.actor) == BANK_KIND and bank_code(c.actor) not in banks:
+                raise ValueError(
+                    f"{where}.actor: {c.actor!r}: no bank {bank_code(c.actor)} in {banks}"
+                )
+            if c.at_s >= self.duration_s:
+                raise ValueError(
+                    f"{where}.at_s: {c.at_s:g} s is not within the load (duration_s = "
+                    f"{self.duration_s:g}): crashes strike while payments run"
+                )
+            back = c.at_s + c.down_s
+            if back >= self.duration_s + self.drain_limit_s and not self.faults.heal_after_load:
+                raise ValueError(
+                    f"{where}.down_s: {c.actor} would come back at {back:g} s, after the load "
+                    f"and drain_limit_s ({self.drain_limit_s} s); lower it"
+                )
+            for start, end in spans.get(c.actor, []):
+                if c.at_s < end and start < back:
+                    raise ValueError(f"{where}: {c.actor} is already down then (crash twice)")
+            spans.setdefault(c.actor, []).append((c.at_s, back))
 
     def _check_status(self, drain_ms: int, limit: str) -> None:
         """An app's status checks must outlast its link, and, where app links lose messages,

@@ -21,15 +21,18 @@ import simpy
 
 from upisim.actors import addresses
 from upisim.actors.base import (
+    NEVER,
     WAKE,
     Deliver,
     Envelope,
+    Journal,
     Logic,
     LogicActor,
     Outbox,
 )
 from upisim.actors.errors import UpisimError
 from upisim.actors.types import Address, SimTime
+from upisim.runfolder import EventRow
 from upisim.scenarios.network import Network
 
 _GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
@@ -47,6 +50,9 @@ def _current_cpu() -> int | None:
 
 class RunError(UpisimError):
     """The run could not go on: an actor failed or did not answer."""
+
+
+BEFORE_COMMIT, AFTER_COMMIT = "before_commit", "after_commit"  # where a crash strikes
 
 
 @dataclass
@@ -81,12 +87,29 @@ class DeliveryLoop:
         self.pinned_cpu: int | None = None
         self._wake_slots: dict[int, list[str]] = {}
         self._wake_pending: dict[str, int] = {}
+        # crashes: the actors a scenario crashes keep a journal; while down, what comes for
+        # them is lost; each crash and restart is an event of the run
+        self._journaled: set[str] = set()
+        self._journals: dict[str, Journal] = {}  # opened at start
+        self._crashing: dict[str, str] = {}  # address -> where the crash strikes
+        self._down: set[str] = set()
+        self._raised: dict[str, str] = {}  # journaled actors whose handler raised: why
+        self._noted: list[tuple[str, Outbox]] = []
+        self.lost_to_crashes = 0
+
+    def journal(self, address: str) -> None:
+        """Keep a journal for ``address`` (before :meth:`start`): it can crash and restart."""
+        if address not in self.logics:
+            raise RunError(f"no actor {address} to crash (the actors are {sorted(self.logics)})")
+        self._journaled.add(address)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         for address, logic in self.logics.items():
             logic.connect(self.network.links_from(address))
+        for address in sorted(self._journaled):
+            self._journals[address] = Journal(self.logics[address])
         if self.direct:
             return
         self._pin()
@@ -162,6 +185,59 @@ class DeliveryLoop:
             self.network.post((at, addresses.TIMER, self._seq, Address(address), WAKE))
             self.stats.wakeups += 1
 
+    # -- crashes and restarts -------------------------------------------------------------
+
+    def crash(self, address: str, point: str = BEFORE_COMMIT) -> None:
+        """``address`` crashes at the end of the window being run: what it handles in it is
+        lost (``BEFORE_COMMIT``), or kept but never answered (``AFTER_COMMIT``)."""
+        if address not in self._down:
+            self._crashing[address] = point
+
+    def _go_down(self, address: str, point: str, why: str) -> None:
+        self._crashing.pop(address, None)
+        self._down.add(address)
+        self._journals[address].restore(self.logics[address])  # memory is lost; the journal
+        ref = self._refs.pop(address, None)
+        if ref is not None and ref.is_alive():
+            ref.stop(block=True, timeout=10)
+        self._note(address, "ACTOR_CRASH", point, why)
+
+    def crash_in(self, address: str, delay: int, point: str = BEFORE_COMMIT) -> None:
+        """Crash ``address`` ``delay`` ms from now (a SimPy timeout)."""
+
+        def crash(_event: simpy.Event) -> None:
+            self.crash(address, point)
+
+        self.env.timeout(delay).callbacks.append(crash)
+
+    def restart_in(self, address: str, delay: int) -> None:
+        """Restart ``address`` ``delay`` ms from now (a SimPy timeout)."""
+
+        def restart(_event: simpy.Event) -> None:
+            self.restart(address)
+
+        self.env.timeout(delay).callbacks.append(restart)
+
+    def restart(self, address: str) -> None:
+        """``address`` comes back, in its last committed state (its journal replayed)."""
+        if address not in self._down:
+            return
+        self._down.discard(address)
+        logic = self.logics[address]
+        self._journals[address].restore(logic)
+        logic.now = int(self.env.now)  # what fell due while it was down happens from now on
+        if not self.direct:
+            self._refs[address] = LogicActor.start(logic)
+        self._note(address, "ACTOR_RESTART", f"{len(self._journals[address])} batches replayed")
+        due = logic.next_due
+        if due < NEVER:  # timers that fell due while it was down fire now
+            window = self.network.window
+            self._wake_later(address, max(due, (int(self.env.now) // window + 1) * window))
+
+    def _note(self, address: str, kind: str, subject: str, detail: str = "") -> None:
+        row = EventRow(int(self.env.now), kind, address, "", subject, detail, 0)
+        self._noted.append((address, Outbox([], [row], None, None)))
+
     # -- one window ---------------------------------------------------------------------
 
     def step(self, k: int) -> list[tuple[str, Outbox]]:
@@ -170,24 +246,58 @@ class DeliveryLoop:
         until = (k + 1) * window
         self.env.run(until=until)
         by_to = self.network.pop(k)
-        if not by_to:
-            return []
-        recipients = sorted(by_to)
-        delivered = 0
-        for to in recipients:
-            envs = by_to[to]
-            envs.sort()  # (deliver_at, sender, seq): never the order they were queued in
-            delivered += len(envs)
-        outboxes = self._deliver(recipients, by_to, until)
-        for address, out in outboxes:
-            if out.sends:
-                self.network.send_all(address, out.sends, until)
-            if out.wake_at is not None:
-                self._wake_later(address, out.wake_at)
-        stats = self.stats
-        stats.windows += 1
-        stats.delivered += delivered
+        if self._down:
+            for address in self._down.intersection(by_to):
+                self.lost_to_crashes += len(by_to.pop(address))
+        outboxes: list[tuple[str, Outbox]] = []
+        if by_to:
+            recipients = sorted(by_to)
+            delivered = 0
+            for to in recipients:
+                envs = by_to[to]
+                envs.sort()  # (deliver_at, sender, seq): never the order they were queued in
+                delivered += len(envs)
+            outboxes = self._deliver(recipients, by_to, until)
+            if self._journals:
+                outboxes = self._commit(outboxes, by_to, until)
+            for address, out in outboxes:
+                if out.sends:
+                    self.network.send_all(address, out.sends, until)
+                if out.wake_at is not None:
+                    self._wake_later(address, out.wake_at)
+            stats = self.stats
+            stats.windows += 1
+            stats.delivered += delivered
+        if self._crashing:  # struck in a window it had nothing to handle
+            for address, point in sorted(self._crashing.items()):
+                self._go_down(address, point, "")
+        if self._noted:
+            outboxes += self._noted
+            self._noted = []
         return outboxes
+
+    def _commit(
+        self, outboxes: list[tuple[str, Outbox]], by_to: dict[str, list[Envelope]], until: int
+    ) -> list[tuple[str, Outbox]]:
+        """Journal what each journaled actor handled. An actor that raised, or crashes now
+        before its commit, loses what it handled and its answers; one that crashes after its
+        commit keeps what it did (its rows and books) but never sent its answers."""
+        kept = []
+        for address, out in outboxes:
+            journal = self._journals.get(address)
+            if journal is None:
+                kept.append((address, out))
+                continue
+            why = self._raised.pop(address, "")
+            point = BEFORE_COMMIT if why else self._crashing.get(address)
+            if point != BEFORE_COMMIT:
+                journal.commit(by_to[address], until)
+                kept.append((address, out if point is None else out._replace(sends=[])))
+            if point is not None:
+                self._go_down(address, point, why)
+                if why:  # a handler raised: the restart policy brings it back at once
+                    self.restart_in(address, self.network.window)
+        return kept
 
     def _deliver(
         self, recipients: list[str], by_to: dict[str, list[Envelope]], until: int
@@ -196,8 +306,7 @@ class DeliveryLoop:
         while the GIL serialises Python anyway: asking all at once only adds contention
         (measured at 100k users: ~15% slower). A free-threaded Python asks them all at once."""
         if self.direct:
-            logics = self.logics
-            return [(to, logics[to].deliver(by_to[to], until)) for to in recipients]
+            return [(to, self._direct(to, by_to[to], until)) for to in recipients]
         refs = self._refs
         if _GIL:
             return [
@@ -222,7 +331,23 @@ class DeliveryLoop:
         except UpisimError:
             raise
         except Exception as error:
-            raise RunError(
-                f"actor {to} failed handling {len(batch)} envelope(s) at "
-                f"t={batch[0][0]} ms: {type(error).__name__}: {error}"
-            ) from error
+            return self._failed(to, batch, error)
+
+    def _direct(self, to: str, batch: list[Envelope], until: int) -> Outbox:
+        try:
+            return self.logics[to].deliver(batch, until)
+        except UpisimError:
+            raise
+        except Exception as error:
+            return self._failed(to, batch, error)
+
+    def _failed(self, to: str, batch: list[Envelope], error: Exception) -> Outbox:
+        """A handler raised: an actor with a journal crashes and restarts from it (the batch
+        is lost, as if it had never come); any other stops the run."""
+        if to in self._journals:
+            self._raised[to] = type(error).__name__  # the type only: runs must replay
+            return Outbox([], [], None, None)
+        raise RunError(
+            f"actor {to} failed handling {len(batch)} envelope(s) at "
+            f"t={batch[0][0]} ms: {type(error).__name__}: {error}"
+        ) from error

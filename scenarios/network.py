@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from upisim.actors import addresses
 from upisim.actors.addresses import is_behind_switch
 from upisim.actors.base import NEVER, Envelope, derive_seed
+from upisim.actors.errors import InvariantError
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.world import World, link_latency
 
@@ -178,6 +179,8 @@ class Network:
 
     def pop(self, k: int) -> dict[str, list[Envelope]]:
         """Everything due in window ``k``, by recipient (and remove it)."""
+        if self._heap and self._heap[0] < k:
+            raise InvariantError(f"envelopes due in window {self._heap[0]} were never delivered")
         if self._heap and self._heap[0] == k:
             heapq.heappop(self._heap)
             batch = self._buckets.pop(k)

@@ -23,6 +23,7 @@ import simpy
 
 from upisim.actors.bank import Books
 from upisim.actors.base import Outbox
+from upisim.actors.errors import ScenarioError
 from upisim.actors.switch import SwitchLoad
 from upisim.actors.types import Address
 from upisim.runfolder import AccountRow, EventRow, MoneyRow, Notification, TransactionRow
@@ -101,6 +102,7 @@ class _Run:
         self.loop = DeliveryLoop(world.logics(), self.network, self.env, direct=direct)
         self.end = scenario.duration_ms
         start_load(self.env, self.loop, scenario, world, seed)
+        self._schedule_crashes()
 
         out_dir.mkdir(parents=True, exist_ok=True)
         resolved = resolved_dict(scenario)
@@ -118,6 +120,24 @@ class _Run:
         self.next_sample = 0
         self.sim_end = 0
         self.wall = 0.0
+
+    def _schedule_crashes(self) -> None:
+        """Each crash strikes when the scenario says; the restart policy brings the actor
+        back ``down_s`` later, or when faults heal after the load, whichever is first."""
+        faults = self.scenario.faults
+        for c in faults.crashes:
+            if c.actor not in self.loop.logics:
+                raise ScenarioError(
+                    f"faults.crashes: no actor {c.actor!r} in this run (its actors: "
+                    f"{', '.join(sorted(self.loop.logics))})"
+                )
+            self.loop.journal(c.actor)
+            at = round(c.at_s * 1000)
+            back = at + round(c.down_s * 1000)
+            if faults.heal_after_load:
+                back = min(back, max(self.end, at + 1))
+            self.loop.crash_in(c.actor, at, c.point)
+            self.loop.restart_in(c.actor, back)
 
     def _writer(self, stem: str, row: type[tuple[Any, ...]]) -> TableWriter:
         return TableWriter(self.out_dir / f"{stem}.parquet", arrow_schema(row))

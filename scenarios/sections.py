@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from upisim.actors import addresses as a
 from upisim.actors.money import parse_amount
 
 
@@ -237,6 +238,19 @@ class DelayConfig(WindowConfig):
     extra_ms: int = Field(ge=1, le=600_000, description="added to every message to or from it")
 
 
+class CrashConfig(_Strict):
+    actor: str = Field(
+        pattern=rf"^({a.SWITCH}|{a.FRAUD}|{a.BANK_KIND}:[A-Z][A-Z0-9]{{1,7}}|{a.USERS_KIND}:[0-9]+)$",
+        description=f"{a.SWITCH}, {a.FRAUD}, {a.bank('SBI')} or {a.users(0)} (an app server)",
+    )
+    at_s: float = Field(ge=0, description="when it crashes")
+    down_s: float = Field(gt=0, le=86_400, description="when it comes back (restart policy)")
+    point: Literal["before_commit", "after_commit"] = Field(
+        default="before_commit",
+        description="before_commit: what it was handling is lost; after_commit: kept, unanswered",
+    )
+
+
 class FaultsConfig(_Strict):
     loss_rate: float = Field(
         default=0.0, ge=0, le=0.3, description="messages lost behind the switch"
@@ -258,6 +272,9 @@ class FaultsConfig(_Strict):
         default_factory=list, description="the fraud monitor unreachable: the switch fails open"
     )
     delays: list[DelayConfig] = Field(default_factory=list, description="slow links to a bank")
+    crashes: list[CrashConfig] = Field(
+        default_factory=list, description="an actor crashes, then restarts from its journal"
+    )
     heal_after_load: StrictBool = Field(
         default=True, description="no faults once the load stops (drain)"
     )

@@ -91,7 +91,7 @@ class Legs(Logic):
         p.deadline = deadline
         if p.timer_at is None or deadline < p.timer_at:
             p.timer_at = deadline
-            self.set_timer(timeout, Timeout(p.txn_id))
+            self.set_timer(timeout, Timeout(p.txn_id, deadline))
 
     def _current(self, txn_id: TxnId, stage: str) -> Payment | None:
         """The payment if it is waiting at ``stage``; a late or repeated reply gives None."""
@@ -280,12 +280,12 @@ class Legs(Logic):
 
     def on_Timeout(self, msg: Timeout, sender: Address) -> None:
         p = self.payments.get(msg.txn_id)
-        if p is None or p.timer_at != self.now:
+        if p is None or p.timer_at != msg.at:
             return  # the payment is over, or an earlier timer replaced this one
         p.timer_at = None
         if self.now < p.deadline:  # it moved on in time: wait for the current stage
             p.timer_at = p.deadline
-            self.set_timer(p.deadline - self.now, msg)
+            self.set_timer(p.deadline - self.now, Timeout(p.txn_id, p.deadline))
             return
         stage = p.stage
         if stage == Stage.COLLECTING:  # not a timeout: the request ran out its window
