@@ -179,8 +179,9 @@ class DeliveryLoop:
         assert isinstance(k, int)
         at = SimTime(k * self.network.window)
         for address in self._wake_slots.pop(k):
-            if self._wake_pending.get(address) == k:
-                del self._wake_pending[address]
+            if self._wake_pending.get(address) != k:
+                continue  # it wants an earlier wake-up, or none: its timers were cancelled
+            del self._wake_pending[address]
             self._seq += 1
             self.network.post((at, addresses.TIMER, self._seq, Address(address), WAKE))
             self.stats.wakeups += 1
@@ -265,6 +266,8 @@ class DeliveryLoop:
                     self.network.send_all(address, out.sends, until)
                 if out.wake_at is not None:
                     self._wake_later(address, out.wake_at)
+                elif address in self._wake_pending:  # its timers were cancelled
+                    del self._wake_pending[address]
             stats = self.stats
             stats.windows += 1
             stats.delivered += delivered
