@@ -255,29 +255,22 @@ class Switch(Legs):
 
     def _never_came(self, request: ReqPay | ReqPayCollect, sender: Address) -> None:
         if isinstance(request, ReqPayCollect):
-            p = Payment(
-                Kind.COLLECT,
-                request.txn_id,
-                request.payer,
-                request.payee,
-                request.amount,
-                request.initiated_at,
-                sender,
-                self.now,
-            )
-            p.payee_bank = request.payee_bank
+            kind = Kind.COLLECT
         else:
             kind = Kind.REFUND if request.refund_of else Kind.PAY
-            p = Payment(
-                kind,
-                request.txn_id,
-                request.payer,
-                request.payee,
-                request.amount,
-                request.initiated_at,
-                sender,
-                self.now,
-            )
+        p = Payment(
+            kind,
+            request.txn_id,
+            request.payer,
+            request.payee,
+            request.amount,
+            request.initiated_at,
+            sender,
+            self.now,
+        )
+        if isinstance(request, ReqPayCollect):
+            p.payee_bank = request.payee_bank
+        else:
             p.payer_bank, p.method, p.refund_of = (
                 request.payer_bank,
                 request.method,
