@@ -32,6 +32,7 @@ from upisim.actors.messages import (
     ReqPayReversal,
     RespChkTxn,
     RespPayLeg,
+    SettlementAck,
     SettlementFile,
 )
 from upisim.actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
@@ -350,6 +351,7 @@ class Bank(Logic):
         for txn_id in msg.txn_ids:
             txns.pop((txn_id, DEBIT), None)
             txns.pop((txn_id, CREDIT), None)
+        self.send(sender, SettlementAck(msg.number))
 
     @property
     def open_legs(self) -> int:

@@ -243,9 +243,18 @@ class RespChkTxn(NamedTuple):
 class SettlementFile(NamedTuple):
     """Switch -> bank, once a settlement cycle: the payments with a leg at this bank that
     reached their terminal state; nothing more will be asked about them, so the bank may
-    forget their legs (and will never apply one again)."""
+    forget their legs (and will never apply one again). The switch sends it again every
+    cycle until the bank acknowledges its ``number``."""
 
+    number: int
     txn_ids: tuple[TxnId, ...]
+
+
+class SettlementAck(NamedTuple):
+    """Bank -> switch: settlement file ``number`` arrived (every copy of it is acknowledged;
+    forgetting legs twice is harmless)."""
+
+    number: int
 
 
 # --- timers ----------------------------------------------------------------------------

@@ -82,9 +82,11 @@ def problems(
     stuck: int,
     envelopes_left: int = 0,
     actors_waiting: Sequence[str] = (),
+    legs_held: int = 0,
 ) -> list[str]:
     """Every invariant the run broke, in words (none: the run is ok). Messages still in
-    flight or timers still pending mean the run stopped at its drain limit unsettled."""
+    flight or timers still pending mean the run stopped at its drain limit unsettled; legs
+    a bank still holds after a settled run mean a settlement file never reached it."""
     found = []
     if unreconciled:
         found.append(
@@ -103,6 +105,9 @@ def problems(
             f"timers still pending after the drain limit at {', '.join(actors_waiting)} "
             f"(refunds due, answers to give, status checks to make): raise drain_limit_s"
         )
+    settled = not (stuck or envelopes_left or actors_waiting)
+    if settled and legs_held:
+        found.append(f"{legs_held} leg(s) still held by banks after everything settled")
     if not stuck and ledger.in_settlement:
         found.append(f"{ledger.in_settlement} paise left in settlement with no payment in flight")
     return found

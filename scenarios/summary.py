@@ -132,6 +132,7 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
     """summary.json's figures (docs/run-folder.md), ending with ``problems`` and ``ok``."""
     world, wall, stats, ledger = facts.world, facts.wall_seconds, facts.stats, facts.ledger
     kinds = facts.event_kinds
+    legs_held = {code: b.open_legs for code, b in sorted(world.banks.items()) if b.open_legs}
     notifications: Counter[str] = Counter()
     for cohort in world.cohorts:
         notifications.update(cohort.notifications)
@@ -181,6 +182,8 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "notifications": {kind: notifications[kind] for kind in Notice.ALL},
         "events_by_kind": dict(sorted(kinds.items())),
         "late_messages": world.switch.late_messages,
+        "settlement_files_resent": world.switch.files_resent,
+        "legs_held_end": legs_held,
         "events": facts.events,
         "stuck_payments": facts.stuck,
         "envelopes_left": facts.envelopes_left,
@@ -191,7 +194,12 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
     wrong = unreconciled(world, tally)
     summary["accounts_unreconciled"] = wrong
     summary["problems"] = found = problems(
-        ledger, wrong, facts.stuck, facts.envelopes_left, facts.actors_waiting
+        ledger,
+        wrong,
+        facts.stuck,
+        facts.envelopes_left,
+        facts.actors_waiting,
+        sum(legs_held.values()),
     )
     summary["ok"] = not found
     return summary

@@ -30,6 +30,7 @@ from upisim.actors.messages import (
     Result,
     ReversalNotice,
     RiskRelease,
+    SettlementAck,
     SettlementFile,
     SettleNow,
     Timeout,
@@ -67,6 +68,9 @@ class Legs(Logic):
     settle_grace: int  # how long after a payment finished a message about it may still land
     _unsettled: deque[tuple[int, TxnId, str, str, int]]  # finished, not yet in a file
     _settle_armed: bool
+    _files_out: dict[int, tuple[str, tuple[TxnId, ...]]]  # by number: sent, not acknowledged
+    _files_made: int
+    files_resent: int
     _bank: dict[str, Address]
     _hop: dict[str, tuple[int, int]]
     _leg_answered: dict[str, Callable[[RespPayLeg], None]]
@@ -141,10 +145,17 @@ class Legs(Logic):
             self.set_timer(self.settle_every, SettleNow())
 
     def on_SettleNow(self, msg: SettleNow, sender: Address) -> None:
-        """The settlement cycle: each bank gets the payments with a leg there that are over."""
+        """The settlement cycle: each bank gets the payments with a leg there that are over,
+        with those of every file it has not acknowledged (folded into the new one, so a bank
+        dark for an hour gets one file a cycle, not one per cycle it missed)."""
+        files: dict[str, list[TxnId]] = {}
+        out = self._files_out
+        for bank, txn_ids in out.values():
+            files.setdefault(bank, []).extend(txn_ids)
+        self.files_resent += len(out)
+        out.clear()
         horizon = self.now - self.settle_grace
         unsettled = self._unsettled
-        files: dict[str, list[TxnId]] = {}
         while unsettled and unsettled[0][0] <= horizon:
             _, txn_id, payer_bank, payee_bank, asked = unsettled.popleft()
             if asked & PAYER_BANK:
@@ -153,10 +164,22 @@ class Legs(Logic):
             if asked & PAYEE_BANK and not same_bank:
                 files.setdefault(payee_bank, []).append(txn_id)
         for bank in sorted(files):
-            self.send(self._bank[bank], SettlementFile(tuple(files[bank])))
-        self._settle_armed = bool(unsettled)
-        if unsettled:  # with nothing open, the rest can go as soon as the grace is over
-            self.set_timer(self.settle_every if self.payments else self.settle_grace + 1, msg)
+            self._files_made += 1
+            txn_ids = tuple(files[bank])
+            out[self._files_made] = (bank, txn_ids)
+            self.send(self._bank[bank], SettlementFile(self._files_made, txn_ids))
+        self._settle_armed = bool(unsettled or out)
+        if self._settle_armed:  # with nothing open, the rest can go once the grace is over
+            soon = unsettled and not self.payments
+            self.set_timer(self.settle_grace + 1 if soon else self.settle_every, msg)
+
+    def on_SettlementAck(self, msg: SettlementAck, sender: Address) -> None:
+        """A bank has a file: stop sending it. With nothing left to settle, the cycle stops."""
+        if self._files_out.pop(msg.number, None) is None:
+            return  # a copy, or a file since folded into a later one
+        if not self._files_out and not self._unsettled and self._settle_armed:
+            self.cancel_timers(SettleNow)
+            self._settle_armed = False
 
     def open_rows(self, now: int) -> list[TransactionRow]:
         """A PENDING row for every payment still open at ``now``, when the run must stop

@@ -103,6 +103,9 @@ class Switch(Legs):
         self.settle_grace = settle_grace
         self._unsettled = deque()
         self._settle_armed = False
+        self._files_out = {}
+        self._files_made = 0
+        self.files_resent = 0  # settlement files sent again, unacknowledged a cycle later
         self._leg_answered: dict[str, Callable[[RespPayLeg], None]] = {
             DEBIT: self._debited,
             CREDIT: self._credited,

@@ -18,6 +18,7 @@ from upisim.actors.messages import (
     ReqPayDebit,
     ReqPayReversal,
     RespPayLeg,
+    SettlementAck,
     SettlementFile,
 )
 from upisim.actors.types import DAY, HOUR, BankCode, Paise, SimTime, TxnId
@@ -170,8 +171,10 @@ def test_a_bank_keeps_every_leg_until_its_payment_is_settled_however_long() -> N
     again = ask(bank, ReqPayReversal(TxnId("T3"), DEBIT, RAHUL, Paise(100)), at=DAY)
     assert again == RespPayLeg(TxnId("T3"), DEBIT_REVERSAL, "00", True)  # money back
     assert bank.open_legs == 10
-    settled = SettlementFile(tuple(TxnId(f"T{i}") for i in range(8)))
-    assert bank.deliver([envelope(settled, at=DAY + 1, sender="switch")]).sends == []
+    settled = SettlementFile(7, tuple(TxnId(f"T{i}") for i in range(8)))
+    for at in (DAY + 1, DAY + 2):  # the file, then a copy of it: each is acknowledged
+        sent = bank.deliver([envelope(settled, at=at, sender="switch")]).sends
+        assert [(to, msg) for _, _, _, to, msg in sent] == [("switch", SettlementAck(7))]
     assert bank.open_legs == 2  # memory follows the settlement cycle, not the run
 
 

@@ -30,6 +30,7 @@ from upisim.actors.messages import (
     RespPayLeg,
     RespRiskScore,
     RiskRelease,
+    SettlementAck,
     SettlementFile,
 )
 from upisim.actors.switch import TERMINAL, TRANSITIONS, Payment, Stage, Switch
@@ -350,8 +351,14 @@ def test_a_finished_payment_leaves_one_stale_timer_that_changes_nothing() -> Non
     d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
     # nothing else is open: its stale response timer is dropped, the banks hear it is over
     assert d.switch.pending_timers == 1
-    assert d.wait(1) == [] and d.switch.pending_timers == 0 and len(d.rows) == 1
-    assert d.settled == [("bank:HDFC", SettlementFile((T,))), ("bank:SBI", SettlementFile((T,)))]
+    assert d.wait(1) == [] and len(d.rows) == 1
+    assert d.settled == [
+        ("bank:HDFC", SettlementFile(1, (T,))),
+        ("bank:SBI", SettlementFile(2, (T,))),
+    ]
+    d.tell(SettlementAck(1), "bank:HDFC", dt=1)
+    d.tell(SettlementAck(2), "bank:SBI", dt=1)
+    assert d.switch.pending_timers == 0  # acknowledged: nothing keeps the run going
 
 
 def test_banks_hear_each_settlement_cycle_which_of_their_payments_are_over() -> None:
@@ -363,7 +370,31 @@ def test_banks_hear_each_settlement_cycle_which_of_their_payments_are_over() -> 
     d.wait(9_000)
     assert d.settled == []  # the cycle is 10 s
     d.wait(1_000)
-    assert d.settled == [("bank:HDFC", SettlementFile((T,))), ("bank:SBI", SettlementFile((T,)))]
+    assert d.settled == [
+        ("bank:HDFC", SettlementFile(1, (T,))),
+        ("bank:SBI", SettlementFile(2, (T,))),
+    ]
+
+
+def test_a_settlement_file_is_sent_again_each_cycle_until_its_bank_acknowledges_it() -> None:
+    d = Drive()
+    d.up_to_debit()
+    d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
+    d.wait(1)
+    assert [m.number for _, m in d.settled] == [1, 2]
+    d.tell(SettlementAck(2), "bank:SBI", dt=1)  # SBI has its file; HDFC's was lost
+    assert d.switch.pending_timers == 1  # the cycle goes on for HDFC alone
+    d.settled.clear()
+    d.wait(10_000)
+    assert d.settled == [("bank:HDFC", SettlementFile(3, (T,)))] and d.switch.files_resent == 1
+    d.tell(SettlementAck(1), "bank:HDFC", dt=1)  # a late ack of the folded file: no matter
+    assert d.switch.pending_timers == 1
+    d.tell(SettlementAck(3), "bank:HDFC", dt=1)
+    assert d.switch.pending_timers == 0  # everything settled: the cycle stops
+    d.settled.clear()
+    d.wait(60_000)
+    assert d.settled == []
 
 
 MERCHANT = Vpa("chaipoint@okicici")

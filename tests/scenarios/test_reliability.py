@@ -145,6 +145,8 @@ def test_a_long_outage_heals_to_every_payment_known_and_every_paisa_home(
     assert set(tx.state) <= {"SUCCESS", "FAILED", "DEEMED"}  # nothing left PENDING
     assert s["events_by_kind"]["PENDING"] > 0  # payments the outage left unknown for a while
     assert s["money_in_flight_end_paise"] == 0 and s["accounts_unreconciled"] == 0
+    # settlement empty: the files SBI missed while dark were sent again until it had them
+    assert s["settlement_files_resent"] > 0 and s["legs_held_end"] == {}
     # told the truth: nobody was told an outcome the books do not show; the unknown ones
     # were told PENDING first, and the outcome after the bank came back
     late = tx[tx.t_completed_ms > (5 + seconds) * 1000]
