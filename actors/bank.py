@@ -15,12 +15,24 @@ settlement and adds it to the card's outstanding balance, so over all banks
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from upisim.actors import addresses, codes
-from upisim.actors.base import Logic
+from upisim.actors.base import derive_seed
+from upisim.actors.capacity import (
+    CREDIT_OP,
+    DEBIT_OP,
+    REVERSAL_OP,
+    STATUS_OP,
+    Capacity,
+    Pool,
+    Refuse,
+    Served,
+    Work,
+)
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
@@ -126,7 +138,7 @@ class Books(NamedTuple):
     card_outstanding: int  # owed on all credit cards: money the bank lent
 
 
-class Bank(Logic):
+class Bank(Served):
     """One bank's ledger. Every leg is idempotent by (transaction id, leg)."""
 
     def __init__(
@@ -136,8 +148,13 @@ class Bank(Logic):
         limits: BankLimits = BankLimits(),
         seed: int = 0,
         methods: Mapping[str, Method] = DEFAULT_METHODS,
+        capacity: Capacity | None = None,
     ) -> None:
         super().__init__(addresses.bank(code), seed)
+        # core banking: None answers every request at once (an actor test's bank)
+        if capacity is not None:
+            rng = random.Random(derive_seed(seed, f"{self.address}:core"))
+            self.core = Pool(self.address, capacity, rng, self.record)
         self.code = code
         self.limits = limits
         self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}  # by ReqPayDebit.method
@@ -166,7 +183,9 @@ class Bank(Logic):
 
     # -- handlers -----------------------------------------------------------------------
 
-    def on_ReqPayDebit(self, msg: ReqPayDebit, sender: Address) -> None:
+    # -- the work (SERVED, below), once a worker of the core banking system takes it ----
+
+    def _debit_leg(self, msg: ReqPayDebit, sender: Address, delay: int) -> None:
         leg = self._leg(msg.txn_id, DEBIT, msg.account, msg.amount)
         if leg is None:
             code = codes.VALIDATION_ERROR
@@ -174,9 +193,9 @@ class Bank(Logic):
             code = leg.done
         else:
             code = leg.done = self._debit(msg, leg)
-        self.send(sender, RespPayLeg(msg.txn_id, DEBIT, code))
+        self.send(sender, RespPayLeg(msg.txn_id, DEBIT, code), delay)
 
-    def on_ReqPayCredit(self, msg: ReqPayCredit, sender: Address) -> None:
+    def _credit_leg(self, msg: ReqPayCredit, sender: Address, delay: int) -> None:
         leg = self._leg(msg.txn_id, CREDIT, msg.account, msg.amount)
         if leg is None:
             code = codes.VALIDATION_ERROR
@@ -184,9 +203,23 @@ class Bank(Logic):
             code = leg.done
         else:
             code = leg.done = self._credit(msg, leg)
-        self.send(sender, RespPayLeg(msg.txn_id, CREDIT, code))
+        self.send(sender, RespPayLeg(msg.txn_id, CREDIT, code), delay)
 
-    def on_ReqPayReversal(self, msg: ReqPayReversal, sender: Address) -> None:
+    def _refuse_leg(self, msg: ReqPayDebit | ReqPayCredit, sender: Address) -> None:
+        """No worker will take it (the queue is full, or the core offline): the leg is
+        refused for good, XY for a debit, Y1 for a credit, so no copy of it can post later
+        (a leg already answered keeps its answer)."""
+        side = DEBIT if type(msg) is ReqPayDebit else CREDIT
+        leg = self._leg(msg.txn_id, side, msg.account, msg.amount)
+        if leg is None:
+            code = codes.VALIDATION_ERROR
+        else:
+            if leg.done is None:
+                leg.done = codes.REMITTER_CBS if side == DEBIT else codes.BENEFICIARY_CBS
+            code = leg.done
+        self.send(sender, RespPayLeg(msg.txn_id, side, code))
+
+    def _reversal(self, msg: ReqPayReversal, sender: Address, delay: int) -> None:
         kind = DEBIT_REVERSAL if msg.leg == DEBIT else CREDIT_REVERSAL
         leg = self._leg(msg.txn_id, msg.leg, msg.account, msg.amount)
         if leg is None:
@@ -198,9 +231,9 @@ class Bank(Logic):
             if code == codes.APPROVED and leg.done == codes.APPROVED:
                 self.event("REVERSAL", msg.txn_id, msg.account, msg.leg, leg.amount)
         undone = leg is not None and code == codes.APPROVED and leg.done == codes.APPROVED
-        self.send(sender, RespPayLeg(msg.txn_id, kind, code, undone))
+        self.send(sender, RespPayLeg(msg.txn_id, kind, code, undone), delay)
 
-    def on_ReqChkTxn(self, msg: ReqChkTxn, sender: Address) -> None:
+    def _status(self, msg: ReqChkTxn, sender: Address, delay: int) -> None:
         """Status of one leg, and the answer stands: a leg never seen is marked refused, so a
         straggler cannot post after the switch has acted on the answer, and a posted leg can
         no longer be reversed (a late reversal is answered 96), so a confirmed credit stays."""
@@ -212,7 +245,14 @@ class Bank(Logic):
         if leg.done == codes.APPROVED and leg.undone is None:
             leg.undone = codes.REVERSAL_FAILED
         posted = leg.done == codes.APPROVED and leg.undone != codes.APPROVED
-        self.send(sender, RespChkTxn(msg.txn_id, msg.leg, posted))
+        self.send(sender, RespChkTxn(msg.txn_id, msg.leg, posted), delay)
+
+    SERVED: ClassVar[Mapping[type, tuple[str, Work, Refuse | None]]] = {
+        ReqPayDebit: (DEBIT_OP, _debit_leg, _refuse_leg),
+        ReqPayCredit: (CREDIT_OP, _credit_leg, _refuse_leg),
+        ReqPayReversal: (REVERSAL_OP, _reversal, None),  # clean-up: never refused
+        ReqChkTxn: (STATUS_OP, _status, None),
+    }
 
     # -- the ledger ---------------------------------------------------------------------
 

@@ -34,6 +34,8 @@ REMITTER_ACCOUNT_MISSING: Final = "XH"
 FIRST_TXN_LIMIT: Final = "FL"
 NEW_USER_FREEZE: Final = "FP"
 BENEFICIARY_ACCOUNT_MISSING: Final = "XI"
+REMITTER_CBS: Final = "XY"  # remitter core banking offline, or its queue full
+BENEFICIARY_CBS: Final = "Y1"  # beneficiary core banking offline, or its queue full
 NOT_PERMITTED: Final = "B3"  # no such funding (no credit card), or a method the payee can't take
 
 # payer PSP
@@ -74,6 +76,8 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "ZD": ("validation error", BD),
     "XH": ("remitter account does not exist", BD),
     "XI": ("beneficiary account does not exist", BD),
+    "XY": ("remitter core banking offline or full", TD),
+    "Y1": ("beneficiary core banking offline or full", TD),
     "B3": ("transaction not permitted to the account", BD),
     "ZH": ("invalid VPA", BD),
     "ZA": ("declined by customer", BD),

@@ -23,6 +23,7 @@ from upisim.runfolder import (
     EventRow,
     MoneyRow,
     Notification,
+    QueueRow,
     TransactionRow,
     columns,
 )
@@ -47,6 +48,7 @@ EVENT_COLUMNS = dtypes(EventRow)
 MONEY_COLUMNS = dtypes(MoneyRow)
 ACCOUNT_COLUMNS = dtypes(AccountRow)
 NOTIFICATION_COLUMNS = dtypes(Notification)
+QUEUE_COLUMNS = dtypes(QueueRow)
 # Columns a run may lack: the card columns and `refund_of` came after the first runs, and a
 # trimmed or hand-made transactions file may have no `method`. A value is how
 # docs/run-folder.md says to read the missing column; None leaves it out (there is nothing
@@ -88,6 +90,12 @@ class Run:
         """`notifications.parquet`, written only with `[notifications] record = true`."""
         file = self.path / "notifications.parquet"
         return read_parquet(file, NOTIFICATION_COLUMNS, required=False)
+
+    @cached_property
+    def queues(self) -> pd.DataFrame:
+        """`queues.parquet`: each bank's core banking, second by second (empty for runs
+        made before capacity existed)."""
+        return read_parquet(self.path / "queues.parquet", QUEUE_COLUMNS, required=False)
 
 
 def load_run(

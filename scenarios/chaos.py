@@ -32,7 +32,7 @@ from upisim.actors import addresses
 from upisim.actors.base import derive_seed
 
 BANKS = ("HDFC", "SBI", "ICICI")
-TABLES = ("transactions", "events", "money", "accounts")
+TABLES = ("transactions", "events", "money", "accounts", "queues")
 
 
 def draw(seed: int) -> tuple[dict[str, Any], list[str]]:

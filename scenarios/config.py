@@ -23,12 +23,12 @@ from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
 from upisim.actors.status import StatusChecks
+from upisim.scenarios.faults import FaultsConfig
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
     Amount,
     BankConfig,
     CollectConfig,
-    FaultsConfig,
     FraudConfig,
     LoadConfig,
     MethodConfig,
@@ -152,13 +152,12 @@ class Scenario(_Strict):
         self._check_money()
         self._check_drain()
         self._check_crashes(codes)
-        at_banks = [("outages", i, o.bank) for i, o in enumerate(self.faults.outages)]
-        at_banks += [("delays", i, d.bank) for i, d in enumerate(self.faults.delays)]
-        for key, i, bank in at_banks:
-            if bank not in codes:
-                raise ValueError(
-                    f"faults.{key}[{i}].bank: {bank!r} is not one of the banks {codes}"
-                )
+        for key in ("outages", "delays", "core_slow", "core_offline", "core_cuts"):
+            for i, fault in enumerate(getattr(self.faults, key)):
+                if fault.bank not in codes:
+                    raise ValueError(
+                        f"faults.{key}[{i}].bank: {fault.bank!r} is not one of the banks {codes}"
+                    )
         n_users = len(self.users) + (self.population.size if self.population else 0)
         if n_users < 2:
             raise ValueError("a scenario needs at least two users: add [[users]] or [population]")
@@ -302,10 +301,12 @@ class Scenario(_Strict):
                     f"collect.expiry_s or raise drain_limit_s"
                 )
         end_s = self.duration_s + self.drain_limit_s
-        for i, outage in enumerate(self.faults.outages):
-            if not self.faults.heal_after_load and outage.to_s >= end_s:
+        for key in ("outages", "core_offline"):
+            for i, outage in enumerate(getattr(self.faults, key)):
+                if self.faults.heal_after_load or outage.to_s < end_s:
+                    continue
                 raise ValueError(
-                    f"faults.outages[{i}].to_s: {outage.bank} is still dark at {outage.to_s:g} s, "
+                    f"faults.{key}[{i}].to_s: {outage.bank} is still dark at {outage.to_s:g} s, "
                     f"when the load (duration_s = {self.duration_s:g}) and {limit} are over: "
                     f"what it was asked before then can never be answered; end the outage "
                     f"sooner, raise drain_limit_s, or set faults.heal_after_load = true"

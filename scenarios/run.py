@@ -26,7 +26,14 @@ from upisim.actors.base import Outbox
 from upisim.actors.errors import ScenarioError
 from upisim.actors.switch import SwitchLoad
 from upisim.actors.types import Address
-from upisim.runfolder import AccountRow, EventRow, MoneyRow, Notification, TransactionRow
+from upisim.runfolder import (
+    AccountRow,
+    EventRow,
+    MoneyRow,
+    Notification,
+    QueueRow,
+    TransactionRow,
+)
 from upisim.scenarios.checks import Ledger
 from upisim.scenarios.config import Scenario, load_scenario, resolve_path, resolved_dict
 from upisim.scenarios.engine import DeliveryLoop
@@ -111,6 +118,7 @@ class _Run:
         self.tx = self._writer("transactions", TransactionRow)
         self.events = self._writer("events", EventRow)
         self.money = self._writer("money", MoneyRow)
+        self.queues = self._writer("queues", QueueRow)
         self.notes = (
             self._writer("notifications", Notification) if scenario.notifications.record else None
         )
@@ -150,7 +158,7 @@ class _Run:
                 self._drive()
         finally:
             self.loop.stop()
-            for writer in (self.tx, self.events, self.money, self.notes):
+            for writer in (self.tx, self.events, self.money, self.queues, self.notes):
                 if writer is not None:
                     writer.close()
         self.wall = time.perf_counter() - wall_start
@@ -243,6 +251,10 @@ class _Run:
                 self.progress(min(k * window, self.end), self.end, self.tx.count)
         self.sim_end = k * window
         self.money.extend(self.ledger.sample(self.sim_end))
+        for bank in self.world.banks.values():  # the last seconds each core banking measured
+            if bank.core is not None:
+                bank.core.close(self.sim_end)
+                self._take([(bank.address, bank.deliver(()))])
         if not self._settled(self.sim_end):  # the drain limit: every open payment gets its row
             for row in self.world.switch.open_rows(self.sim_end):
                 self.tx.append(row)
@@ -268,6 +280,8 @@ class _Run:
                 elif kind is EventRow:
                     events.append(row)
                     event_kinds[row[1]] += 1
+                elif kind is QueueRow:
+                    self.queues.append(row)
                 elif self.notes is not None and kind is Notification:
                     self.notes.append(row)
                 else:

@@ -21,7 +21,6 @@ from pydantic import (
     model_validator,
 )
 
-from upisim.actors import addresses as a
 from upisim.actors.money import parse_amount
 
 
@@ -71,6 +70,23 @@ class _Strict(BaseModel):
     )
 
 
+class ServiceConfig(_Strict):
+    median_ms: float = Field(gt=0, le=600_000, description="median service time of one operation")
+    spread: float = Field(default=0.3, ge=0, le=3, description="sigma of its log (log-normal)")
+
+
+class CoreConfig(_Strict):
+    """A bank's core banking system: workers in parallel, each operation's service time,
+    and a bound on its queue (None: unbounded)."""
+
+    workers: int = Field(default=1_000, ge=1, le=1_000_000)
+    queue_limit: int | None = Field(default=None, ge=0, le=10_000_000)
+    debit: ServiceConfig = ServiceConfig(median_ms=20)
+    credit: ServiceConfig = ServiceConfig(median_ms=20)
+    reversal: ServiceConfig = ServiceConfig(median_ms=20)
+    status: ServiceConfig = ServiceConfig(median_ms=10)
+
+
 class BankConfig(_Strict):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,7}$", description="short code, e.g. HDFC")
     name: str = ""
@@ -84,6 +100,7 @@ class BankConfig(_Strict):
     new_user_first_limit: Amount = 5_000_00
     new_user_cap: Amount = 5_000_00
     new_user_hours: int = Field(default=24, ge=0)
+    core: CoreConfig = Field(default_factory=CoreConfig, description="core banking capacity")
 
 
 DEFAULT_BANKS = (
@@ -212,71 +229,6 @@ class RefundConfig(_Strict):
     )
     after_s: float = Field(
         default=60, gt=0, description="how long after the payment the refund goes"
-    )
-
-
-class WindowConfig(_Strict):
-    from_s: float = Field(ge=0)
-    to_s: float = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> WindowConfig:
-        if self.to_s <= self.from_s:
-            raise ValueError("to_s must be after from_s")
-        return self
-
-
-class OutageConfig(WindowConfig):
-    bank: str
-    lose: Literal["both", "requests", "replies"] = Field(
-        default="both", description="replies: requests arrive, answers are lost"
-    )
-
-
-class DelayConfig(WindowConfig):
-    bank: str
-    extra_ms: int = Field(ge=1, le=600_000, description="added to every message to or from it")
-
-
-class CrashConfig(_Strict):
-    actor: str = Field(
-        pattern=rf"^({a.SWITCH}|{a.FRAUD}|{a.BANK_KIND}:[A-Z][A-Z0-9]{{1,7}}|{a.USERS_KIND}:[0-9]+)$",
-        description=f"{a.SWITCH}, {a.FRAUD}, {a.bank('SBI')} or {a.users(0)} (an app server)",
-    )
-    at_s: float = Field(ge=0, description="when it crashes")
-    down_s: float = Field(gt=0, le=86_400, description="when it comes back (restart policy)")
-    point: Literal["before_commit", "after_commit"] = Field(
-        default="before_commit",
-        description="before_commit: what it was handling is lost; after_commit: kept, unanswered",
-    )
-
-
-class FaultsConfig(_Strict):
-    loss_rate: float = Field(
-        default=0.0, ge=0, le=0.3, description="messages lost behind the switch"
-    )
-    app_loss_rate: float = Field(
-        default=0.0,
-        ge=0,
-        le=0.3,
-        description="messages lost between the apps and the switch (apps check status)",
-    )
-    duplicate_rate: float = Field(
-        default=0.0, ge=0, le=0.5, description="messages delivered twice, on every link"
-    )
-    replay_max_ms: int = Field(
-        default=5_000, ge=1, le=60_000, description="a copy comes up to this much later"
-    )
-    outages: list[OutageConfig] = Field(default_factory=list)
-    fraud_down: list[WindowConfig] = Field(
-        default_factory=list, description="the fraud monitor unreachable: the switch fails open"
-    )
-    delays: list[DelayConfig] = Field(default_factory=list, description="slow links to a bank")
-    crashes: list[CrashConfig] = Field(
-        default_factory=list, description="an actor crashes, then restarts from its journal"
-    )
-    heal_after_load: StrictBool = Field(
-        default=True, description="no faults once the load stops (drain)"
     )
 
 

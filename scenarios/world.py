@@ -22,6 +22,7 @@ from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
 from upisim.actors.user import CollectHabits, RateLimits, User, UserCohort
 from upisim.scenarios.config import Scenario
+from upisim.scenarios.faults import capacity_of
 
 FIRST_NAMES = (
     "Aarav",
@@ -227,6 +228,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             )
         )
     banks: dict[BankCode, Bank] = {}
+    heal_at = scenario.duration_ms if scenario.faults.heal_after_load else None
     for b in scenario.banks:
         limits = BankLimits(
             per_txn=Paise(b.per_txn_limit),
@@ -238,7 +240,10 @@ def build_world(scenario: Scenario, seed: int) -> World:
             new_cap=Paise(b.new_user_cap),
             new_window=SimTime(b.new_user_hours * 3600 * SECOND),
         )
-        banks[BankCode(b.code)] = Bank(BankCode(b.code), accounts[b.code], limits, seed, methods)
+        core = capacity_of(b.code, b.core, scenario.faults, heal_at)
+        banks[BankCode(b.code)] = Bank(
+            BankCode(b.code), accounts[b.code], limits, seed, methods, core
+        )
 
     n_cohorts = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
     n_cohorts = min(n_cohorts, len(users))

@@ -127,6 +127,21 @@ class Notification(NamedTuple):
     code: str  # the NPCI code that goes with it ("00" for money that moved)
 
 
+class QueueRow(NamedTuple):
+    """One second of one place's worker pool (a bank's core banking): what arrived, what
+    was refused, how long the queue was, and what the work waited and asked for."""
+
+    t_s: int  # the second, from the start of the run
+    place: str  # the actor: bank:SBI
+    workers: int  # workers in service that second (fewer in a capacity cut)
+    arrivals: int  # work admitted (debits, credits, reversals, status checks)
+    refused: int  # new work turned away: queue full or core offline
+    queue_len: int  # work waiting for a worker as the second ended
+    queue_ms: int  # the queue's length integrated over the second (mean length x 1000)
+    wait_ms: int  # summed queue waits of the work that arrived this second
+    busy_ms: int  # summed service the work that arrived this second asked for
+
+
 #: file stem -> row type, for every table a run folder may hold
 TABLES: Final[dict[str, type[tuple[object, ...]]]] = {
     "transactions": TransactionRow,
@@ -134,6 +149,7 @@ TABLES: Final[dict[str, type[tuple[object, ...]]]] = {
     "money": MoneyRow,
     "accounts": AccountRow,
     "notifications": Notification,
+    "queues": QueueRow,
 }
 
 #: the column types a table may have

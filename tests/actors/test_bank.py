@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from upisim.actors import codes
 from upisim.actors.bank import AccountSpec, Bank, BankLimits, pin_block
 from upisim.actors.base import Deliver, LogicActor, envelope
+from upisim.actors.capacity import Capacity
 from upisim.actors.messages import (
     CREDIT,
     DEBIT,
@@ -28,7 +29,7 @@ GOOD = pin_block("rahul@okhdfcbank", "1234")
 BAD = pin_block("rahul@okhdfcbank", "9999")
 
 
-def make_bank(**limits: Any) -> Bank:
+def make_bank(capacity: Capacity | None = None, **limits: Any) -> Bank:
     return Bank(
         BankCode("HDFC"),
         [
@@ -38,6 +39,7 @@ def make_bank(**limits: Any) -> Bank:
             ),
         ],
         BankLimits(**limits),
+        capacity=capacity,
     )
 
 

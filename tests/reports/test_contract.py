@@ -34,6 +34,7 @@ READER_COLUMNS = {
     "money": reports_run.MONEY_COLUMNS,
     "accounts": reports_run.ACCOUNT_COLUMNS,
     "notifications": reports_run.NOTIFICATION_COLUMNS,
+    "queues": reports_run.QUEUE_COLUMNS,
 }
 
 
