@@ -27,6 +27,7 @@ from upisim.actors.capacity import (
     DEBIT_OP,
     REVERSAL_OP,
     STATUS_OP,
+    Behind,
     Capacity,
     Pool,
     Refuse,
@@ -47,7 +48,8 @@ from upisim.actors.messages import (
     SettlementAck,
     SettlementFile,
 )
-from upisim.actors.methods import ACCOUNT, CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
+from upisim.actors.methods import CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
+from upisim.actors.records import Account, AccountSpec, Leg
 from upisim.actors.types import DAY, HOUR, Address, BankCode, Paise, SimTime, TxnId
 
 
@@ -70,63 +72,6 @@ class BankLimits:
     new_first: Paise = Paise(5_000_00)
     new_cap: Paise = Paise(5_000_00)
     new_window: SimTime = SimTime(24 * HOUR)
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSpec:
-    """An account to open at the start of a run."""
-
-    number: str
-    owner_vpa: str
-    balance: Paise
-    pin_hash: str
-    new_since: int | None = None  # a new UPI user since this time (ms), None: an old hand
-    card_limit: Paise = Paise(0)  # credit line of the customer's credit card; 0: no card
-
-
-class _Account:
-    __slots__ = (
-        "balance",
-        "card_limit",
-        "cooling_sent",
-        "day",
-        "day_amount",
-        "day_count",
-        "locked_until",
-        "new_since",
-        "number",
-        "outstanding",
-        "pin_failures",
-        "pin_hash",
-    )
-
-    def __init__(self, spec: AccountSpec) -> None:
-        self.number = spec.number
-        self.balance = int(spec.balance)
-        self.new_since = spec.new_since
-        self.cooling_sent = 0
-        self.pin_hash = spec.pin_hash
-        self.pin_failures = 0
-        self.locked_until = -1
-        self.day = -1
-        self.day_amount = 0
-        self.day_count = 0
-        self.card_limit = int(spec.card_limit)
-        self.outstanding = 0  # owed on the credit card
-
-
-class _Leg:
-    """What this bank did for one side (DEBIT or CREDIT) of one transaction id: small, because
-    there is one per in-flight leg for the whole idempotency window."""
-
-    __slots__ = ("account", "amount", "done", "source", "undone")
-
-    def __init__(self, account: str, amount: int) -> None:
-        self.account = account
-        self.amount = amount
-        self.source = ACCOUNT  # what was posted to: the savings account or the card
-        self.done: str | None = None  # the code the leg was answered with
-        self.undone: str | None = None  # the code its reversal was answered with
 
 
 class Books(NamedTuple):
@@ -158,17 +103,17 @@ class Bank(Served):
         self.code = code
         self.limits = limits
         self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}  # by ReqPayDebit.method
-        self.accounts: dict[str, _Account] = {}
+        self.accounts: dict[str, Account] = {}
         for spec in accounts:
             if spec.balance < 0:
                 raise ValueError(f"account {spec.number} opens with a negative balance")
-            self.accounts[spec.number] = _Account(spec)
+            self.accounts[spec.number] = Account(spec)
         self.customers_total = sum(a.balance for a in self.accounts.values())
         self.settlement = 0
         self.outstanding_total = 0  # owed on all credit cards: money this bank lent
         # every leg of a payment not yet settled: a leg is never forgotten while the switch may
         # still send about it, and memory follows the rate and the settlement cycle
-        self._txns: dict[tuple[TxnId, str], _Leg] = {}
+        self._txns: dict[tuple[TxnId, str], Leg] = {}
 
     # -- queries (tests, statements) ---------------------------------------------------
 
@@ -239,7 +184,7 @@ class Bank(Served):
         no longer be reversed (a late reversal is answered 96), so a confirmed credit stays."""
         leg = self._txns.get((msg.txn_id, msg.leg))
         if leg is None:
-            leg = self._txns[(msg.txn_id, msg.leg)] = _Leg("", 0)
+            leg = self._txns[(msg.txn_id, msg.leg)] = Leg("", 0)
         if leg.done is None:
             leg.done = codes.VALIDATION_ERROR
         if leg.done == codes.APPROVED and leg.undone is None:
@@ -256,7 +201,7 @@ class Bank(Served):
 
     # -- the ledger ---------------------------------------------------------------------
 
-    def _debit(self, msg: ReqPayDebit, leg: _Leg) -> str:
+    def _debit(self, msg: ReqPayDebit, leg: Leg) -> str:
         account = self.accounts.get(msg.account)
         if account is None:
             return codes.REMITTER_ACCOUNT_MISSING
@@ -304,7 +249,7 @@ class Bank(Served):
         self.settlement += amount
         return codes.APPROVED
 
-    def _upi_limits(self, account: _Account, amount: int) -> str:
+    def _upi_limits(self, account: Account, amount: int) -> str:
         """Z8/Z7 (per payment, per day, count per day) and FL/FP new-user cooling, or ``""``."""
         day = self.now // DAY
         if account.day != day:
@@ -319,7 +264,7 @@ class Bank(Served):
             return self._cooling(account, amount)
         return ""
 
-    def _cooling(self, account: _Account, amount: int) -> str:
+    def _cooling(self, account: Account, amount: int) -> str:
         """FL (first payment) or FP (first day's total) for a new user, or ``""``."""
         limits = self.limits
         since = account.new_since
@@ -332,7 +277,7 @@ class Bank(Served):
             return codes.NEW_USER_FREEZE
         return ""
 
-    def _credit(self, msg: ReqPayCredit, leg: _Leg) -> str:
+    def _credit(self, msg: ReqPayCredit, leg: Leg) -> str:
         account = self.accounts.get(msg.account)
         if account is None:
             return codes.BENEFICIARY_ACCOUNT_MISSING
@@ -350,7 +295,7 @@ class Bank(Served):
         self.settlement -= msg.amount
         return codes.APPROVED
 
-    def _reverse(self, leg: _Leg, side: str) -> str:
+    def _reverse(self, leg: Leg, side: str) -> str:
         posted = leg.done
         if posted is None:
             # Not seen yet: refuse it if it arrives late, so the reversal stays true.
@@ -372,13 +317,13 @@ class Bank(Served):
         self.settlement -= sign * amount
         return codes.APPROVED
 
-    def _leg(self, txn_id: TxnId, side: str, account: str, amount: int) -> _Leg | None:
+    def _leg(self, txn_id: TxnId, side: str, account: str, amount: int) -> Leg | None:
         """This bank's record of one side (DEBIT or CREDIT) of ``txn_id``; a same-bank payment
         has both here. None when the id was seen with another account or amount."""
         key = (txn_id, side)
         leg = self._txns.get(key)
         if leg is None:
-            leg = self._txns[key] = _Leg(account, amount)
+            leg = self._txns[key] = Leg(account, amount)
         elif leg.account != account or leg.amount != amount:
             self.event("DUPLICATE_MISMATCH", txn_id, account, "", amount)
             return None
@@ -386,12 +331,20 @@ class Bank(Served):
 
     def on_SettlementFile(self, msg: SettlementFile, sender: Address) -> None:
         """These payments are over and nothing more about them is on its way: forget their
-        legs."""
+        legs, once the work queued ahead of the file has run (a worker may take a leg long
+        after its payment ended)."""
+        wait = self.core.behind(self.now) if self.core is not None else 0
+        if wait:
+            self.set_timer(wait, Behind(msg, sender))
+        else:
+            self.on_Behind(Behind(msg, sender), sender)
+
+    def on_Behind(self, timer: Behind, sender: Address) -> None:
         txns = self._txns
-        for txn_id in msg.txn_ids:
+        for txn_id in timer.message.txn_ids:
             txns.pop((txn_id, DEBIT), None)
             txns.pop((txn_id, CREDIT), None)
-        self.send(sender, SettlementAck(msg.number))
+        self.send(timer.sender, SettlementAck(timer.message.number))
 
     @property
     def open_legs(self) -> int:

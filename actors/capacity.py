@@ -175,6 +175,11 @@ class Pool:
         self._busy += service
         return start, service
 
+    def behind(self, now: int) -> int:
+        """How long something arriving ``now`` waits for the work queued ahead of it to
+        start (0: nothing is queued)."""
+        return max(0, self._last_start - now)
+
     @property
     def queued(self) -> int:
         """Work waiting for a worker (as of the last arrival)."""
@@ -246,6 +251,13 @@ class Serve(NamedTuple):
     message: Any
     sender: Address
     service: int
+
+
+class Behind(NamedTuple):
+    """Timer: ``message`` from ``sender`` waited for the work queued ahead of it to start."""
+
+    message: Any
+    sender: Address
 
 
 Work = Callable[[Any, Any, Address, int], None]  # (self, message, sender, service)

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upisim.actors import addresses
-from upisim.actors.bank import AccountSpec, Bank, BankLimits, pin_block
+from upisim.actors.bank import Bank, BankLimits, pin_block
 from upisim.actors.base import Logic, derive_seed
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
+from upisim.actors.records import AccountSpec
 from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa

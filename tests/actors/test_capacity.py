@@ -21,7 +21,15 @@ from upisim.actors.capacity import (
     Service,
     Window,
 )
-from upisim.actors.messages import CREDIT, DEBIT, ReqPayCredit, ReqPayReversal, RespPayLeg
+from upisim.actors.messages import (
+    CREDIT,
+    DEBIT,
+    ReqPayCredit,
+    ReqPayReversal,
+    RespPayLeg,
+    SettlementAck,
+    SettlementFile,
+)
 from upisim.actors.types import Paise, TxnId
 from upisim.runfolder import QueueRow
 
@@ -150,3 +158,17 @@ def test_littles_law_holds_in_the_rows(load: float) -> None:
     assert mean_queue == pytest.approx(per_ms * mean_wait, rel=0.05)
     utilisation = sum(r.busy_ms for r in steady) / (seconds * 1000 * workers)
     assert utilisation == pytest.approx(load, rel=0.1)
+
+
+def test_a_settlement_file_waits_for_the_work_queued_ahead_of_it() -> None:
+    """A leg a worker takes after its payment's settlement file came must not be left
+    behind (the bank would hold it for good, and could post a copy twice)."""
+    bank = bank_with(capacity(workers=1))
+    out = answers(bank, [debit(f"T{i}", 100) for i in range(3)], until=1)
+    file = SettlementFile(1, tuple(TxnId(f"T{i}") for i in range(3)))
+    acked = answers(bank, [file], at=1)  # T1 and T2 are still queued
+    # T2 starts at 200 (its answer leaves at 300): the file is read then, after it posted
+    assert [(t, m) for t, m in acked] == [(200, RespPayLeg(TxnId("T1"), DEBIT, "00")),
+                                          (300, RespPayLeg(TxnId("T2"), DEBIT, "00")),
+                                          (200, SettlementAck(1))]  # fmt: skip
+    assert bank.open_legs == 0 and len(out) == 1
