@@ -4,38 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from tests.scenarios.conftest import Bundled
 from upisim.actors.money import parse_amount
 from upisim.scenarios.chaos import TABLES
 from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
-from upisim.scenarios.run import RunResult, run_scenario
+from upisim.scenarios.run import run_scenario
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-Bundled = Callable[[str], tuple[RunResult, Path]]
-
-
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory: pytest.TempPathFactory) -> Bundled:
-    """Each bundled scenario run once for the whole module, on first use."""
-    runs: dict[str, tuple[RunResult, Path]] = {}
-
-    def run(name: str) -> tuple[RunResult, Path]:
-        if name not in runs:
-            out = tmp_path_factory.mktemp(name)
-            runs[name] = (run_scenario(load_scenario(bundled_scenarios()[name]), out), out)
-        return runs[name]
-
-    return run
 
 
 @pytest.fixture(scope="module")
