@@ -30,8 +30,9 @@ from typing import Any, NamedTuple
 
 from upisim.actors import addresses
 from upisim.actors.base import derive_seed
+from upisim.scenarios.sections import DEFAULT_BANKS
 
-BANKS = ("HDFC", "SBI", "ICICI")
+BANKS = tuple(b.code for b in DEFAULT_BANKS)
 TABLES = ("transactions", "events", "money", "accounts", "queues")
 
 
@@ -117,7 +118,34 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
         scenario["refunds"] = {"share": 0.3, "after_s": r.choice((2, 60))}
         scenario["load"]["p2m_share"] = 0.5
         faults.append("refunds")
+    if r.random() < 0.3:  # one bank's core banking saturates, slows, goes offline, loses workers
+        _draw_core(r, scenario, faults)
     return scenario, faults
+
+
+def _draw_core(r: random.Random, scenario: dict[str, Any], faults: list[str]) -> None:
+    bank, duration = r.choice(BANKS), scenario["duration_s"]
+    service = {"median_ms": r.choice((20, 300)), "spread": r.choice((0.0, 0.8))}
+    core: dict[str, Any] = {"workers": r.choice((1, 2, 8)), "debit": service, "credit": service}
+    faults.append("saturated_core")
+    if r.random() < 0.5:
+        core["queue_limit"] = r.choice((0, 5, 50))
+        faults.append("queue_limit")
+    scenario["banks"] = [
+        {"code": b.code, "handle": b.handle, **({"core": core} if b.code == bank else {})}
+        for b in DEFAULT_BANKS
+    ]
+    start = round(r.uniform(0, duration), 1)
+    window = {"bank": bank, "from_s": start, "to_s": start + r.choice((2, 30))}
+    kind = r.choice(("core_slow", "core_offline", "core_cuts", ""))
+    if kind == "core_slow":
+        scenario["faults"][kind] = [{**window, "factor": r.choice((5, 100))}]
+    elif kind == "core_offline":
+        scenario["faults"][kind] = [window]
+    elif kind == "core_cuts":
+        scenario["faults"][kind] = [{**window, "workers": 1}]
+    if kind:
+        faults.append(kind)
 
 
 class SeedResult(NamedTuple):
