@@ -18,8 +18,9 @@ checks) waits for the core to come back.
 
 Every second a pool has seen work it records a :class:`~upisim.runfolder.QueueRow`:
 arrivals, refusals, the queue's length at the second's end, its time integral
-(``queue_ms``: mean queue length x 1000), the waits of the work that arrived, and the
-service it asked for. Little's law can be checked from those rows alone.
+(``queue_ms``: mean queue length x 1000), the waits of the work that arrived, the
+service it asked for, and the worker time spent in the second (utilisation).
+Little's law can be checked from those rows alone.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ class Pool:
         self._arrivals = 0
         self._refused = 0
         self._wait = 0
-        self._busy = 0
+        self._service = 0
+        self._busy: dict[int, int] = {}  # second -> worker-ms busy in it (work admitted so far)
 
     # -- the queue ------------------------------------------------------------------------
 
@@ -172,7 +174,13 @@ class Pool:
             self._last_start = start
         self._arrivals += 1
         self._wait += start - now
-        self._busy += service
+        self._service += service
+        busy, end = self._busy, start + service
+        second = start // 1000
+        while second * 1000 < end:  # the worker's time, second by second
+            edge = second * 1000
+            busy[second] = busy.get(second, 0) + min(end, edge + 1000) - max(start, edge)
+            second += 1
         return start, service
 
     def behind(self, now: int) -> int:
@@ -201,12 +209,15 @@ class Pool:
             elif edge <= until:  # a second ends
                 self._area += len(waiting) * (edge - self._area_at)
                 self._area_at = edge
-                if self._arrivals or self._area or waiting:
+                if self._arrivals or self._refused or self._area or waiting or self._busy:
                     self._flush(edge, len(waiting))
                 if waiting:
                     self._second = edge + 1000
-                else:  # idle: jump to the second of ``until``
-                    self._second = max(edge + 1000, (until // 1000 + 1) * 1000)
+                else:  # idle: jump to the second of ``until``, or of the next busy worker
+                    after = (until // 1000 + 1) * 1000
+                    if self._busy:
+                        after = min(after, (min(self._busy) + 1) * 1000)
+                    self._second = max(edge + 1000, after)
                     self._area_at = self._second - 1000
             else:
                 self._area += len(waiting) * (until - self._area_at)
@@ -229,16 +240,17 @@ class Pool:
                 queue_len,
                 self._area,
                 self._wait,
-                self._busy,
+                self._service,
+                self._busy.pop(edge // 1000 - 1, 0),
             )
         )
-        self._area = self._arrivals = self._refused = self._wait = self._busy = 0
+        self._area = self._arrivals = self._refused = self._wait = self._service = 0
 
     def close(self, now: int) -> None:
         """Record what the seconds up to ``now`` measured, and those of any work still
         queued (the end of a run)."""
         self._measure(max(now, self._second))
-        while self._waiting:
+        while self._waiting or self._busy:
             self._measure(self._second)
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import wraps
 from typing import Any, ParamSpec
+from weakref import WeakSet
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,13 @@ from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import (
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    PercentFormatter,
+)
 
 from upisim.reports import fmt, tables
 from upisim.reports.tables import PERCENTILES
@@ -96,12 +104,41 @@ def short(label: Any) -> str:
     return " " + text if text.startswith("_") else text
 
 
+@contextmanager
+def shading(windows: pd.DataFrame) -> Iterator[None]:
+    """Every time-series plot drawn inside shades the fault windows in `windows` (a
+    `reports.banks.fault_windows` table), so a reader sees what the faults did."""
+    token = _SHADED.set(windows)
+    try:
+        yield
+    finally:
+        _SHADED.reset(token)
+
+
+_SHADED: ContextVar[pd.DataFrame | None] = ContextVar("shaded", default=None)
+_SHADED_AXES: WeakSet[Axes] = WeakSet()
+
+
+def _shade(ax: Axes, minutes: bool) -> None:
+    windows = _SHADED.get()
+    if windows is None or windows.empty or ax in _SHADED_AXES:
+        return
+    _SHADED_AXES.add(ax)
+    scale = 60 if minutes else 1
+    spans = zip(windows["from_s"].to_numpy(float), windows["to_s"].to_numpy(float), strict=True)
+    for i, (start, end) in enumerate(spans):
+        label = "fault window" if i == 0 else "_fault"
+        ax.axvspan(start / scale, end / scale, color="#c62828", alpha=0.08, lw=0, label=label)
+
+
 def _time_axis(ax: Axes, t_s: pd.Series, *others: pd.Series) -> np.ndarray:
     """x values for `t_s` in seconds, or in minutes when any series (`t_s` or `others`,
-    the other run's times on a shared axis) passes 20 minutes; labels the axis to match."""
+    the other run's times on a shared axis) passes 20 minutes; labels the axis to match,
+    and shades the fault windows (`shading`)."""
     longest = max((float(t.max()) for t in (t_s, *others) if len(t)), default=0.0)
     minutes = longest > 1200
     ax.set_xlabel(f"simulated time ({'min' if minutes else 's'})")
+    _shade(ax, minutes)
     x: np.ndarray = t_s.to_numpy(dtype=float) / (60 if minutes else 1)
     return x
 
@@ -638,4 +675,55 @@ def compare_money_figure(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str
     dev_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (flight_ax, dev_ax):
         _legend_outside(ax)
+    return fig
+
+
+# -- banks ---------------------------------------------------------------------------
+
+
+@_styled
+def queues_figure(table: pd.DataFrame) -> Figure:
+    """Utilisation, queue length and queue wait of each bank's core banking over time."""
+    fig, axes = _figure(7.5, nrows=3, sharex=True)
+    panels = (("utilisation", "utilisation"), ("queue", "mean queue"), ("wait_ms", "mean wait"))
+    for (column, label), ax in zip(panels, axes[:, 0], strict=True):
+        for bank, rows in table.groupby("bank"):
+            x = _time_axis(ax, rows["t_s"], table["t_s"])
+            ax.plot(x, rows[column], label=short(bank), linewidth=1.3)
+        ax.set_ylabel(label)
+    axes[0, 0].yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes[2, 0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
+    axes[0, 0].set_title("Core banking: utilisation, queue and wait per bank")
+    _legend_outside(axes[0, 0])
+    for ax in axes[:2, 0]:
+        ax.set_xlabel("")
+    return fig
+
+
+@_styled
+def load_curve_figure(curve: pd.DataFrame) -> Figure:
+    """Latency of successful payments and the success share against offered load, each
+    point a bin of time (coloured by when, so a ramp up and down shows both ways)."""
+    fig, axes = _figure(4.2, ncols=2)
+    latency_ax, success_ax = axes[0, 0], axes[0, 1]
+    when = curve["t_s"].to_numpy(dtype=float)
+    for column, marker in (("p99_ms", "o"), ("p50_ms", ".")):
+        latency_ax.scatter(
+            curve["offered_per_s"], curve[column], c=when, cmap="viridis", marker=marker,
+            s=18, label=column.removesuffix("_ms"),
+        )  # fmt: skip
+    _maybe_log(latency_ax, curve[["p50_ms", "p99_ms"]].to_numpy(dtype=float))
+    latency_ax.set_xlabel("offered load (payments per second)")
+    latency_ax.set_ylabel("latency of successful payments")
+    latency_ax.set_title("Latency against offered load")
+    latency_ax.legend(loc="upper left")
+    points = success_ax.scatter(
+        curve["offered_per_s"], curve["success"], c=when, cmap="viridis", s=18
+    )
+    success_ax.set_ylim(0, 1.05)
+    success_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    success_ax.set_xlabel("offered load (payments per second)")
+    success_ax.set_ylabel("success")
+    success_ax.set_title("Success against offered load")
+    fig.colorbar(points, ax=success_ax, label="simulated time (s)")
     return fig

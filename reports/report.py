@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from upisim.reports import fmt, plots, tables
+from upisim.reports import banks, fmt, plots, tables
 from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
 from upisim.reports.spreadsheet import spreadsheet_safe
@@ -19,6 +19,8 @@ from upisim.runfolder import State
 REPORT_COLUMNS = (
     "kind",
     "method",
+    "payer_bank",
+    "payee_bank",
     "amount_paise",
     "state",
     "reason_code",
@@ -38,6 +40,8 @@ PNG_NAMES = (
     "latency_over_time.png",
     "latency_distribution.png",
     "outcomes.png",
+    "queues.png",
+    "load_curve.png",
     "methods.png",
     "rate_limits.png",
     "money.png",
@@ -86,12 +90,13 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     bin_ms = tables.bin_ms_for(end_ms)
     money = tables.money_over_time(run.money, tables.start_paise(run.summary))
     head = tables.headline(run.summary, run.transactions, money)
-    with plots.style():
+    with plots.style(), plots.shading(banks.fault_windows(run.scenario)):
         sections = {
             "Summary": _summary(run, head, out),
             "Throughput": _throughput(run, bin_ms, end_ms, out),
             "Latency": _latency(run, bin_ms, out),
             "Outcomes": _outcomes(run, out),
+            "Banks": _banks(run, bin_ms, out),
             **_methods(run, out),
             "Rate-limit hits": _rate_limits(run, bin_ms, end_ms, out),
             "Balance conservation": _money(run, money, out),
@@ -331,6 +336,47 @@ def _outcomes(run: Run, out: Output) -> Safe:
             Safe("</div></div>"),
         ],
     )
+
+
+def _banks(run: Run, bin_ms: int, out: Output) -> Safe:
+    tx, queues = run.transactions, run.queues
+    outcomes = banks.bank_outcomes(tx, queues)
+    over_time = banks.queues_over_time(queues, bin_ms)
+    curve = banks.load_curve(tx, max(bin_ms, 5_000))
+    out.csv("banks.csv", outcomes)
+    out.csv("queues_over_time.csv", over_time)
+    out.csv("load_curve.csv", curve)
+    if outcomes.empty:
+        return section("Banks", Safe("No payment reached a bank."), [])
+    worst = outcomes.iloc[int(outcomes["peak queue"].to_numpy().argmax())]
+    if worst["peak queue"] > 0:
+        key = markup(
+            "{}'s core banking queued the most: {} waiting at the peak, {} mean wait, {} "
+            "utilisation; {} of the payments with a leg there were technical declines.",
+            worst["bank"],
+            fmt.count(worst["peak queue"]),
+            fmt.milliseconds(worst["mean wait_ms"]),
+            fmt.share(worst["utilisation"]),
+            fmt.share(worst["technical declines"]),
+        )
+    else:
+        busiest = outcomes.iloc[int(outcomes["utilisation"].to_numpy().argmax())]
+        key = markup(
+            "No bank's core banking queued: the busiest, {}, used {} of its workers' time.",
+            busiest["bank"],
+            fmt.share(busiest["utilisation"]),
+        )
+    shares = ("success", "business declines", "technical declines", "utilisation")
+    formats = {c: fmt.share for c in shares} | {
+        c: fmt.milliseconds for c in ("p50_ms", "p95_ms", "p99_ms", "mean wait_ms")
+    }
+    body = [table(outcomes, formats, headers={c: c.removesuffix("_ms") for c in formats})]
+    if not over_time.empty:
+        fig = plots.queues_figure(over_time)
+        body.append(out.figure("queues.png", fig, "Core banking utilisation, queue and wait"))
+    fig = plots.load_curve_figure(curve)
+    body.append(out.figure("load_curve.png", fig, "Latency and success against offered load"))
+    return section("Banks", key, body)
 
 
 def _top_decline(codes: pd.DataFrame) -> tuple[str, str]:

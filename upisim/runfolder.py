@@ -139,7 +139,8 @@ class QueueRow(NamedTuple):
     queue_len: int  # work waiting for a worker as the second ended
     queue_ms: int  # the queue's length integrated over the second (mean length x 1000)
     wait_ms: int  # summed queue waits of the work that arrived this second
-    busy_ms: int  # summed service the work that arrived this second asked for
+    service_ms: int  # summed service the work that arrived this second asked for
+    busy_ms: int  # worker time spent in this second (utilisation: / 1000 x workers)
 
 
 #: file stem -> row type, for every table a run folder may hold

@@ -155,6 +155,7 @@ def write_run(
         pa.Table.from_pylist(money, schema=MONEY_SCHEMA if cards else OLD_MONEY_SCHEMA),
         path / "money.parquet",
     )
+    pq.write_table(pa.Table.from_pylist(_queues(), schema=QUEUES_SCHEMA), path / "queues.parquet")
     _write_json(path / "summary.json", _summary(tx, events, money, cards))
     _write_json(path / "scenario.json", _scenario(per_minute))
     return Fixture(path, rate_limited, per_minute, leak_paise, cards, card_leak_paise)
@@ -253,6 +254,38 @@ def _events(tx: list[dict], rate_limited: int) -> list[dict]:
     for row in by_code["U69"]:
         events.append(event(row["t_completed_ms"], "COLLECT_EXPIRED", row, ""))
     return sorted(events, key=lambda e: (e["t_ms"], e["kind"], e["txn_id"]))
+
+
+COUNTS = ("workers", "arrivals", "refused", "queue_len", "queue_ms", "wait_ms")
+QUEUES_SCHEMA = pa.schema(
+    [("t_s", pa.int64()), ("place", pa.string())]
+    + [(c, pa.int64()) for c in (*COUNTS, "service_ms", "busy_ms")]
+)
+SBI_PEAK_QUEUE = 30  # SBI's queue grows by 3 a second from 10 s to 19 s, then is gone
+
+
+def _queues() -> list[dict]:
+    """Every bank's core: 8 workers, 5 arrivals a second each asking 200 ms; SBI queues
+    from 10 s to 19 s (refusing 2 a second from 15 s), everyone else never waits."""
+    rows = []
+    for t in range(SIM_DURATION_MS // 1000):
+        for bank in BANKS:
+            queue = 3 * (t - 9) if bank == "SBI" and 10 <= t < 20 else 0
+            rows.append(
+                {
+                    "t_s": t,
+                    "place": f"bank:{bank}",
+                    "workers": 8,
+                    "arrivals": 5,
+                    "refused": 2 if queue and t >= 15 else 0,
+                    "queue_len": queue,
+                    "queue_ms": queue * 1000,
+                    "wait_ms": queue * 1000,
+                    "service_ms": 1000,
+                    "busy_ms": 8000 if queue else 1000,
+                }
+            )
+    return rows
 
 
 def _money(tx: list[dict], leak_paise: int, card_leak_paise: int) -> list[dict]:
@@ -354,6 +387,7 @@ def _scenario(per_minute: int) -> dict:
         "merchant": {"name": MALICIOUS_NAME, "vpa": MALICIOUS_VPA},
         "limits": {"per_minute": per_minute, "per_hour": 50},
         "fraud": {"high_value_paise": 5_000_000, "daily_cap_paise": 10_000_000},
+        "faults": {"outages": [{"bank": "SBI", "from_s": 10, "to_s": 15}]},
     }
 
 

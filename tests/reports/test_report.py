@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from tests.reports.fake_run import MALICIOUS_NAME, MALICIOUS_VPA
+from tests.reports.fake_run import MALICIOUS_NAME, MALICIOUS_VPA, SBI_PEAK_QUEUE
 from upisim.reports import build_report, fmt, load_run
 
 SECTION_HEADINGS = [
@@ -19,6 +19,7 @@ SECTION_HEADINGS = [
     "Throughput",
     "Latency",
     "Outcomes",
+    "Banks",
     "Payment methods",
     "Rate-limit hits",
     "Balance conservation",
@@ -178,7 +179,7 @@ def test_page_is_self_contained(report, page):
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
     on_disk = {p.read_bytes() for p in report.parent.glob("*.png")}
     assert embedded == on_disk
-    assert len(on_disk) == 9
+    assert len(on_disk) == 11
 
 
 def test_a_run_without_rate_limits_says_so_and_drops_an_old_plot(make_run, tmp_path):
@@ -301,3 +302,19 @@ def test_a_run_from_before_cards_and_methods_still_reports(make_run, tmp_path):
     assert 'id="payment-methods"' not in page
     assert not (tmp_path / "methods.csv").exists()
     assert page.count("<h2>") == len(SECTION_HEADINGS) - 1
+
+
+def test_the_banks_section_names_the_bank_that_queued_and_shades_the_fault(fixture_run):
+    from upisim.reports import banks, load_run
+
+    run = load_run(fixture_run.path)
+    table = banks.bank_outcomes(run.transactions, run.queues).set_index("bank")
+    assert table.loc["SBI", "peak queue"] == SBI_PEAK_QUEUE
+    assert table.loc["SBI", "refused"] == 2 * 5 and table.loc["HDFC", "peak queue"] == 0
+    assert table.loc["HDFC", "utilisation"] == pytest.approx(1000 / 8000)
+    # from the queue's integral: SBI's 10 seconds of 3, 6, ... 30 waiting, a 10 s bin
+    over = banks.queues_over_time(run.queues, 10_000).set_index(["t_s", "bank"])
+    assert over.loc[(10, "SBI"), "queue"] == pytest.approx(sum(range(3, 31, 3)) / 10)
+    assert banks.fault_windows(run.scenario).values.tolist() == [["SBI dark", 10.0, 15.0]]
+    page = build_report(fixture_run.path, fixture_run.path / "r").read_text()
+    assert "SBI's core banking queued the most: 30 waiting at the peak, 825 ms mean wait" in page
