@@ -107,7 +107,6 @@ class Pool:
         record: Callable[[QueueRow], None],
     ) -> None:
         self.place = place
-        self.capacity = capacity
         self.workers = capacity.workers
         self.queue_limit = capacity.queue_limit
         self.faults = capacity.faults
@@ -140,11 +139,7 @@ class Pool:
         ends = self._ends
         while ends and ends[0] <= now:
             heapq.heappop(ends)
-        workers = self.workers
-        if faults.cuts:
-            cut = _in(faults.cuts, now)
-            if cut is not None:
-                workers = max(1, int(cut.value))
+        workers = self._workers_at(now)
         if new_work and (
             offline is not None
             or (
@@ -188,10 +183,10 @@ class Pool:
         start (0: nothing is queued)."""
         return max(0, self._last_start - now)
 
-    @property
-    def queued(self) -> int:
-        """Work waiting for a worker (as of the last arrival)."""
-        return len(self._waiting)
+    def _workers_at(self, t: int) -> int:
+        """Workers in service at ``t``: fewer during a capacity cut."""
+        cut = _in(self.faults.cuts, t) if self.faults.cuts else None
+        return self.workers if cut is None else max(1, int(cut.value))
 
     # -- what it measured -----------------------------------------------------------------
 
@@ -225,11 +220,7 @@ class Pool:
                 return
 
     def _flush(self, edge: int, queue_len: int) -> None:
-        workers = self.workers
-        if self.faults.cuts:
-            cut = _in(self.faults.cuts, edge - 1)
-            if cut is not None:
-                workers = max(1, int(cut.value))
+        workers = self._workers_at(edge - 1)
         self._record(
             QueueRow(
                 edge // 1000 - 1,
