@@ -81,6 +81,9 @@ class Books(NamedTuple):
     customers: int  # every customer's savings balance
     settlement: int  # the UPI settlement account: debited, not yet credited elsewhere
     card_outstanding: int  # owed on all credit cards: money the bank lent
+    # net positions of closed settlement cycles, received (+) or paid (-) through NPCI's
+    # settlement; settlement + settled is what the bank still owes the network (0: square)
+    settled: int = 0
 
 
 class Bank(Served):
@@ -111,6 +114,8 @@ class Bank(Served):
         self.customers_total = sum(a.balance for a in self.accounts.values())
         self.settlement = 0
         self.outstanding_total = 0  # owed on all credit cards: money this bank lent
+        self.settled = 0  # settlement cycles' net positions posted (credits - debits)
+        self._cycles_posted: set[int] = set()
         # every leg of a payment not yet settled: a leg is never forgotten while the switch may
         # still send about it, and memory follows the rate and the settlement cycle
         self._txns: dict[tuple[TxnId, str], Leg] = {}
@@ -124,7 +129,7 @@ class Bank(Served):
         return Paise(self.accounts[account].outstanding)
 
     def gauges(self) -> Books:
-        return Books(self.customers_total, self.settlement, self.outstanding_total)
+        return Books(self.customers_total, self.settlement, self.outstanding_total, self.settled)
 
     # -- handlers -----------------------------------------------------------------------
 
@@ -344,6 +349,10 @@ class Bank(Served):
         for txn_id in timer.message.txn_ids:
             txns.pop((txn_id, DEBIT), None)
             txns.pop((txn_id, CREDIT), None)
+        for cycle, net in timer.message.positions:  # NPCI settled: each cycle posted once
+            if cycle not in self._cycles_posted:
+                self._cycles_posted.add(cycle)
+                self.settled += net
         self.send(timer.sender, SettlementAck(timer.message.number))
 
     @property

@@ -34,6 +34,7 @@ REMITTER_ACCOUNT_MISSING: Final = "XH"
 FIRST_TXN_LIMIT: Final = "FL"
 NEW_USER_FREEZE: Final = "FP"
 BENEFICIARY_ACCOUNT_MISSING: Final = "XI"
+NET_DEBIT_CAP: Final = "U03"  # the remitter bank's net debit cap in the open cycle
 REMITTER_CBS: Final = "XY"  # remitter core banking offline, or its queue full
 BENEFICIARY_CBS: Final = "Y1"  # beneficiary core banking offline, or its queue full
 NOT_PERMITTED: Final = "B3"  # no such funding (no credit card), or a method the payee can't take
@@ -57,6 +58,7 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "U67": ("debit timeout", TD),
     "U68": ("credit timeout", TD),
     "U09": ("ReqAuth timeout", TD),
+    "U03": ("net debit cap exceeded", TD),
     "U28": ("remitter bank not available", TD),
     "U29": ("address resolution failed", BD),
     "U48": ("transaction id not present", TD),

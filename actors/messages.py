@@ -248,6 +248,8 @@ class SettlementFile(NamedTuple):
 
     number: int
     txn_ids: tuple[TxnId, ...]
+    # a closed settlement cycle's net position for this bank, to post once: (cycle, paise)
+    positions: tuple[tuple[int, int], ...] = ()
 
 
 class SettlementAck(NamedTuple):

@@ -32,6 +32,54 @@ def audit(run_dir: str | Path) -> list[str]:
     found += _conservation(money, tx, start)
     found += _ledgers(tx, accounts)
     found += _records(tx)
+    found += _settlement(run.settlement, money, tx)
+    return found
+
+
+def _settlement(cycles: pd.DataFrame, money: pd.DataFrame, tx: pd.DataFrame) -> list[str]:
+    """Each closed cycle's net positions sum to zero and are what the payments that moved
+    money and ended in it imply; each bank booked what its cycles say (settled_paise), and
+    is square at the end: settlement + settled = 0 (runs without a settlement table, made
+    before cycles existed, have nothing to check)."""
+    if cycles.empty:
+        return []
+    found = []
+    off = cycles.groupby("cycle").net_paise.sum()
+    if (off != 0).any():
+        found.append(f"settlement: cycle {int(off[off != 0].index[0])}'s positions do not sum to 0")
+    if ((cycles.credits_paise - cycles.debits_paise) != cycles.net_paise).any():
+        found.append("settlement: a position that is not its credits less its debits")
+    moved = tx[tx.state.isin(sorted(State.MOVED))]
+    closes = cycles.groupby("cycle").t_close_ms.first().sort_index()
+    cycle = closes.searchsorted(moved.t_completed_ms.to_numpy(), side="right")
+    implied = (
+        pd.concat(
+            [
+                pd.DataFrame({"cycle": cycle, "bank": moved.payee_bank, "net": moved.amount_paise}),
+                pd.DataFrame(
+                    {"cycle": cycle, "bank": moved.payer_bank, "net": -moved.amount_paise}
+                ),
+            ]
+        )
+        .groupby(["cycle", "bank"])
+        .net.sum()
+    )
+    booked = cycles.set_index(["cycle", "bank"]).net_paise
+    both = pd.concat([booked.rename("booked"), implied.rename("implied")], axis=1).fillna(0)
+    wrong = both[both.booked != both.implied]
+    if len(wrong):
+        first = wrong.reset_index().iloc[0]
+        found.append(
+            f"settlement: {first.bank}'s position in cycle {first.cycle} is {int(first.booked)} "
+            f"paise, but the payments that ended in it say {int(first.implied)}"
+        )
+    last = money[money.t_ms == money.t_ms.max()].set_index("bank")
+    posted = cycles.groupby("bank").net_paise.sum().reindex(last.index, fill_value=0)
+    if (last.settled_paise != posted).any():
+        found.append("settlement: a bank booked other than its cycles' positions")
+    unsquare = last.index[(last.settlement_paise + last.settled_paise != 0).to_numpy()]
+    for bank in unsquare:
+        found.append(f"settlement: {bank} is not square after its last cycle")
     return found
 
 

@@ -24,6 +24,7 @@ from upisim.runfolder import (
     MoneyRow,
     Notification,
     QueueRow,
+    SettlementRow,
     TransactionRow,
     columns,
 )
@@ -49,6 +50,7 @@ MONEY_COLUMNS = dtypes(MoneyRow)
 ACCOUNT_COLUMNS = dtypes(AccountRow)
 NOTIFICATION_COLUMNS = dtypes(Notification)
 QUEUE_COLUMNS = dtypes(QueueRow)
+SETTLEMENT_COLUMNS = dtypes(SettlementRow)
 # Columns a run may lack: the card columns and `refund_of` came after the first runs, and a
 # trimmed or hand-made transactions file may have no `method`. A value is how
 # docs/run-folder.md says to read the missing column; None leaves it out (there is nothing
@@ -58,6 +60,7 @@ ADDED_LATER: dict[str, object] = {
     "card_outstanding_paise": 0,
     "card_limit_paise": 0,
     "refund_of": "",
+    "settled_paise": 0,
 }
 
 
@@ -96,6 +99,12 @@ class Run:
         """`queues.parquet`: each bank's core banking, second by second (empty for runs
         made before capacity existed)."""
         return read_parquet(self.path / "queues.parquet", QUEUE_COLUMNS, required=False)
+
+    @cached_property
+    def settlement(self) -> pd.DataFrame:
+        """`settlement.parquet`: every bank's net position in every closed settlement cycle
+        (empty for runs made before cycles existed)."""
+        return read_parquet(self.path / "settlement.parquet", SETTLEMENT_COLUMNS, required=False)
 
 
 def load_run(

@@ -53,6 +53,17 @@ class Ledger:
         return sum(b.settlement for b in self.books.values())
 
     @property
+    def unsquare(self) -> dict[str, int]:
+        """Banks whose settlement account is not what their closed cycles' net positions
+        undo (settlement + settled != 0), and by how much: once every cycle is closed and
+        posted, none."""
+        return {
+            self._names[a]: b.settlement + b.settled
+            for a, b in sorted(self.books.items())
+            if b.settlement + b.settled
+        }
+
+    @property
     def card_outstanding(self) -> int:
         return sum(b.card_outstanding for b in self.books.values())
 
@@ -110,4 +121,9 @@ def problems(
         found.append(f"{legs_held} leg(s) still held by banks after everything settled")
     if not stuck and ledger.in_settlement:
         found.append(f"{ledger.in_settlement} paise left in settlement with no payment in flight")
+    if settled and not ledger.in_settlement:  # (money left in flight says more)
+        for bank, off in ledger.unsquare.items():
+            found.append(
+                f"{bank} is not square after its last settlement cycle: off by {off} paise"
+            )
     return found

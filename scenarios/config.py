@@ -40,17 +40,15 @@ from upisim.scenarios.sections import (
     RateLimitConfig,
     RefundConfig,
     ScriptedPayment,
+    SettlementConfig,
     TimeoutsConfig,
     UserConfig,
     _Strict,
 )
 
-MAX_SEED = 2**63 - 1
-"""The largest seed (``seed`` or ``--seed``): seeds are whole numbers 0..2**63-1."""
+MAX_SEED = 2**63 - 1  # the largest seed (seed or --seed): seeds are 0..2**63-1
 MAX_DRAIN_LIMIT_S = 30 * 24 * 3600
-# A population's opening balances are log-normal around the median: a draw six spreads
-# above it is about one in a billion.
-_SPREADS = 6
+_SPREADS = 6  # opening balances are log-normal: six spreads up is one in a billion
 
 __all__ = [
     "MAX_SEED",
@@ -94,6 +92,7 @@ class Scenario(_Strict):
     collect: CollectConfig = Field(default_factory=CollectConfig)
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
     refunds: RefundConfig = Field(default_factory=RefundConfig)
+    settlement: SettlementConfig = Field(default_factory=SettlementConfig)
     methods: dict[MethodName, MethodConfig] = Field(
         default_factory=dict, description="method -> changes to its defaults"
     )

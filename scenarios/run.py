@@ -32,6 +32,7 @@ from upisim.runfolder import (
     MoneyRow,
     Notification,
     QueueRow,
+    SettlementRow,
     TransactionRow,
 )
 from upisim.scenarios.checks import Ledger
@@ -119,6 +120,7 @@ class _Run:
         self.events = self._writer("events", EventRow)
         self.money = self._writer("money", MoneyRow)
         self.queues = self._writer("queues", QueueRow)
+        self.settlement = self._writer("settlement", SettlementRow)
         self.notes = (
             self._writer("notifications", Notification) if scenario.notifications.record else None
         )
@@ -158,7 +160,14 @@ class _Run:
                 self._drive()
         finally:
             self.loop.stop()
-            for writer in (self.tx, self.events, self.money, self.queues, self.notes):
+            for writer in (
+                self.tx,
+                self.events,
+                self.money,
+                self.queues,
+                self.settlement,
+                self.notes,
+            ):
                 if writer is not None:
                     writer.close()
         self.wall = time.perf_counter() - wall_start
@@ -282,6 +291,8 @@ class _Run:
                     event_kinds[row[1]] += 1
                 elif kind is QueueRow:
                     self.queues.append(row)
+                elif kind is SettlementRow:
+                    self.settlement.append(row)
                 elif self.notes is not None and kind is Notification:
                     self.notes.append(row)
                 else:

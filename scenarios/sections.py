@@ -101,6 +101,9 @@ class BankConfig(_Strict):
     new_user_cap: Amount = 5_000_00
     new_user_hours: int = Field(default=24, ge=0)
     core: CoreConfig = Field(default_factory=CoreConfig, description="core banking capacity")
+    net_debit_cap: Amount | None = Field(
+        default=None, description="most it may owe in the open settlement cycle (U03 past it)"
+    )
 
 
 DEFAULT_BANKS = (
@@ -229,6 +232,12 @@ class RefundConfig(_Strict):
     )
     after_s: float = Field(
         default=60, gt=0, description="how long after the payment the refund goes"
+    )
+
+
+class SettlementConfig(_Strict):
+    cycle_s: float = Field(
+        default=8_640, gt=0, le=86_400, description="NPCI's settlement cycle (ten a day)"
     )
 
 

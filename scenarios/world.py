@@ -316,6 +316,9 @@ def build_world(scenario: Scenario, seed: int) -> World:
         settle_grace=settle_grace(scenario, methods),
         # an app may check on a request (or an expired collect) until its last check
         status_window=checks.horizon + round(scenario.collect.expiry_s * 1000) + 60 * SECOND,
+        cycle_ms=round(scenario.settlement.cycle_s * 1000),
+        net_debit_caps={b.code: Paise(b.net_debit_cap) for b in scenario.banks if b.net_debit_cap},
+        load_end=scenario.duration_ms,
     )
     f = scenario.fraud
     fraud = FraudMonitor(

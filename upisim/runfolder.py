@@ -98,6 +98,19 @@ class MoneyRow(NamedTuple):
     customers_paise: int
     settlement_paise: int
     card_outstanding_paise: int
+    settled_paise: int  # net positions of the settlement cycles closed and posted so far
+
+
+class SettlementRow(NamedTuple):
+    """One bank's multilateral net position in one closed settlement cycle."""
+
+    cycle: int  # 0, 1, ... in order; the last may close early, when the day's payments end
+    t_close_ms: int
+    bank: str
+    payments: int  # payments that moved money with a leg at this bank, ended in the cycle
+    debits_paise: int  # paid by its customers
+    credits_paise: int  # paid to its customers
+    net_paise: int  # credits - debits: received (+) or owed (-) at settlement
 
 
 class AccountRow(NamedTuple):
@@ -151,6 +164,7 @@ TABLES: Final[dict[str, type[tuple[object, ...]]]] = {
     "accounts": AccountRow,
     "notifications": Notification,
     "queues": QueueRow,
+    "settlement": SettlementRow,
 }
 
 #: the column types a table may have

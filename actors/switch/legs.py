@@ -39,6 +39,7 @@ from upisim.actors.methods import ACCOUNT, REFUND_DEBIT, Method
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import RetryPolicy, SwitchTimeouts
 from upisim.actors.switch.refunds import RefundBook
+from upisim.actors.switch.settlement import CycleClose, DayEnd, NetSettlement
 from upisim.actors.types import Address, SimTime, TxnId, Vpa
 from upisim.runfolder import Kind, State, TransactionRow
 
@@ -68,7 +69,10 @@ class Legs(Logic):
     settle_grace: int  # how long after a payment finished a message about it may still land
     _unsettled: deque[tuple[int, TxnId, str, str, int]]  # finished, not yet in a file
     _settle_armed: bool
-    _files_out: dict[int, tuple[str, tuple[TxnId, ...]]]  # by number: sent, not acknowledged
+    # by number: sent, not acknowledged: (bank, payments over, (cycle, net position) to post)
+    _files_out: dict[int, tuple[str, tuple[TxnId, ...], tuple[tuple[int, int], ...]]]
+    net: NetSettlement
+    load_end: int  # after it, with nothing open, the open cycle closes at once
     _files_made: int
     files_resent: int
     _bank: dict[str, Address]
@@ -128,6 +132,12 @@ class Legs(Logic):
         self.refund_book.finished(p, self.now)
         if p.banks_asked:
             self._to_settle(p)
+        moved = to == Stage.SUCCESS or to == Stage.DEEMED
+        asked = bool(p.banks_asked & PAYER_BANK)
+        if self.net.over(p.payer_bank, p.payee_bank, p.amount, asked, moved):
+            self.set_timer(self.net.next_close(self.now), CycleClose())
+        if not self.payments and self.now >= self.load_end and self.net.open:
+            self.set_timer(1, DayEnd())  # nothing is left to pay: the day's last cycle closes
         if not self.payments:  # every response timer left is stale: drop them, settle soon
             self.cancel_timers(Timeout)
             if self._unsettled:
@@ -149,9 +159,11 @@ class Legs(Logic):
         with those of every file it has not acknowledged (folded into the new one, so a bank
         dark for an hour gets one file a cycle, not one per cycle it missed)."""
         files: dict[str, list[TxnId]] = {}
+        posts: dict[str, list[tuple[int, int]]] = {}
         out = self._files_out
-        for bank, txn_ids in out.values():
+        for bank, txn_ids, positions in out.values():
             files.setdefault(bank, []).extend(txn_ids)
+            posts.setdefault(bank, []).extend(positions)
         self.files_resent += len(out)
         out.clear()
         horizon = self.now - self.settle_grace
@@ -164,14 +176,18 @@ class Legs(Logic):
             if asked & PAYEE_BANK and not same_bank:
                 files.setdefault(payee_bank, []).append(txn_id)
         for bank in sorted(files):
-            self._files_made += 1
-            txn_ids = tuple(files[bank])
-            out[self._files_made] = (bank, txn_ids)
-            self.send(self._bank[bank], SettlementFile(self._files_made, txn_ids))
+            self._send_file(bank, tuple(files[bank]), tuple(posts.get(bank, ())))
         self._settle_armed = bool(unsettled or out)
         if self._settle_armed:  # with nothing open, the rest can go once the grace is over
             soon = unsettled and not self.payments
             self.set_timer(self.settle_grace + 1 if soon else self.settle_every, msg)
+
+    def _send_file(
+        self, bank: str, txn_ids: tuple[TxnId, ...], positions: tuple[tuple[int, int], ...]
+    ) -> None:
+        self._files_made += 1
+        self._files_out[self._files_made] = (bank, txn_ids, positions)
+        self.send(self._bank[bank], SettlementFile(self._files_made, txn_ids, positions))
 
     def on_SettlementAck(self, msg: SettlementAck, sender: Address) -> None:
         """A bank has a file: stop sending it. With nothing left to settle, the cycle stops."""
@@ -212,6 +228,9 @@ class Legs(Logic):
     # -- the money legs: one handler per kind of leg answer -----------------------------------
 
     def _debit(self, p: Payment) -> None:
+        if not self.net.may_debit(p.payer_bank, p.payee_bank, p.amount):  # past its cap: U03
+            self._finish(p, Stage.FAILED, codes.NET_DEBIT_CAP)
+            return
         self._move(p, Stage.DEBITING, self.timeouts.pay)
         p.banks_asked |= PAYER_BANK
         if p.kind == Kind.REFUND:  # the merchant pays back from its account

@@ -40,20 +40,24 @@ from upisim.actors.messages import (
     RespPayLeg,
     RespRiskScore,
     Result,
+    SettleNow,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, Method
 from upisim.actors.switch.legs import Legs
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import CollectRules, RetryPolicy, SwitchTimeouts
 from upisim.actors.switch.refunds import RefundBook
-from upisim.actors.types import HOUR, SECOND, Address, BankCode, TxnId, Vpa
+from upisim.actors.switch.settlement import CycleClose, DayEnd, NetSettlement
+from upisim.actors.types import HOUR, SECOND, Address, BankCode, Paise, TxnId, Vpa
 from upisim.runfolder import Kind
 
 
 class SwitchLoad(NamedTuple):
-    """The switch's gauges: payments it holds that have not reached a terminal state."""
+    """The switch's gauges: payments it holds that have not reached a terminal state, and
+    the sum of every net position it issued (zero: a cycle only moves money between banks)."""
 
     in_flight: int
+    issued: int = 0
 
 
 class Switch(Legs):
@@ -73,6 +77,9 @@ class Switch(Legs):
         settle_every: int = 10 * SECOND,
         settle_grace: int = 0,
         status_window: int = 15 * 60 * SECOND,
+        cycle_ms: int = 8_640 * SECOND,
+        net_debit_caps: Mapping[str, Paise] | None = None,
+        load_end: int = 0,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
         self.methods = methods
@@ -101,6 +108,12 @@ class Switch(Legs):
         # settle_grace ms ago) and may forget those legs
         self.settle_every = settle_every
         self.settle_grace = settle_grace
+        # NPCI's settlement cycles (ten a day by default) and the banks' net debit caps;
+        # after load_end, with nothing open, the day's last cycle closes at once
+        self.net = NetSettlement(banks, cycle_ms, net_debit_caps)
+        self.load_end = load_end
+        if load_end > 0:
+            self.set_timer(load_end, DayEnd())
         self._unsettled = deque()
         self._settle_armed = False
         self._files_out = {}
@@ -119,7 +132,7 @@ class Switch(Legs):
         return self.refund_book.claims
 
     def gauges(self) -> SwitchLoad:
-        return SwitchLoad(len(self.payments))
+        return SwitchLoad(len(self.payments), self.net.issued)
 
     # -- requests -------------------------------------------------------------------------
 
@@ -341,3 +354,26 @@ class Switch(Legs):
             self._finish(p, Stage.FAILED, codes.RISK_DECLINED)
             return
         self._debit(p)
+
+    # -- settlement cycles: every bank's net position -------------------------------------
+
+    def on_CycleClose(self, msg: CycleClose, sender: Address) -> None:
+        self._close_cycle()
+
+    def on_DayEnd(self, msg: DayEnd, sender: Address) -> None:
+        if not self.payments and self.net.open:  # the cycle closes now, not on the clock
+            self.cancel_timers(CycleClose)
+            self._close_cycle()
+
+    def _close_cycle(self) -> None:
+        """Each bank with a position in the open cycle gets it in a file of its own, sent
+        again until acknowledged like any settlement file."""
+        cycle = self.net.cycle
+        rows, nets = self.net.close(self.now)
+        for row in rows:
+            self.record(row)
+        for bank, net in nets.items():
+            self._send_file(bank, (), ((cycle, net),))
+        if nets and not self._settle_armed:
+            self._settle_armed = True
+            self.set_timer(self.settle_every, SettleNow())

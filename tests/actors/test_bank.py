@@ -60,14 +60,14 @@ def test_debit_moves_money_into_settlement() -> None:
     bank = make_bank()
     assert ask(bank, debit("T1", 2_500_00)).code == codes.APPROVED
     assert bank.balance(RAHUL) == 7_500_00
-    assert bank.gauges() == (8_000_00, 2_500_00, 0)
+    assert bank.gauges() == (8_000_00, 2_500_00, 0, 0)
 
 
 def test_insufficient_funds_is_z9_and_moves_nothing() -> None:
     bank = make_bank()
     assert ask(bank, debit("T1", 10_000_01)).code == codes.INSUFFICIENT_FUNDS
     assert bank.balance(RAHUL) == 10_000_00
-    assert bank.gauges() == (10_500_00, 0, 0)
+    assert bank.gauges() == (10_500_00, 0, 0, 0)
 
 
 def test_wrong_pin_is_zm_then_z6_lockout_for_the_configured_time() -> None:
@@ -109,7 +109,7 @@ def test_unknown_accounts_are_xh_and_xi() -> None:
         ask(bank, ReqPayCredit(TxnId("T2"), "NOPE", Paise(100))).code
         == codes.BENEFICIARY_ACCOUNT_MISSING
     )
-    assert bank.gauges() == (10_500_00, 0, 0)
+    assert bank.gauges() == (10_500_00, 0, 0, 0)
 
 
 def test_every_leg_is_idempotent_by_transaction_id() -> None:
@@ -136,7 +136,7 @@ def test_same_bank_payment_keeps_debit_and_credit_apart() -> None:
     bank = make_bank()
     assert ask(bank, debit("T1", 1_000_00)).code == codes.APPROVED
     assert ask(bank, ReqPayCredit(TxnId("T1"), PRIYA, Paise(1_000_00))).code == codes.APPROVED
-    assert bank.gauges() == (10_500_00, 0, 0)
+    assert bank.gauges() == (10_500_00, 0, 0, 0)
 
 
 def test_reversal_before_the_debit_arrives_refuses_the_late_debit() -> None:
@@ -163,7 +163,7 @@ def test_credit_reversal_takes_the_money_back() -> None:
     rev = ReqPayReversal(TxnId("T1"), CREDIT, PRIYA, Paise(300_00))
     assert ask(bank, rev).code == codes.APPROVED
     assert bank.balance(PRIYA) == 500_00
-    assert bank.gauges() == (10_500_00, 0, 0)
+    assert bank.gauges() == (10_500_00, 0, 0, 0)
 
 
 def test_a_bank_keeps_every_leg_until_its_payment_is_settled_however_long() -> None:
@@ -197,7 +197,7 @@ def test_started_actor_answers_by_message(actors: None) -> None:
         ("switch", RespPayLeg(TxnId("T1"), DEBIT, "00")),
         ("switch", RespPayLeg(TxnId("T2"), DEBIT, "Z9")),
     ]
-    assert out.gauges == (9_500_00, 1_000_00, 0)
+    assert out.gauges == (9_500_00, 1_000_00, 0, 0)
     assert ref.is_alive()
 
 

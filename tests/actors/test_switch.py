@@ -332,7 +332,7 @@ def test_started_switch_answers_by_message(actors: None) -> None:
     pay = ReqPay(T, PAYER, PAYEE, Paise(100), BankCode("HDFC"), "A", "c", SimTime(0))
     out = ref.ask(Deliver([envelope(pay, sender="users:0")], until=5), timeout=5)
     assert [(to, m) for *_, to, m in out.sends] == [("users:1", ReqAuthDetails(T, PAYEE))]
-    assert out.gauges == (1,)
+    assert out.gauges == (1, 0)
     assert out.wake_at == 10_000  # the address-resolution timeout
 
 
@@ -349,15 +349,21 @@ def test_a_finished_payment_leaves_one_stale_timer_that_changes_nothing() -> Non
     d.up_to_debit()
     d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
     d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
-    # nothing else is open: its stale response timer is dropped, the banks hear it is over
-    assert d.switch.pending_timers == 1
+    # nothing else is open: its stale response timer is dropped, the day's settlement cycle
+    # closes at once (HDFC owes the ₹1,000, SBI is owed it), the banks hear it is over
+    assert d.switch.pending_timers == 3  # the clock's cycle close, the day's, the files
+    owed, due = ((0, -1_000_00),), ((0, 1_000_00),)
     assert d.wait(1) == [] and len(d.rows) == 1
-    assert d.settled == [
-        ("bank:HDFC", SettlementFile(1, (T,))),
-        ("bank:SBI", SettlementFile(2, (T,))),
+    assert d.settled[:2] == [
+        ("bank:HDFC", SettlementFile(1, (), owed)),
+        ("bank:SBI", SettlementFile(2, (), due)),
     ]
-    d.tell(SettlementAck(1), "bank:HDFC", dt=1)
-    d.tell(SettlementAck(2), "bank:SBI", dt=1)
+    assert d.settled[2:] == [  # the positions, unacknowledged, go again with the legs
+        ("bank:HDFC", SettlementFile(3, (T,), owed)),
+        ("bank:SBI", SettlementFile(4, (T,), due)),
+    ]
+    d.tell(SettlementAck(3), "bank:HDFC", dt=1)
+    d.tell(SettlementAck(4), "bank:SBI", dt=1)
     assert d.switch.pending_timers == 0  # acknowledged: nothing keeps the run going
 
 
@@ -382,15 +388,16 @@ def test_a_settlement_file_is_sent_again_each_cycle_until_its_bank_acknowledges_
     d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
     d.tell(RespPayLeg(T, CREDIT, "00"), "bank:SBI")
     d.wait(1)
-    assert [m.number for _, m in d.settled] == [1, 2]
-    d.tell(SettlementAck(2), "bank:SBI", dt=1)  # SBI has its file; HDFC's was lost
+    assert [m.number for _, m in d.settled] == [1, 2, 3, 4]  # positions, then with the legs
+    d.tell(SettlementAck(4), "bank:SBI", dt=1)  # SBI has its file; HDFC's was lost
     assert d.switch.pending_timers == 1  # the cycle goes on for HDFC alone
     d.settled.clear()
     d.wait(10_000)
-    assert d.settled == [("bank:HDFC", SettlementFile(3, (T,)))] and d.switch.files_resent == 1
-    d.tell(SettlementAck(1), "bank:HDFC", dt=1)  # a late ack of the folded file: no matter
+    again = SettlementFile(5, (T,), ((0, -1_000_00),))
+    assert d.settled == [("bank:HDFC", again)] and d.switch.files_resent == 3
+    d.tell(SettlementAck(3), "bank:HDFC", dt=1)  # a late ack of the folded file: no matter
     assert d.switch.pending_timers == 1
-    d.tell(SettlementAck(3), "bank:HDFC", dt=1)
+    d.tell(SettlementAck(5), "bank:HDFC", dt=1)
     assert d.switch.pending_timers == 0  # everything settled: the cycle stops
     d.settled.clear()
     d.wait(60_000)

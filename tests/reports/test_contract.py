@@ -35,6 +35,7 @@ READER_COLUMNS = {
     "accounts": reports_run.ACCOUNT_COLUMNS,
     "notifications": reports_run.NOTIFICATION_COLUMNS,
     "queues": reports_run.QUEUE_COLUMNS,
+    "settlement": reports_run.SETTLEMENT_COLUMNS,
 }
 
 

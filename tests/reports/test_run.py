@@ -20,7 +20,10 @@ DOC_TRANSACTIONS = [
 ]  # fmt: skip
 DOC_NULLABLE = ["t_received_ms", "t_resolved_ms", "t_risk_ms", "t_debited_ms", "t_credited_ms"]
 DOC_EVENTS = ["t_ms", "kind", "actor", "txn_id", "subject", "detail", "value"]
-DOC_MONEY = ["t_ms", "bank", "customers_paise", "settlement_paise", "card_outstanding_paise"]
+DOC_MONEY = [
+    "t_ms", "bank", "customers_paise", "settlement_paise", "card_outstanding_paise",
+    "settled_paise",
+]  # fmt: skip
 DOC_ACCOUNTS = [
     "vpa", "name", "bank", "account", "merchant", "new_user", "opening_paise", "closing_paise",
     "card_limit_paise", "card_outstanding_paise",

@@ -84,12 +84,27 @@ def test_update_alone_does_not_check(world: World) -> None:
 
 def test_sample_gives_one_row_per_bank_in_address_order(world: World) -> None:
     ledger = Ledger(world)
-    ledger.update(SBI, Books(7_000_00, 1_000_00, 0))
+    ledger.update(SBI, Books(7_000_00, 1_000_00, 0, -400_00))
     assert ledger.sample(1_500) == [
-        MoneyRow(1_500, "HDFC", 56_000_00, 0, 0),
-        MoneyRow(1_500, "ICICI", 6_000_00, 0, 0),
-        MoneyRow(1_500, "SBI", 7_000_00, 1_000_00, 0),
+        MoneyRow(1_500, "HDFC", 56_000_00, 0, 0, 0),
+        MoneyRow(1_500, "ICICI", 6_000_00, 0, 0, 0),
+        MoneyRow(1_500, "SBI", 7_000_00, 1_000_00, 0, -400_00),
     ]
+
+
+def test_a_bank_not_square_after_its_last_cycle_is_a_problem_once_the_run_settled(
+    world: World,
+) -> None:
+    ledger = Ledger(world)
+    # SBI's customers paid ₹1,000 out; its cycles posted only ₹400 of it back
+    ledger.update(SBI, Books(7_000_00, 1_000_00, 0, -400_00))
+    ledger.update(HDFC, Books(57_000_00, -1_000_00, 0, 1_000_00))
+    assert ledger.unsquare == {"SBI": 600_00}
+    assert "SBI is not square after its last settlement cycle: off by 60000 paise" in problems(
+        ledger, 0, 0
+    )
+    # a run stopped at its drain limit has cycles still open: that is the problem it reports
+    assert not any("square" in p for p in problems(ledger, 0, 1))
 
 
 def test_a_run_that_kept_every_invariant_has_no_problems(world: World) -> None:
