@@ -86,14 +86,19 @@ class NetSettlement:
         if not moved:
             return False
         opened = not self.open
-        for bank, debit, credit in ((payer_bank, amount, 0), (payee_bank, 0, amount)):
-            position = self.open.get(bank)
-            if position is None:
-                position = self.open[bank] = _Position()
-            position.payments += 1
-            position.debits += debit
-            position.credits += credit
+        payer = self._position(payer_bank)
+        payer.payments += 1
+        payer.debits += amount
+        payee = self._position(payee_bank)
+        payee.payments += payee is not payer  # a payment within one bank is one payment
+        payee.credits += amount
         return opened
+
+    def _position(self, bank: str) -> _Position:
+        position = self.open.get(bank)
+        if position is None:
+            position = self.open[bank] = _Position()
+        return position
 
     # -- the close ------------------------------------------------------------------------
 

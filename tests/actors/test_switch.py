@@ -44,9 +44,9 @@ PAYER, PAYEE = Vpa("rahul@okhdfcbank"), Vpa("priya@oksbi")
 class Drive:
     """Plays everyone around the switch; keeps the time and what the switch said."""
 
-    def __init__(self) -> None:
+    def __init__(self, **switch: Any) -> None:
         self.switch = Switch(
-            {PAYER: Address("users:0"), PAYEE: Address("users:1")}, {"HDFC", "SBI"}
+            {PAYER: Address("users:0"), PAYEE: Address("users:1")}, {"HDFC", "SBI"}, **switch
         )
         self.t = 0
         self.sent: list[tuple[str, Any]] = []
