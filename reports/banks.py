@@ -5,6 +5,7 @@ the fault windows every time-series plot shades (drawn by `reports.plots`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -122,3 +123,46 @@ def load_curve(tx: pd.DataFrame, bin_ms: int = 5_000) -> pd.DataFrame:
         }
     )
     return frame[columns]
+
+
+def net_debit_caps(scenario: Mapping[str, Any]) -> dict[str, int]:
+    """Each capped bank's net debit cap in paise, from scenario.json (rupees as text)."""
+    caps = {}
+    for bank in scenario.get("banks") or []:
+        cap = bank.get("net_debit_cap") if isinstance(bank, Mapping) else None
+        if cap is not None:
+            caps[str(bank["code"])] = int(Decimal(str(cap)) * 100)
+    return caps
+
+
+def settlement_by_bank(
+    cycles: pd.DataFrame, tx: pd.DataFrame, caps: Mapping[str, int]
+) -> pd.DataFrame:
+    """Per bank, over the run's settlement cycles: what its payments moved, its largest net
+    debit at a close, its cap and how much of it that debit used, and the payments its cap
+    declined (U03)."""
+    columns = [
+        "bank", "cycles", "payments", "debits_paise", "credits_paise", "largest_net_debit_paise",
+        "net_debit_cap_paise", "cap_used", "U03",
+    ]  # fmt: skip
+    if cycles.empty:
+        return pd.DataFrame(columns=columns)
+    declined = tx.payer_bank[tx.reason_code == "U03"].value_counts()
+    rows = []
+    for bank, mine in cycles.groupby("bank", sort=True):
+        owed = max(0, -int(mine.net_paise.min()))
+        cap = caps.get(str(bank))
+        rows.append(
+            {
+                "bank": bank,
+                "cycles": len(mine),
+                "payments": int(mine.payments.sum()),
+                "debits_paise": int(mine.debits_paise.sum()),
+                "credits_paise": int(mine.credits_paise.sum()),
+                "largest_net_debit_paise": owed,
+                "net_debit_cap_paise": cap,
+                "cap_used": owed / cap if cap else np.nan,
+                "U03": int(declined.get(bank, 0)),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)

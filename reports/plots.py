@@ -9,7 +9,7 @@ backend. `png_bytes` renders with Agg.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import wraps
@@ -432,9 +432,9 @@ def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
         card_ax[0].set_title(
             "Owed on credit cards (lent by the banks, so subtracted from the total)"
         )
-    banks = [c for c in table.columns if c.startswith("settlement_")]
+    banks = [c for c in table.columns if c.startswith("position_")]
     for i, column in enumerate(banks):
-        bank = column.removeprefix("settlement_").removesuffix("_paise")
+        bank = column.removeprefix("position_").removesuffix("_paise")
         bank_ax.plot(
             x,
             table[column].to_numpy(dtype=float, na_value=np.nan) / 100,
@@ -442,7 +442,8 @@ def money_figure(table: pd.DataFrame, start_paise: int | None) -> Figure:
             label=short(bank),
         )
     bank_ax.axhline(0, color="grey", linewidth=0.8)
-    bank_ax.set_title("Net position per bank (+ owed to the network)")
+    _rupee_axis(bank_ax)
+    bank_ax.set_title("Net position per bank in the open settlement cycle (+ to receive, − owed)")
     if banks:
         _legend_outside(bank_ax)
     for ax in axes[:, 0]:
@@ -685,11 +686,17 @@ def compare_money_figure(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str
 def queues_figure(table: pd.DataFrame) -> Figure:
     """Utilisation, queue length and queue wait of each bank's core banking over time."""
     fig, axes = _figure(7.5, nrows=3, sharex=True)
-    panels = (("utilisation", "utilisation"), ("queue", "mean queue"), ("wait_ms", "mean wait"))
-    for (column, label), ax in zip(panels, axes[:, 0], strict=True):
+    # (column, label, the least the axis shows: an idle core is a flat line at 0, not ±0)
+    panels = (
+        ("utilisation", "utilisation", 1.0),
+        ("queue", "mean queue", 1.0),
+        ("wait_ms", "mean wait", 10.0),
+    )
+    for (column, label, least), ax in zip(panels, axes[:, 0], strict=True):
         for bank, rows in table.groupby("bank"):
             x = _time_axis(ax, rows["t_s"], table["t_s"])
             ax.plot(x, rows[column], label=short(bank), linewidth=1.3)
+        ax.set_ylim(0, max(ax.get_ylim()[1], least))
         ax.set_ylabel(label)
     axes[0, 0].yaxis.set_major_formatter(PercentFormatter(1.0))
     axes[2, 0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
@@ -726,4 +733,24 @@ def load_curve_figure(curve: pd.DataFrame) -> Figure:
     success_ax.set_ylabel("success")
     success_ax.set_title("Success against offered load")
     fig.colorbar(points, ax=success_ax, label="simulated time (s)")
+    return fig
+
+
+@_styled
+def settlement_figure(cycles: pd.DataFrame, caps: Mapping[str, int]) -> Figure:
+    """Each bank's net position at each cycle's close (− owed), its cap a dashed line."""
+    fig, axes = _figure(4.2)
+    ax = axes[0, 0]
+    for i, (bank, rows) in enumerate(cycles.groupby("bank", sort=True)):
+        colour = CYCLE[i % len(CYCLE)]
+        x = _time_axis(ax, rows["t_close_ms"] / 1000, cycles["t_close_ms"] / 1000)
+        ax.plot(x, rows["net_paise"] / 100, marker="o", color=colour, label=short(bank))
+        if bank in caps:
+            ax.axhline(-caps[str(bank)] / 100, color=colour, linestyle="--", linewidth=1,
+                       label=f"{short(bank)} cap")  # fmt: skip
+    ax.axhline(0, color="grey", linewidth=0.8)
+    _rupee_axis(ax)
+    ax.set_ylabel("net position (₹)")
+    ax.set_title("Net position per bank at each settlement cycle's close (+ received, − owed)")
+    _legend_outside(ax)
     return fig

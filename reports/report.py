@@ -45,6 +45,7 @@ PNG_NAMES = (
     "methods.png",
     "rate_limits.png",
     "money.png",
+    "settlement.png",
     "fraud.png",
     "collects.png",
 )
@@ -100,6 +101,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             **_methods(run, out),
             "Rate-limit hits": _rate_limits(run, bin_ms, end_ms, out),
             "Balance conservation": _money(run, money, out),
+            "Settlement": _settlement(run, out),
             "Fraud": _fraud(run, bin_ms, end_ms, out),
             "Collect requests": _collects(run, out),
         }
@@ -502,6 +504,55 @@ def _money(run: Run, money: pd.DataFrame, out: Output) -> Safe:
         key,
         [
             out.figure("money.png", fig, "Total money, money in flight and bank net positions"),
+        ],
+    )
+
+
+def _settlement(run: Run, out: Output) -> Safe:
+    cycles, caps = run.settlement, banks.net_debit_caps(run.scenario)
+    by_bank = banks.settlement_by_bank(cycles, run.transactions, caps)
+    out.csv("settlement.csv", by_bank)
+    if cycles.empty:
+        return section(
+            "Settlement", Safe("No settlement cycle closed: no payment moved money."), []
+        )
+    worst = cycles.iloc[int(cycles.net_paise.to_numpy().argmin())]
+    key = markup(
+        "{} settlement cycle(s) closed; in each, the banks' net positions summed to {}. The "
+        "largest net debit at a close was {}, {}'s in cycle {}.",
+        fmt.count(cycles.cycle.nunique()),
+        fmt.rupees(int(cycles.groupby("cycle").net_paise.sum().abs().max())),
+        fmt.rupees(max(0, -int(worst.net_paise))),
+        worst.bank,
+        fmt.count(int(worst.cycle)),
+    )
+    for bank, cap, used, declined in by_bank[by_bank.net_debit_cap_paise.notna()][
+        ["bank", "net_debit_cap_paise", "cap_used", "U03"]
+    ].itertuples(index=False):
+        key = markup(
+            "{} {}'s net debit cap of {}: its largest net debit at a close used {} of it, and "
+            "{} payment(s) were declined U03 at it.",
+            key,
+            bank,
+            fmt.rupees(int(cap)),
+            fmt.share(used),
+            fmt.count(declined),
+        )
+    paise = {c: fmt.rupees for c in by_bank.columns if c.endswith("_paise")}
+    formats = paise | {
+        "net_debit_cap_paise": lambda v: fmt.rupees(v) if pd.notna(v) else "no cap",
+        "cap_used": lambda v: fmt.share(v) if pd.notna(v) else "",
+        "cycles": fmt.count,
+        "payments": fmt.count,
+    }
+    headers = {c: c.removesuffix("_paise").replace("_", " ") for c in by_bank.columns}
+    fig = plots.settlement_figure(cycles, caps)
+    return section(
+        "Settlement",
+        key,
+        [
+            table(by_bank, formats, headers=headers),
+            out.figure("settlement.png", fig, "Net position per bank at each cycle's close"),
         ],
     )
 

@@ -335,8 +335,9 @@ def fraud_over_time(events: pd.DataFrame, bin_ms: int, end_ms: int) -> pd.DataFr
 
 def money_over_time(money: pd.DataFrame, start_paise: int | None) -> pd.DataFrame:
     """Per sample: total money, its deviation from the start, money in flight, what
-    credit-card customers owe, and each bank's net position (`settlement_<BANK>_paise`),
-    all in integer paise.
+    credit-card customers owe, each bank's settlement account (`settlement_<BANK>_paise`)
+    and its net position in the open settlement cycle (`position_<BANK>_paise`, + to
+    receive), all in integer paise.
 
     Total money is deposits plus settlement minus card outstanding: a card payment
     creates deposits at the payee and the same debt at the payer. Without a
@@ -358,12 +359,18 @@ def money_over_time(money: pd.DataFrame, start_paise: int | None) -> pd.DataFram
     frame["card_outstanding_paise"] = grouped["card_outstanding_paise"].sum()
     reference = int(frame["total_paise"].iloc[0]) if start_paise is None else start_paise
     frame.insert(1, "deviation_paise", frame["total_paise"] - reference)
-    banks = money.pivot_table(
-        index="t_ms", columns="bank", values="settlement_paise", aggfunc="sum"
-    )
-    banks = banks.reindex(frame.index).astype("Int64")
-    banks.columns = [f"settlement_{bank}_paise" for bank in banks.columns]
-    return pd.concat([frame, banks], axis=1).reset_index()
+    # a bank's net position in the open cycle (+ to receive): what its closed cycles have
+    # not yet settled of its settlement account (runs before cycles have settled_paise 0)
+    position = -(money["settlement_paise"] + money.get("settled_paise", 0))
+    per_bank = []
+    for name, values in (("settlement", money["settlement_paise"]), ("position", position)):
+        wide = money.assign(v=values).pivot_table(
+            index="t_ms", columns="bank", values="v", aggfunc="sum"
+        )
+        wide = wide.reindex(frame.index).astype("Int64")
+        wide.columns = [f"{name}_{bank}_paise" for bank in wide.columns]
+        per_bank.append(wide)
+    return pd.concat([frame, *per_bank], axis=1).reset_index()
 
 
 def max_deviation(money_table: pd.DataFrame) -> int | None:

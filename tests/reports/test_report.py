@@ -23,6 +23,7 @@ SECTION_HEADINGS = [
     "Payment methods",
     "Rate-limit hits",
     "Balance conservation",
+    "Settlement",
     "Fraud",
     "Collect requests",
 ]

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from tests.scenarios.test_reliability import audited, people
+from upisim.reports.report import build_report
 from upisim.reports.run import load_run
 
 CYCLE_S = 4  # a 20 s load: five cycles on the clock, and the day's last when it is over
@@ -89,3 +90,12 @@ def test_u03_only_when_a_cap_is_set_below_the_natural_net_debit(tmp_path: Path) 
     assert declined.t_debited_ms.isna().all()  # declined before any money moved
     table = load_run(tmp_path / "capped").settlement
     assert table[table.bank == bank].net_paise.min() >= -cap
+    # the report's settlement section says what the cap did, from the tables
+    page = build_report(tmp_path / "capped").read_text(encoding="utf-8")
+    assert f"{len(declined)} payment(s) were declined U03" in page
+    report = pd.read_csv(tmp_path / "capped" / "report" / "settlement.csv").set_index("bank")
+    assert report.loc[bank, "U03"] == len(declined)
+    assert report.loc[bank, "net_debit_cap_paise"] == cap
+    owed_at_close = max(0, -int(table[table.bank == bank].net_paise.min()))
+    assert report.loc[bank, "largest_net_debit_paise"] == owed_at_close
+    assert (tmp_path / "capped" / "report" / "settlement.png").stat().st_size > 10_000
