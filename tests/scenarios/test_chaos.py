@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from upisim.scenarios.chaos import Report, SeedResult, _tally, draw, run_seed, save_failures
+from upisim.scenarios.chaos import Report, SeedResult, _tally, run_seed, save_failures
 from upisim.scenarios.cli import main
 from upisim.scenarios.config import load_scenario, parse_scenario
+from upisim.scenarios.swarm import draw
 
 
 def test_each_seed_draws_its_own_valid_scenario_and_faults_the_same_way_every_time() -> None:
