@@ -40,6 +40,8 @@ from upisim.runfolder import QueueRow
 #: a bank's operations, each with its own service time
 DEBIT_OP, CREDIT_OP, REVERSAL_OP, STATUS_OP = "debit", "credit", "reversal", "status"
 OPS = (DEBIT_OP, CREDIT_OP, REVERSAL_OP, STATUS_OP)
+#: the switch's and an app server's: taking a request in, and (a PSP) an address lookup
+REQUEST_OP, LOOKUP_OP = "request", "lookup"
 
 STEPS = 256  # quantiles a service time is drawn from (a power of two: getrandbits)
 _BITS = STEPS.bit_length() - 1
@@ -177,6 +179,13 @@ class Pool:
             busy[second] = busy.get(second, 0) + min(end, edge + 1000) - max(start, edge)
             second += 1
         return start, service
+
+    def delay(self, now: int, op: str, new_work: bool = True) -> int | None:
+        """:meth:`admit`, as how long after ``now`` the answer leaves (queue wait + service),
+        or None when refused: for a place whose work has no effect to order (the switch
+        taking a request in, an app server), only its answer is late."""
+        slot = self.admit(now, op, new_work)
+        return None if slot is None else slot[0] - now + slot[1]
 
     def behind(self, now: int) -> int:
         """How long something arriving ``now`` waits for the work queued ahead of it to

@@ -16,6 +16,7 @@ CREDIT_TIMEOUT: Final = "U68"
 AUTH_TIMEOUT: Final = "U09"
 ADDRESS_RESOLUTION_FAILED: Final = "U29"
 TXN_NOT_FOUND: Final = "U48"
+SWITCH_BUSY: Final = "U80"  # NPCI throttling: the switch's own queue is full
 REVERSAL_OK: Final = "00"
 REVERSAL_FAILED: Final = "96"
 DEBIT_REVERSAL_TIMEOUT: Final = "RR"
@@ -41,7 +42,7 @@ NOT_PERMITTED: Final = "B3"  # no such funding (no credit card), or a method the
 
 # payer PSP
 INVALID_VPA: Final = "ZH"
-PSP_THROTTLED: Final = "U86"
+PSP_THROTTLED: Final = "U86"  # the payer's PSP holds it back: a rate limit, or its server full
 DECLINED_BY_CUSTOMER: Final = "ZA"
 
 BD: Final = "BD"
@@ -62,7 +63,8 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "U28": ("remitter bank not available", TD),
     "U29": ("address resolution failed", BD),
     "U48": ("transaction id not present", TD),
-    "U86": ("throttled: payer PSP rate limit", TD),
+    "U80": ("throttled: the NPCI switch's queue is full", TD),
+    "U86": ("throttled: payer PSP rate limit or app server full", TD),
     "BT": ("beneficiary unavailable", TD),
     "UT": ("remitter unavailable", TD),
     "RB": ("credit reversal timeout", TD),

@@ -144,10 +144,10 @@ class AppChecks(Logic):
         self._told = RecentIds(replay_window)
         self.replays = 0
 
-    def _sent(self, request: Request, wait: int = 0) -> None:
-        """``request`` went to the switch: wait for its outcome, and check on it if it is
-        late."""
-        self.send(addresses.SWITCH, request)
+    def _sent(self, request: Request, wait: int = 0, delay: int = 0) -> None:
+        """``request`` goes to the switch (``delay`` ms from now, the app's own time): wait
+        for its outcome, and check on it if it is late."""
+        self.send(addresses.SWITCH, request, delay)
         due = self.open.opened(request, self.now, wait)
         if self._check_at is None or due < self._check_at:
             self._arm(due)

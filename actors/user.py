@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from upisim.actors import addresses, codes
+from upisim.actors.app import AppServer, RateLimits, refused_row
 from upisim.actors.bank import pin_block
 from upisim.actors.base import derive_seed
+from upisim.actors.capacity import Capacity
 from upisim.actors.load import Behaviour, Draws
 from upisim.actors.messages import (
     CollectDecision,
@@ -36,9 +38,9 @@ from upisim.actors.messages import (
     StartPayments,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
-from upisim.actors.status import AppChecks, StatusChecks
-from upisim.actors.types import HOUR, MINUTE, SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
-from upisim.runfolder import Kind, Notice, Notification, State, TransactionRow
+from upisim.actors.status import Request, StatusChecks
+from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
+from upisim.runfolder import Kind, Notice, Notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +81,7 @@ class CollectHabits:
     refund_after: int = 60_000  # ms after the money arrived
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """Sliding windows per user that the payer's PSP applies before anything leaves the app;
-    0 turns a window off."""
-
-    per_minute: int = 5
-    per_hour: int = 50
-
-
-class UserCohort(AppChecks):
+class UserCohort(AppServer):
     """Users hosted by one PSP app server; ``payees`` is everyone they may pay."""
 
     def __init__(
@@ -105,6 +98,7 @@ class UserCohort(AppChecks):
         record_notifications: bool = False,
         checks: StatusChecks = StatusChecks(),
         replay_window: int = 10 * SECOND,
+        capacity: Capacity | None = None,
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
@@ -120,12 +114,11 @@ class UserCohort(AppChecks):
         self.listeners: list[Listener] = []
         generator = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
         self.draws = Draws(generator, behaviour, payees, merchants, methods)
-        self.limits = limits
         self.collect = collect
         self.merchants = [u for u in self.users if u.merchant]
         self.persons = [u for u in self.users if not u.merchant]
-        self._recent: dict[Vpa, list[int]] = {}
         self.checking(checks, replay_window)
+        self.serving(limits, capacity, seed)
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -134,83 +127,35 @@ class UserCohort(AppChecks):
         return TxnId(f"UPS{self.index:05d}T{self._txn_counter:011d}")
 
     def _pay(self, user: User, payee: Vpa, amount: int, cred: str, method: str) -> None:
-        txn_id = self._next_txn_id()
+        request = ReqPay(
+            self._next_txn_id(),
+            user.vpa,
+            payee,
+            Paise(amount),
+            user.bank,
+            user.account,
+            cred,
+            SimTime(self.now),
+            NOT_A_REFUND,
+            method,
+        )
         # the UPI app's own limits: a card or net-banking payment goes through a gateway
         window = self._throttled(user.vpa) if method == UPI_PUSH else ""
         if window:
-            self._refuse(txn_id, user, payee, amount, method, window)
-            return
-        self._sent(
-            ReqPay(
-                txn_id,
-                user.vpa,
-                payee,
-                Paise(amount),
-                user.bank,
-                user.account,
-                cred,
-                SimTime(self.now),
-                NOT_A_REFUND,
-                method,
-            )
-        )
+            self._refuse(request, "RATE_LIMIT", window)
+        elif not self._send(request):
+            self._refuse(request, "PSP_BUSY")
 
-    def _refuse(
-        self, txn_id: TxnId, user: User, payee: Vpa, amount: int, method: str, window: str
-    ) -> None:
-        """The app holds the payment back (U86): it never reaches the switch."""
-        code, now = codes.PSP_THROTTLED, self.now
-        self.event("RATE_LIMIT", txn_id, user.vpa, window, amount)
-        self.record(
-            TransactionRow(
-                txn_id,
-                Kind.PAY,
-                method,
-                user.vpa,
-                payee,
-                user.bank,
-                "",
-                amount,
-                State.FAILED,
-                code,
-                code,
-                codes.decline_type(code),
-                "",
-                now,
-                None,
-                None,
-                None,
-                None,
-                None,
-                now,
-                0,
-                "",
-            )
-        )
+    def _refuse(self, request: Request, why: str, window: str = "") -> None:
+        """The app holds the request back (U86: a rate limit, or its server full): it never
+        reaches the switch, and its initiator is told at once."""
+        code = codes.PSP_THROTTLED
+        asker = request.payee if isinstance(request, ReqPayCollect) else request.payer
+        self.event(why, request.txn_id, asker, window, request.amount)
+        self.record(refused_row(request, code, self.now))
         self.outcomes[code] += 1
-        self._notify(user.vpa, Notice.DECLINED, txn_id, Paise(amount), payee, code)
-
-    def _throttled(self, vpa: Vpa) -> str:
-        """The window (``1m`` or ``1h``) this payment would overflow, or ``""`` (and count it)."""
-        limits = self.limits
-        if not (limits.per_minute or limits.per_hour):
-            return ""
-        now = self.now
-        recent = self._recent.get(vpa)
-        if recent is None:
-            recent = self._recent[vpa] = []
-        elif recent[0] <= now - HOUR:
-            recent[:] = [t for t in recent if t > now - HOUR]
-        if limits.per_hour and len(recent) >= limits.per_hour:
-            return "1h"
-        if (
-            limits.per_minute
-            and len(recent) >= limits.per_minute
-            and recent[-limits.per_minute] > now - MINUTE
-        ):
-            return "1m"
-        recent.append(now)
-        return ""
+        other = request.payer if asker == request.payee else request.payee
+        self._notify(asker, Notice.DECLINED, request.txn_id, request.amount, other, code)
 
     def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
         """Start ``msg.number`` generated payments, drawn for the whole batch at once."""
@@ -251,7 +196,8 @@ class UserCohort(AppChecks):
             expire,
             asker.merchant,
         )
-        self._sent(request, expire)
+        if not self._send(request, expire):
+            self._refuse(request, "PSP_BUSY")
 
     def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
         if msg.method == UPI_COLLECT:  # the payee's app asks the payer
@@ -271,18 +217,20 @@ class UserCohort(AppChecks):
     # -- payee PSP ------------------------------------------------------------------------
 
     def on_ReqAuthDetails(self, msg: ReqAuthDetails, sender: Address) -> None:
-        user = self.by_vpa.get(msg.vpa)
+        if msg.collect_from:  # a collect request for a user here: it asks them
+            if msg.vpa in self.by_vpa:
+                self._consider(msg, sender)
+            else:
+                self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.INVALID_VPA))
+            return
+        user, took = self.by_vpa.get(msg.vpa), self._lookup()  # an address lookup
         if user is None:
-            self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.INVALID_VPA))
-        elif msg.collect_from:
-            self._consider(msg, sender)
+            self.send(sender, RespAuthDetails(msg.txn_id, msg.vpa, codes.INVALID_VPA), took)
         else:
-            self.send(
-                sender,
-                RespAuthDetails(
-                    msg.txn_id, msg.vpa, codes.APPROVED, user.bank, user.account, "", user.merchant
-                ),
+            found = RespAuthDetails(
+                msg.txn_id, msg.vpa, codes.APPROVED, user.bank, user.account, "", user.merchant
             )
+            self.send(sender, found, took)
 
     # -- collect requests, payer side ------------------------------------------------------
 
@@ -379,17 +327,17 @@ class UserCohort(AppChecks):
         """The merchant gives the whole payment back: a new payment linked to the original.
         Merchants are not held to a person's rate limits."""
         merchant = self.by_vpa[msg.merchant]
-        self._sent(
-            ReqPay(
-                self._next_txn_id(),
-                merchant.vpa,
-                msg.customer,
-                msg.amount,
-                merchant.bank,
-                merchant.account,
-                self._creds[merchant.vpa],
-                SimTime(self.now),
-                msg.original,
-                msg.method,
-            )
+        refund = ReqPay(
+            self._next_txn_id(),
+            merchant.vpa,
+            msg.customer,
+            msg.amount,
+            merchant.bank,
+            merchant.account,
+            self._creds[merchant.vpa],
+            SimTime(self.now),
+            msg.original,
+            msg.method,
         )
+        if not self._send(refund):
+            self._refuse(refund, "PSP_BUSY")

@@ -76,13 +76,15 @@ def bank_outcomes(tx: pd.DataFrame, queues: pd.DataFrame) -> pd.DataFrame:
 
 
 def queues_over_time(queues: pd.DataFrame, bin_ms: int) -> pd.DataFrame:
-    """Per bank and bin: utilisation (service asked / worker time), mean queue length, mean
-    wait of the work that arrived, and refusals (seconds with no row were idle)."""
+    """Per place and bin (a bank by its code; ``switch``, and an app server as ``users:N``,
+    when the scenario gives them capacity): utilisation (worker time / workers' time), mean
+    queue length, mean wait of the work that arrived, and refusals (seconds with no row
+    were idle)."""
     columns = ["t_s", "bank", "utilisation", "queue", "wait_ms", "refused"]
     if queues.empty:
         return pd.DataFrame(columns=columns)
     bin_s = max(bin_ms // 1000, 1)
-    q = queues.assign(t_s=queues.t_s // bin_s * bin_s, bank=queues.place.str.split(":").str[1])
+    q = queues.assign(t_s=queues.t_s // bin_s * bin_s, bank=queues.place.str.removeprefix("bank:"))
     g = q.groupby(["t_s", "bank"], as_index=False).agg(
         busy_ms=("busy_ms", "sum"),
         workers=("workers", "mean"),

@@ -700,7 +700,9 @@ def queues_figure(table: pd.DataFrame) -> Figure:
         ax.set_ylabel(label)
     axes[0, 0].yaxis.set_major_formatter(PercentFormatter(1.0))
     axes[2, 0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
-    axes[0, 0].set_title("Core banking: utilisation, queue and wait per bank")
+    places = set(table["bank"])
+    servers = "" if all(p.isupper() for p in places) else " (and the switch's and apps' servers)"
+    axes[0, 0].set_title(f"Core banking{servers}: utilisation, queue and wait")
     _legend_outside(axes[0, 0])
     for ax in axes[:2, 0]:
         ax.set_xlabel("")

@@ -28,6 +28,7 @@ from upisim.scenarios.sections import (
     DEFAULT_BANKS,
     Amount,
     BankConfig,
+    CapacityConfig,
     CollectConfig,
     FraudConfig,
     LoadConfig,
@@ -93,6 +94,7 @@ class Scenario(_Strict):
     faults: FaultsConfig = Field(default_factory=FaultsConfig)
     refunds: RefundConfig = Field(default_factory=RefundConfig)
     settlement: SettlementConfig = Field(default_factory=SettlementConfig)
+    capacity: CapacityConfig = Field(default_factory=CapacityConfig)  # the switch's and PSPs'
     methods: dict[MethodName, MethodConfig] = Field(
         default_factory=dict, description="method -> changes to its defaults"
     )

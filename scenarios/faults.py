@@ -12,8 +12,16 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, model_validator
 
 from upisim.actors import addresses as a
-from upisim.actors.capacity import OPS, Capacity, CoreFaults, Service, Window
-from upisim.scenarios.sections import CoreConfig, _Strict
+from upisim.actors.capacity import (
+    LOOKUP_OP,
+    OPS,
+    REQUEST_OP,
+    Capacity,
+    CoreFaults,
+    Service,
+    Window,
+)
+from upisim.scenarios.sections import CoreConfig, PspCoreConfig, SwitchCoreConfig, _Strict
 
 
 class WindowConfig(_Strict):
@@ -128,4 +136,18 @@ def capacity_of(bank: str, core: CoreConfig, faults: FaultsConfig, heal_at: int 
             offline=windows(faults.core_offline, lambda w: 0.0),
             cuts=windows(faults.core_cuts, lambda w: w.workers),
         ),
+    )
+
+
+def server_capacity(server: SwitchCoreConfig) -> Capacity | None:
+    """The switch's or an app server's pool (None: unlimited): it takes requests in, and at
+    a PSP looks addresses up too."""
+    if server.workers is None:
+        return None
+    ops = (REQUEST_OP, LOOKUP_OP) if isinstance(server, PspCoreConfig) else (REQUEST_OP,)
+    service = {op: getattr(server, op) for op in ops}
+    return Capacity(
+        server.workers,
+        {op: Service(s.median_ms, s.spread) for op, s in service.items()},
+        server.queue_limit,
     )

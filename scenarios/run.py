@@ -260,10 +260,9 @@ class _Run:
                 self.progress(min(k * window, self.end), self.end, self.tx.count)
         self.sim_end = k * window
         self.money.extend(self.ledger.sample(self.sim_end))
-        for bank in self.world.banks.values():  # the last seconds each core banking measured
-            if bank.core is not None:
-                bank.core.close(self.sim_end)
-                self._take([(bank.address, bank.deliver(()))])
+        for place, pool in self.world.pools():  # the last seconds each pool measured
+            pool.close(self.sim_end)
+            self._take([(place.address, place.deliver(()))])
         if not self._settled(self.sim_end):  # the drain limit: every open payment gets its row
             for row in self.world.switch.open_rows(self.sim_end):
                 self.tx.append(row)

@@ -87,6 +87,27 @@ class CoreConfig(_Strict):
     status: ServiceConfig = ServiceConfig(median_ms=10)
 
 
+class SwitchCoreConfig(_Strict):
+    """The NPCI switch's servers: off (no queue, answers in its links' latency) unless
+    ``workers`` is set."""
+
+    workers: int | None = Field(default=None, ge=1, le=1_000_000)
+    queue_limit: int | None = Field(default=None, ge=0, le=10_000_000)
+    request: ServiceConfig = ServiceConfig(median_ms=2)  # taking a new ReqPay in
+
+
+class PspCoreConfig(SwitchCoreConfig):
+    """Each user cohort's PSP app server, sized alike: off unless ``workers`` is set."""
+
+    request: ServiceConfig = ServiceConfig(median_ms=5)  # a user's payment or collect request
+    lookup: ServiceConfig = ServiceConfig(median_ms=3)  # an address lookup (ReqAuthDetails)
+
+
+class CapacityConfig(_Strict):
+    switch: SwitchCoreConfig = Field(default_factory=SwitchCoreConfig)
+    psp: PspCoreConfig = Field(default_factory=PspCoreConfig)
+
+
 class BankConfig(_Strict):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9]{1,7}$", description="short code, e.g. HDFC")
     name: str = ""

@@ -12,8 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upisim.actors import addresses
+from upisim.actors.app import RateLimits
 from upisim.actors.bank import Bank, BankLimits, pin_block
 from upisim.actors.base import Logic, derive_seed
+from upisim.actors.capacity import Pool
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
@@ -21,115 +23,10 @@ from upisim.actors.records import AccountSpec
 from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
-from upisim.actors.user import CollectHabits, RateLimits, User, UserCohort
+from upisim.actors.user import CollectHabits, User, UserCohort
 from upisim.scenarios.config import Scenario
-from upisim.scenarios.faults import capacity_of
-
-FIRST_NAMES = (
-    "Aarav",
-    "Aditi",
-    "Aditya",
-    "Amit",
-    "Ananya",
-    "Anil",
-    "Anjali",
-    "Arjun",
-    "Deepa",
-    "Divya",
-    "Farhan",
-    "Gaurav",
-    "Geeta",
-    "Harish",
-    "Ishaan",
-    "Kavya",
-    "Kiran",
-    "Lakshmi",
-    "Manoj",
-    "Meera",
-    "Mohan",
-    "Neha",
-    "Nikhil",
-    "Pooja",
-    "Pradeep",
-    "Priya",
-    "Rahul",
-    "Rajesh",
-    "Ravi",
-    "Rohan",
-    "Sakshi",
-    "Sandeep",
-    "Sanjay",
-    "Shreya",
-    "Simran",
-    "Sneha",
-    "Sunita",
-    "Suresh",
-    "Tanvi",
-    "Varun",
-    "Vikram",
-    "Vivek",
-    "Yash",
-    "Zoya",
-    "Arnav",
-    "Isha",
-    "Kabir",
-    "Nandini",
-    "Farah",
-    "Gurpreet",
-    "Harpreet",
-    "Jaya",
-    "Karthik",
-    "Lalitha",
-    "Murali",
-    "Naveen",
-    "Padma",
-)
-LAST_NAMES = (
-    "Sharma",
-    "Patel",
-    "Kumar",
-    "Reddy",
-    "Singh",
-    "Gupta",
-    "Iyer",
-    "Nair",
-    "Menon",
-    "Das",
-    "Banerjee",
-    "Chatterjee",
-    "Mukherjee",
-    "Joshi",
-    "Kulkarni",
-    "Deshpande",
-    "Rao",
-    "Pillai",
-    "Verma",
-    "Mishra",
-    "Agarwal",
-    "Mehta",
-    "Shah",
-    "Desai",
-    "Khan",
-    "Ansari",
-    "Fernandes",
-    "D'Souza",
-    "Gill",
-    "Sandhu",
-    "Bose",
-    "Ghosh",
-    "Naidu",
-    "Hegde",
-    "Shetty",
-    "Kapoor",
-    "Malhotra",
-    "Chopra",
-    "Saxena",
-    "Tiwari",
-    "Yadav",
-    "Chauhan",
-    "Bhat",
-    "Krishnan",
-)
+from upisim.scenarios.faults import capacity_of, server_capacity
+from upisim.scenarios.names import FIRST_NAMES, LAST_NAMES
 
 Opening = tuple[User, int, bool, int]
 """A user as the run opens: opening balance, new to UPI?, credit-card limit (0: no card)."""
@@ -153,6 +50,12 @@ class World:
 
     def logics(self) -> list[Logic]:
         return [*self.cohorts, *self.banks.values(), self.switch, self.fraud]
+
+    def pools(self) -> list[tuple[Logic, Pool]]:
+        """Each place with a capacity model and its pool: app servers, banks, the switch."""
+        places: list[tuple[Logic, Pool | None]] = [(c, c.core) for c in self.cohorts]
+        places += [(b, b.core) for b in self.banks.values()] + [(self.switch, self.switch.core)]
+        return [(place, pool) for place, pool in places if pool is not None]
 
 
 def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
@@ -291,6 +194,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             scenario.notifications.record,
             checks,
             replay,
+            server_capacity(scenario.capacity.psp),
         )
         for i in range(n_cohorts)
     ]
@@ -319,6 +223,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         cycle_ms=round(scenario.settlement.cycle_s * 1000),
         net_debit_caps={b.code: Paise(b.net_debit_cap) for b in scenario.banks if b.net_debit_cap},
         load_end=scenario.duration_ms,
+        capacity=server_capacity(scenario.capacity.switch),
     )
     f = scenario.fraud
     fraud = FraudMonitor(

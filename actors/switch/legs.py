@@ -10,11 +10,9 @@ what comes before the money: admission, the payee's address, the risk score.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 
 from upisim.actors import codes
-from upisim.actors.base import Logic
 from upisim.actors.ids import RecentMap
 from upisim.actors.messages import (
     CREDIT,
@@ -30,23 +28,17 @@ from upisim.actors.messages import (
     Result,
     ReversalNotice,
     RiskRelease,
-    SettlementAck,
-    SettlementFile,
-    SettleNow,
     Timeout,
 )
 from upisim.actors.methods import ACCOUNT, REFUND_DEBIT, Method
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import RetryPolicy, SwitchTimeouts
 from upisim.actors.switch.refunds import RefundBook
-from upisim.actors.switch.settlement import CycleClose, DayEnd, NetSettlement
+from upisim.actors.switch.settlement import PAYEE_BANK, PAYER_BANK, Settling
 from upisim.actors.types import Address, SimTime, TxnId, Vpa
 from upisim.runfolder import Kind, State, TransactionRow
 
 #: What the initiator is told for each terminal state (FAILED: "FAILURE").
-PAYER_BANK = 1  # Payment.banks_asked: the payer's bank holds a leg
-PAYEE_BANK = 2  # the payee's bank holds a leg
-
 _RESULT = {
     Stage.SUCCESS: Result.SUCCESS,
     Stage.DEEMED: Result.DEEMED,
@@ -54,10 +46,9 @@ _RESULT = {
 }
 
 
-class Legs(Logic):
+class Legs(Settling):
     """Payments in flight and their money legs; the switch sets these up."""
 
-    payments: dict[TxnId, Payment]
     directory: Mapping[Vpa, Address]
     methods: Mapping[str, Method]
     timeouts: SwitchTimeouts
@@ -65,17 +56,6 @@ class Legs(Logic):
     fraud: Address
     refund_book: RefundBook
     late_messages: int
-    settle_every: int  # the settlement cycle (ms)
-    settle_grace: int  # how long after a payment finished a message about it may still land
-    _unsettled: deque[tuple[int, TxnId, str, str, int]]  # finished, not yet in a file
-    _settle_armed: bool
-    # by number: sent, not acknowledged: (bank, payments over, (cycle, net position) to post)
-    _files_out: dict[int, tuple[str, tuple[TxnId, ...], tuple[tuple[int, int], ...]]]
-    net: NetSettlement
-    load_end: int  # after it, with nothing open, the open cycle closes at once
-    _files_made: int
-    files_resent: int
-    _bank: dict[str, Address]
     _hop: dict[str, tuple[int, int]]
     _leg_answered: dict[str, Callable[[RespPayLeg], None]]
     outcomes: RecentMap[tuple[str, str, str]]  # finished lately: (result, code, reason)
@@ -130,72 +110,9 @@ class Legs(Logic):
             self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
         self.record(p.row(self.now))
         self.refund_book.finished(p, self.now)
-        if p.banks_asked:
-            self._to_settle(p)
-        moved = to == Stage.SUCCESS or to == Stage.DEEMED
-        asked = bool(p.banks_asked & PAYER_BANK)
-        if self.net.over(p.payer_bank, p.payee_bank, p.amount, asked, moved):
-            self.set_timer(self.net.next_close(self.now), CycleClose())
-        if not self.payments and self.now >= self.load_end and self.net.open:
-            self.set_timer(1, DayEnd())  # nothing is left to pay: the day's last cycle closes
-        if not self.payments:  # every response timer left is stale: drop them, settle soon
+        self._settle(p, to == Stage.SUCCESS or to == Stage.DEEMED)
+        if not self.payments:  # every response timer left is stale: drop them
             self.cancel_timers(Timeout)
-            if self._unsettled:
-                self.cancel_timers(SettleNow)
-                self.set_timer(self.settle_grace + 1, SettleNow())
-
-    # -- settlement cycles: the banks hear which payments are over ---------------------------
-
-    def _to_settle(self, p: Payment) -> None:
-        """``p`` goes into its banks' next settlement file, once nothing sent about it before
-        it finished can still be on its way (``settle_grace``)."""
-        self._unsettled.append((self.now, p.txn_id, p.payer_bank, p.payee_bank, p.banks_asked))
-        if not self._settle_armed:
-            self._settle_armed = True
-            self.set_timer(self.settle_every, SettleNow())
-
-    def on_SettleNow(self, msg: SettleNow, sender: Address) -> None:
-        """The settlement cycle: each bank gets the payments with a leg there that are over,
-        with those of every file it has not acknowledged (folded into the new one, so a bank
-        dark for an hour gets one file a cycle, not one per cycle it missed)."""
-        files: dict[str, list[TxnId]] = {}
-        posts: dict[str, list[tuple[int, int]]] = {}
-        out = self._files_out
-        for bank, txn_ids, positions in out.values():
-            files.setdefault(bank, []).extend(txn_ids)
-            posts.setdefault(bank, []).extend(positions)
-        self.files_resent += len(out)
-        out.clear()
-        horizon = self.now - self.settle_grace
-        unsettled = self._unsettled
-        while unsettled and unsettled[0][0] <= horizon:
-            _, txn_id, payer_bank, payee_bank, asked = unsettled.popleft()
-            if asked & PAYER_BANK:
-                files.setdefault(payer_bank, []).append(txn_id)
-            same_bank = asked & PAYER_BANK and payee_bank == payer_bank  # one file has both
-            if asked & PAYEE_BANK and not same_bank:
-                files.setdefault(payee_bank, []).append(txn_id)
-        for bank in sorted(files):
-            self._send_file(bank, tuple(files[bank]), tuple(posts.get(bank, ())))
-        self._settle_armed = bool(unsettled or out)
-        if self._settle_armed:  # with nothing open, the rest can go once the grace is over
-            soon = unsettled and not self.payments
-            self.set_timer(self.settle_grace + 1 if soon else self.settle_every, msg)
-
-    def _send_file(
-        self, bank: str, txn_ids: tuple[TxnId, ...], positions: tuple[tuple[int, int], ...]
-    ) -> None:
-        self._files_made += 1
-        self._files_out[self._files_made] = (bank, txn_ids, positions)
-        self.send(self._bank[bank], SettlementFile(self._files_made, txn_ids, positions))
-
-    def on_SettlementAck(self, msg: SettlementAck, sender: Address) -> None:
-        """A bank has a file: stop sending it. With nothing left to settle, the cycle stops."""
-        if self._files_out.pop(msg.number, None) is None:
-            return  # a copy, or a file since folded into a later one
-        if not self._files_out and not self._unsettled and self._settle_armed:
-            self.cancel_timers(SettleNow)
-            self._settle_armed = False
 
     def open_rows(self, now: int) -> list[TransactionRow]:
         """A PENDING row for every payment still open at ``now``, when the run must stop

@@ -17,11 +17,13 @@ card. Refunds are checked against the payment they name (:mod:`.refunds`).
 
 from __future__ import annotations
 
-from collections import deque
+import random
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from upisim.actors import addresses, codes
+from upisim.actors.base import derive_seed
+from upisim.actors.capacity import REQUEST_OP, Capacity, Pool
 from upisim.actors.fraud import DECLINE
 from upisim.actors.ids import RecentMap, SeenIds
 from upisim.actors.messages import (
@@ -40,14 +42,12 @@ from upisim.actors.messages import (
     RespPayLeg,
     RespRiskScore,
     Result,
-    SettleNow,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, Method
 from upisim.actors.switch.legs import Legs
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import CollectRules, RetryPolicy, SwitchTimeouts
 from upisim.actors.switch.refunds import RefundBook
-from upisim.actors.switch.settlement import CycleClose, DayEnd, NetSettlement
 from upisim.actors.types import HOUR, SECOND, Address, BankCode, Paise, TxnId, Vpa
 from upisim.runfolder import Kind
 
@@ -80,8 +80,14 @@ class Switch(Legs):
         cycle_ms: int = 8_640 * SECOND,
         net_debit_caps: Mapping[str, Paise] | None = None,
         load_end: int = 0,
+        capacity: Capacity | None = None,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
+        # the switch's servers: None takes every request in at once (the default)
+        self.core: Pool | None = None
+        if capacity is not None:
+            rng = random.Random(derive_seed(seed, f"{self.address}:core"))
+            self.core = Pool(self.address, capacity, rng, self.record)
         self.methods = methods
         # looked up once per payment: plain sets and dicts rather than the method objects
         self._p2m_only = frozenset(name for name, m in methods.items() if m.p2m_only)
@@ -104,21 +110,9 @@ class Switch(Legs):
         # check may ask that long after its request (see upisim.actors.status)
         self.outcomes = RecentMap(status_window)
         self._outcome_of = {}
-        # every settle_every ms, the banks hear which of their payments are over (at least
-        # settle_grace ms ago) and may forget those legs
-        self.settle_every = settle_every
-        self.settle_grace = settle_grace
-        # NPCI's settlement cycles (ten a day by default) and the banks' net debit caps;
-        # after load_end, with nothing open, the day's last cycle closes at once
-        self.net = NetSettlement(banks, cycle_ms, net_debit_caps)
-        self.load_end = load_end
-        if load_end > 0:
-            self.set_timer(load_end, DayEnd())
-        self._unsettled = deque()
-        self._settle_armed = False
-        self._files_out = {}
-        self._files_made = 0
-        self.files_resent = 0  # settlement files sent again, unacknowledged a cycle later
+        self.settling(
+            self._bank, settle_every, settle_grace, cycle_ms, net_debit_caps or {}, load_end
+        )
         self._leg_answered: dict[str, Callable[[RespPayLeg], None]] = {
             DEBIT: self._debited,
             CREDIT: self._credited,
@@ -136,15 +130,28 @@ class Switch(Legs):
 
     # -- requests -------------------------------------------------------------------------
 
+    def _taken_in(self) -> int | None:
+        """How long the switch's servers take to take a new request in (queue wait +
+        service; 0 without a capacity model), or None when their queue is full."""
+        return 0 if self.core is None else self.core.delay(self.now, REQUEST_OP)
+
     def _admit(
-        self, p: Payment, own_bank: str, no_bank: tuple[str, str], other: Vpa, refusal: str = ""
+        self,
+        p: Payment,
+        own_bank: str,
+        no_bank: tuple[str, str],
+        other: Vpa,
+        refusal: str = "",
+        delay: int | None = 0,
     ) -> Address | None:
-        """Take a new payment in; fail it at once if it cannot go anywhere (or ``refusal`` is
-        set). Returns the PSP of the other party (the payee's for a push, the payer's for a
-        collect)."""
+        """Take a new payment in; fail it at once if it cannot go anywhere, ``refusal`` is
+        set or the switch's queue is full (``delay`` None). Returns the PSP of the other
+        party (the payee's for a push, the payer's for a collect)."""
         self.payments[p.txn_id] = p
         other_psp = self.directory.get(other)
-        if refusal:
+        if delay is None:
+            self._finish(p, Stage.FAILED, codes.SWITCH_BUSY)
+        elif refusal:
             self._finish(p, Stage.FAILED, refusal)
         elif p.payee == p.payer:
             self._finish(p, Stage.FAILED, codes.VALIDATION_ERROR)
@@ -187,10 +194,11 @@ class Switch(Legs):
         else:  # a collect is asked for, never pushed; only its refund carries its method
             unknown = msg.method not in self.methods or msg.method == UPI_COLLECT
             refusal = codes.VALIDATION_ERROR if unknown else ""
-        payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal)
+        delay = self._taken_in()
+        payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal, delay)
         if payee_psp is not None:
             self._expect(p, self.timeouts.auth)
-            self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee))
+            self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee), delay or 0)
 
     def on_ReqPayCollect(self, msg: ReqPayCollect, sender: Address) -> None:
         if self._repeat(msg, sender):
@@ -214,11 +222,13 @@ class Switch(Legs):
                 refusal = codes.NOT_PERMITTED
             elif msg.amount > self.collect_rules.p2p_cap:
                 refusal = codes.AMOUNT_LIMIT
-        payer_psp = self._admit(p, msg.payee_bank, no_bank, msg.payer, refusal)
+        delay = self._taken_in()
+        payer_psp = self._admit(p, msg.payee_bank, no_bank, msg.payer, refusal, delay)
         if payer_psp is not None:
             p.payer_psp = payer_psp
             self._expect(p, msg.expire_after)
-            self.send(payer_psp, ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount))
+            ask = ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount)
+            self.send(payer_psp, ask, delay or 0)
 
     # -- an app's status check ---------------------------------------------------------------
 
@@ -354,26 +364,3 @@ class Switch(Legs):
             self._finish(p, Stage.FAILED, codes.RISK_DECLINED)
             return
         self._debit(p)
-
-    # -- settlement cycles: every bank's net position -------------------------------------
-
-    def on_CycleClose(self, msg: CycleClose, sender: Address) -> None:
-        self._close_cycle()
-
-    def on_DayEnd(self, msg: DayEnd, sender: Address) -> None:
-        if not self.payments and self.net.open:  # the cycle closes now, not on the clock
-            self.cancel_timers(CycleClose)
-            self._close_cycle()
-
-    def _close_cycle(self) -> None:
-        """Each bank with a position in the open cycle gets it in a file of its own, sent
-        again until acknowledged like any settlement file."""
-        cycle = self.net.cycle
-        rows, nets = self.net.close(self.now)
-        for row in rows:
-            self.record(row)
-        for bank, net in nets.items():
-            self._send_file(bank, (), ((cycle, net),))
-        if nets and not self._settle_armed:
-            self._settle_armed = True
-            self.set_timer(self.settle_every, SettleNow())

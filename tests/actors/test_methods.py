@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from upisim.actors import codes
+from upisim.actors.app import RateLimits
 from upisim.actors.bank import Bank, BankLimits, pin_block
 from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.load import Behaviour
@@ -43,7 +44,7 @@ from upisim.actors.methods import (
 from upisim.actors.records import AccountSpec
 from upisim.actors.switch import CollectRules, Switch
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
-from upisim.actors.user import CollectHabits, RateLimits, User, UserCohort
+from upisim.actors.user import CollectHabits, User, UserCohort
 from upisim.runfolder import EventRow, Notice, Notification, TransactionRow
 
 # -- the bank: funding sources and rules per method ------------------------------------

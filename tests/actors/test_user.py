@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from upisim.actors import codes
+from upisim.actors.app import RateLimits
 from upisim.actors.bank import pin_block
 from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.load import Behaviour
@@ -13,7 +14,7 @@ from upisim.actors.messages import (
     StartPayments,
 )
 from upisim.actors.types import MINUTE, BankCode, Paise, TxnId, Vpa
-from upisim.actors.user import RateLimits, User, UserCohort
+from upisim.actors.user import User, UserCohort
 from upisim.runfolder import EventRow, TransactionRow
 
 USERS = [

@@ -114,3 +114,44 @@ def test_a_slow_core_and_a_capacity_cut_time_payments_out_only_meanwhile(tmp_pat
     sbi = q[q.place == "bank:SBI"].set_index("t_s")
     assert sbi.workers.loc[12:13].eq(1).all() and sbi.workers.drop(index=[12, 13]).eq(20).all()
     assert sbi.queue_len.loc[12:13].max() > 0
+
+
+def test_a_saturated_switch_refuses_u80_and_queues_in_its_own_rows(tmp_path: Path) -> None:
+    scenario = people()
+    fixed = {"median_ms": 30, "spread": 0}  # one worker: 33 requests a second, 40 offered
+    scenario["capacity"] = {"switch": {"workers": 1, "queue_limit": 5, "request": fixed}}
+    _, tx = audited(tmp_path, scenario)
+    busy = tx[tx.response_code == "U80"]
+    assert len(busy) > 20 and (busy.state == "FAILED").all() and (busy.decline_type == "TD").all()
+    assert busy.t_debited_ms.isna().all()  # refused before any bank heard of it
+    q = load_run(tmp_path).queues
+    switch = q[q.place == "switch"]
+    assert switch.refused.sum() == len(busy) and switch.queue_len.max() <= 5
+    assert (switch.busy_ms / 1000).max() > 0.9  # its worker busy nearly all the time
+
+
+def test_a_slow_app_server_turns_payments_away_u86_and_lookups_time_out_u09(
+    tmp_path: Path,
+) -> None:
+    scenario = people()
+    scenario["cohorts"] = 2
+    scenario["capacity"] = {
+        "psp": {
+            "workers": 1,  # 20 requests and 20 lookups a second: 1.2 s of work each second
+            "queue_limit": 3,
+            "request": {"median_ms": 40, "spread": 0},
+            "lookup": {"median_ms": 20, "spread": 0},
+        }
+    }
+    s, tx = audited(tmp_path, scenario)
+    turned = tx[(tx.response_code == "U86") & tx.t_received_ms.isna()]
+    assert len(turned) > 20 and s["events_by_kind"]["PSP_BUSY"] == len(turned)
+    q = load_run(tmp_path).queues
+    assert {"users:0", "users:1"} <= set(q.place)
+    # lookups that often take longer than the switch waits for them (10 s): U09
+    slow = people()
+    lookup = {"median_ms": 9_000, "spread": 0.3}
+    slow["capacity"] = {"psp": {"workers": 1_000, "lookup": lookup}}
+    _, tx = audited(tmp_path / "slow", slow)
+    late = (tx.response_code == "U09").mean()
+    assert 0.2 < late < 0.6  # about the share of log-normal draws past 10 s: 36%
