@@ -1,8 +1,9 @@
 """What a chaos seed draws: its population, load and faults, and their rates.
 
 Each seed draws a scenario of its own (swarm testing, after TigerBeetle's VOPR): the
-faults and how often they strike, the capacity of one bank's core banking, and the
-settlement cycles and a net debit cap. ``upisim chaos`` runs and audits them.
+faults and how often they strike, the capacity of one bank's core banking, of the switch
+or the apps' servers, and the settlement cycles and a net debit cap. ``upisim chaos``
+runs and audits them.
 """
 
 from __future__ import annotations
@@ -103,6 +104,16 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
         _draw_core(r, scenario, faults)
     if r.random() < 0.3:  # settlement cycles close mid-run; a bank's net debit cap binds
         _draw_settlement(r, scenario, faults)
+    if r.random() < 0.2:  # the switch's or the apps' servers saturate
+        place = r.choice(("switch", "psp"))
+        service = {"median_ms": r.choice((20, 200)), "spread": r.choice((0.0, 0.8))}
+        server: dict[str, Any] = {"workers": r.choice((1, 4)), "request": service}
+        if r.random() < 0.5:
+            server["queue_limit"] = r.choice((0, 20))
+        if place == "psp" and r.random() < 0.5:
+            server["lookup"] = {"median_ms": r.choice((50, 8_000)), "spread": 0.5}
+        scenario["capacity"] = {place: server}
+        faults.append(f"{place}_capacity")
     return scenario, faults
 
 
