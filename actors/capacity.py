@@ -113,7 +113,7 @@ class Pool:
         self.queue_limit = capacity.queue_limit
         self.faults = capacity.faults
         self._draws = {op: s.quantiles() for op, s in capacity.service.items()}
-        self._bits = rng.getrandbits
+        self._rng = rng  # the object, not its bound method: a journal's copy must copy it
         self._record = record
         self._ends: list[int] = []  # a heap: when each busy worker is next free
         self._waiting: deque[int] = deque()  # start times of the work queued, in order
@@ -158,7 +158,7 @@ class Pool:
         if offline is not None:  # clean-up waits for the core to come back
             start = max(start, offline.end)
         start = max(start, self._last_start)  # first come, first served: nobody overtakes
-        service = self._draws[op][self._bits(_BITS)]
+        service = self._draws[op][self._rng.getrandbits(_BITS)]
         if faults.slow:
             slow = _in(faults.slow, start)
             if slow is not None:

@@ -11,6 +11,7 @@ import pytest
 from upisim.actors import codes
 from upisim.actors.bank import Bank, pin_block
 from upisim.actors.base import Journal, envelope
+from upisim.actors.capacity import OPS, Capacity, Service
 from upisim.actors.errors import ScenarioError
 from upisim.actors.fraud import FraudMonitor
 from upisim.actors.messages import DEBIT, ReqPayDebit, ReqPayReversal, RespPayLeg
@@ -46,6 +47,27 @@ def test_a_restored_bank_knows_every_leg_it_committed_and_nothing_else() -> None
     out = bank.deliver([envelope(debit("T2"), at=70), envelope(debit("T2"), at=71)], 80)
     assert [m for *_, m in out.sends] == [RespPayLeg(TxnId("T2"), DEBIT, "00")] * 2
     assert bank.balance("H1") == 900_00
+
+
+def test_a_restored_bank_with_capacity_draws_the_service_times_it_drew_before() -> None:
+    # chaos seed 40175: the replay drew service times from the live generator, so a debit
+    # refused XY (queue full) the first time was admitted and posted on replay
+    def bank() -> Bank:
+        capacity = Capacity(1, {op: Service(20, 0.8) for op in OPS}, queue_limit=0)
+        accounts = [AccountSpec("H1", "rahul@okhdfcbank", Paise(1_000_00), PIN)]
+        return Bank(BankCode("HDFC"), accounts, capacity=capacity, seed=3)
+
+    crashed, twin = bank(), bank()
+    journal = Journal(crashed)
+    batch = [envelope(debit(f"T{i}", 1_00), at=10 * i, sender="switch") for i in range(20)]
+    for b in (crashed, twin):
+        b.deliver(batch, 300)
+    journal.commit(batch, 300)
+    crashed.deliver([envelope(debit("X"), at=400, sender="switch")], 500)  # never committed
+    journal.restore(crashed)
+    assert crashed.balance("H1") == twin.balance("H1")
+    after = [envelope(debit(f"U{i}", 1_00), at=600 + 7 * i, sender="switch") for i in range(20)]
+    assert crashed.deliver(after, 900).sends == twin.deliver(after, 900).sends
 
 
 def crowd(**faults: Any) -> dict[str, Any]:

@@ -135,6 +135,10 @@ def test_population_scenario_exercises_concurrency_and_conserves(bundled: Bundle
     # AXIS's stricter limit shows up only at AXIS
     z8 = tx[tx.reason_code == "Z8"]
     assert (z8.payer_bank == "AXIS").all()
+    # settled every 30 s, and AXIS's tight net debit cap binds at AXIS alone
+    assert s["settlement_cycles"] == 7  # six on the clock, the last once the load is over
+    u03 = tx[tx.reason_code == "U03"]
+    assert len(u03) > 10 and (u03.payer_bank == "AXIS").all()
     # latency: a payment takes at least the sum of its hops
     assert (tx[tx.state == "SUCCESS"].latency_ms >= 2 * (25 + 35 + 35 + 10)).all()
 
