@@ -13,7 +13,7 @@ from typing import Any
 
 from upisim.actors import addresses
 from upisim.actors.base import derive_seed
-from upisim.scenarios.sections import DEFAULT_BANKS
+from upisim.scenarios.sections import DEFAULT_BANKS, CapacityConfig
 
 BANKS = tuple(b.code for b in DEFAULT_BANKS)
 
@@ -105,7 +105,7 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
     if r.random() < 0.3:  # settlement cycles close mid-run; a bank's net debit cap binds
         _draw_settlement(r, scenario, faults)
     if r.random() < 0.2:  # the switch's or the apps' servers saturate
-        place = r.choice(("switch", "psp"))
+        place = r.choice(tuple(CapacityConfig.model_fields))  # the switch, or the apps
         service = {"median_ms": r.choice((20, 200)), "spread": r.choice((0.0, 0.8))}
         server: dict[str, Any] = {"workers": r.choice((1, 4)), "request": service}
         if r.random() < 0.5:
