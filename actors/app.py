@@ -13,6 +13,8 @@ switch time out (``U09``).
 from __future__ import annotations
 
 import random
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from upisim.actors import codes
@@ -21,8 +23,8 @@ from upisim.actors.capacity import LOOKUP_OP, REQUEST_OP, Capacity, Pool
 from upisim.actors.messages import ReqPayCollect
 from upisim.actors.methods import UPI_COLLECT
 from upisim.actors.status import AppChecks, Request
-from upisim.actors.types import HOUR, MINUTE, Vpa
-from upisim.runfolder import Kind, State, TransactionRow
+from upisim.actors.types import HOUR, MINUTE, Paise, TxnId, Vpa
+from upisim.runfolder import Kind, Notification, State, TransactionRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +36,19 @@ class RateLimits:
     per_hour: int = 50
 
 
+Listener = Callable[[Notification], None]
+"""An observer of a cohort's notifications: called in the actor, tell-only; what it raises
+is recorded as a LISTENER_FAILED event and never reaches the actor."""
+
+
 class AppServer(AppChecks):
-    """The app server side of a user cohort: its rate limits and its workers."""
+    """The app server side of a user cohort: its rate limits, its workers, and the notices
+    it gives its users."""
+
+    def notifying(self, record: bool) -> None:
+        self.notifications: Counter[str] = Counter()  # by kind, always kept
+        self.record_notifications = record  # one row each (a table)
+        self.listeners: list[Listener] = []
 
     def serving(self, limits: RateLimits, capacity: Capacity | None, seed: int) -> None:
         self.limits = limits
@@ -59,6 +72,26 @@ class AppServer(AppChecks):
         if self.core is None:
             return 0
         return self.core.delay(self.now, LOOKUP_OP, new_work=False) or 0
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with every notification this cohort gives its users."""
+        self.listeners.append(listener)
+
+    def _notify(
+        self, vpa: Vpa, kind: str, txn_id: TxnId, amount: Paise, counterparty: Vpa, code: str
+    ) -> None:
+        self.notifications[kind] += 1
+        if not (self.record_notifications or self.listeners):
+            return
+        note = Notification(self.now, vpa, kind, txn_id, amount, counterparty, code)
+        if self.record_notifications:
+            self.record(note)
+        for listener in self.listeners:
+            try:
+                listener(note)
+            except Exception as error:  # an observer never takes the app down
+                # the type only: a message may hold an address, and runs must replay
+                self.event("LISTENER_FAILED", txn_id, vpa, type(error).__name__)
 
     def _throttled(self, vpa: Vpa) -> str:
         """The window (``1m`` or ``1h``) this payment would overflow, or ``""`` (and count it)."""

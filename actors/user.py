@@ -11,7 +11,7 @@ keeps Pykka fast at any population.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +21,20 @@ from upisim.actors.app import AppServer, RateLimits, refused_row
 from upisim.actors.bank import pin_block
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import Capacity
+from upisim.actors.crime import (
+    CASH_OUT,
+    COLLECT_SCAM,
+    FRAUDSTER,
+    LAYERING,
+    MIN_FORWARD,
+    MULE,
+    MULE_NETWORK,
+    THEFT,
+    VICTIM,
+    Act,
+    Crime,
+    Forward,
+)
 from upisim.actors.load import Behaviour, Draws
 from upisim.actors.messages import (
     CollectDecision,
@@ -40,7 +54,7 @@ from upisim.actors.messages import (
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
 from upisim.actors.status import Request, StatusChecks
 from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
-from upisim.runfolder import Kind, Notice, Notification
+from upisim.runfolder import FraudTruthRow, Kind, Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +69,6 @@ class User:
     merchant: bool = False
     card: bool = False  # holds a credit card (a credit line at their bank)
 
-
-Listener = Callable[[Notification], None]
-"""An observer of a cohort's notifications: called in the actor, tell-only; what it raises
-is recorded as a LISTENER_FAILED event and never reaches the actor."""
 
 NOT_A_REFUND = TxnId("")
 _NOTICE_OF = {
@@ -99,6 +109,7 @@ class UserCohort(AppServer):
         checks: StatusChecks = StatusChecks(),
         replay_window: int = 10 * SECOND,
         capacity: Capacity | None = None,
+        crime: Crime | None = None,
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
@@ -109,9 +120,7 @@ class UserCohort(AppServer):
         self._creds = {u.vpa: pin_block(u.vpa, u.pin) for u in self.users}
         self._txn_counter = 0
         self.outcomes: Counter[str] = Counter()
-        self.notifications: Counter[str] = Counter()  # by kind, always kept
-        self.record_notifications = record_notifications  # one row each (a table)
-        self.listeners: list[Listener] = []
+        self.notifying(record_notifications)
         generator = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
         self.draws = Draws(generator, behaviour, payees, merchants, methods)
         self.collect = collect
@@ -119,6 +128,9 @@ class UserCohort(AppServer):
         self.persons = [u for u in self.users if not u.merchant]
         self.checking(checks, replay_window)
         self.serving(limits, capacity, seed)
+        self.crime = crime  # the fraud its users commit (None: they are all honest)
+        for at, act in crime.acts if crime is not None else ():
+            self.set_timer(at, act)
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -126,7 +138,7 @@ class UserCohort(AppServer):
         self._txn_counter += 1
         return TxnId(f"UPS{self.index:05d}T{self._txn_counter:011d}")
 
-    def _pay(self, user: User, payee: Vpa, amount: int, cred: str, method: str) -> None:
+    def _pay(self, user: User, payee: Vpa, amount: int, cred: str, method: str) -> ReqPay:
         request = ReqPay(
             self._next_txn_id(),
             user.vpa,
@@ -145,6 +157,7 @@ class UserCohort(AppServer):
             self._refuse(request, "RATE_LIMIT", window)
         elif not self._send(request):
             self._refuse(request, "PSP_BUSY")
+        return request
 
     def _refuse(self, request: Request, why: str, window: str = "") -> None:
         """The app holds the request back (U86: a rate limit, or its server full): it never
@@ -183,7 +196,7 @@ class UserCohort(AppServer):
             if payer != asker.vpa:  # nobody collects from themselves
                 self._request(asker, payer, amounts[i])
 
-    def _request(self, asker: User, payer: Vpa, amount: int) -> None:
+    def _request(self, asker: User, payer: Vpa, amount: int) -> ReqPayCollect:
         expire = self.collect.expire_after
         request = ReqPayCollect(
             self._next_txn_id(),
@@ -198,6 +211,7 @@ class UserCohort(AppServer):
         )
         if not self._send(request, expire):
             self._refuse(request, "PSP_BUSY")
+        return request
 
     def on_StartPayment(self, msg: StartPayment, sender: Address) -> None:
         if msg.method == UPI_COLLECT:  # the payee's app asks the payer
@@ -240,11 +254,15 @@ class UserCohort(AppServer):
             return
         self._notify(msg.vpa, Notice.COLLECT_REQUEST, msg.txn_id, msg.amount, msg.collect_from, "")
         habits = self.collect
+        approve, decline = habits.approve, habits.decline
+        scam = self.crime.scams.get((msg.vpa, msg.collect_from)) if self.crime else None
+        if scam is not None:  # the fraudster called first: "approve it to receive money"
+            approve, decline = scam[1], 1 - scam[1]
         choice = self.draws.uniform()
-        if choice >= habits.approve + habits.decline:
+        if choice >= approve + decline:
             return  # ignored: the switch expires it (U69)
         think = self.draws.think_ms(habits.think_mean)
-        self.set_timer(think, CollectDecision(msg.txn_id, msg.vpa, choice < habits.approve, sender))
+        self.set_timer(think, CollectDecision(msg.txn_id, msg.vpa, choice < approve, sender))
 
     def on_CollectDecision(self, msg: CollectDecision, sender: Address) -> None:
         user = self.by_vpa[msg.payer]
@@ -255,28 +273,6 @@ class UserCohort(AppServer):
         else:
             answer = RespAuthDetails(msg.txn_id, user.vpa, codes.DECLINED_BY_CUSTOMER)
         self.send(msg.reply_to, answer)
-
-    # -- notifications ------------------------------------------------------------------
-
-    def subscribe(self, listener: Listener) -> None:
-        """Call ``listener`` with every notification this cohort gives its users."""
-        self.listeners.append(listener)
-
-    def _notify(
-        self, vpa: Vpa, kind: str, txn_id: TxnId, amount: Paise, counterparty: Vpa, code: str
-    ) -> None:
-        self.notifications[kind] += 1
-        if not (self.record_notifications or self.listeners):
-            return
-        note = Notification(self.now, vpa, kind, txn_id, amount, counterparty, code)
-        if self.record_notifications:
-            self.record(note)
-        for listener in self.listeners:
-            try:
-                listener(note)
-            except Exception as error:  # an observer never takes the app down
-                # the type only: a message may hold an address, and runs must replay
-                self.event("LISTENER_FAILED", txn_id, vpa, type(error).__name__)
 
     def on_RespPay(self, msg: RespPay, sender: Address) -> None:
         """How a payment ended: the payer was debited, or it did not go through (for a
@@ -311,6 +307,8 @@ class UserCohort(AppServer):
         if not self._first_time(msg.txn_id, "C"):
             return
         self._notify(msg.payee, Notice.CREDIT, msg.txn_id, msg.amount, msg.payer, codes.APPROVED)
+        if self.crime is not None and msg.payee in self.crime.mules:
+            self._launder(msg.payee, msg.amount)
         share = self.collect.refund_share
         if (
             share
@@ -341,3 +339,40 @@ class UserCohort(AppServer):
         )
         if not self._send(refund):
             self._refuse(refund, "PSP_BUSY")
+
+    # -- fraud: the acts of a case, and mules passing money on (actors/crime.py) --------------
+
+    def on_Act(self, act: Act, sender: Address) -> None:
+        user = self.by_vpa[act.actor]
+        if act.typology == COLLECT_SCAM:  # the fraudster, posing as a merchant, asks
+            request: ReqPay | ReqPayCollect = self._request(user, act.other, act.amount)
+            roles = (VICTIM, FRAUDSTER)
+        else:
+            cred = self._creds[user.vpa] if act.right_pin else pin_block(user.vpa, user.pin + "0")
+            request = self._pay(user, act.other, act.amount, cred, act.method)
+            roles = (VICTIM, act.other_role)
+        self._label(request.txn_id, act.typology, act.case, *roles, THEFT)
+
+    def _launder(self, mule: Vpa, amount: int) -> None:
+        crime = self.crime
+        assert crime is not None
+        out = int(amount * crime.mules[mule].share) // 100 * 100  # whole rupees
+        delay = int(crime.mules[mule].delay_ms * (0.5 + self.draws.uniform()))
+        if out >= MIN_FORWARD and self.now + delay < crime.until:
+            self.set_timer(delay, Forward(mule, out))
+
+    def on_Forward(self, msg: Forward, sender: Address) -> None:
+        crime, user = self.crime, self.by_vpa[msg.mule]
+        assert crime is not None
+        plan = crime.mules[msg.mule]
+        part = msg.amount // len(plan.hops) // 100 * 100
+        for hop, cash_out in zip(plan.hops, plan.cash_out, strict=True):
+            request = self._pay(user, hop, part, self._creds[user.vpa], UPI_PUSH)
+            payee_role, stage = (CASH_OUT, CASH_OUT) if cash_out else (MULE, LAYERING)
+            self._label(
+                request.txn_id, MULE_NETWORK, plan.case, MULE, payee_role, stage, plan.pattern
+            )
+
+    def _label(self, txn_id: TxnId, typology: str, case: int, payer_role: str,
+               payee_role: str, stage: str, pattern: str = "") -> None:  # fmt: skip
+        self.record(FraudTruthRow(txn_id, typology, case, payer_role, payee_role, stage, pattern))

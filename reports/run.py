@@ -21,6 +21,7 @@ from upisim.runfolder import (
     AccountRow,
     Column,
     EventRow,
+    FraudTruthRow,
     MoneyRow,
     Notification,
     QueueRow,
@@ -51,6 +52,7 @@ ACCOUNT_COLUMNS = dtypes(AccountRow)
 NOTIFICATION_COLUMNS = dtypes(Notification)
 QUEUE_COLUMNS = dtypes(QueueRow)
 SETTLEMENT_COLUMNS = dtypes(SettlementRow)
+FRAUD_TRUTH_COLUMNS = dtypes(FraudTruthRow)
 # Columns a run may lack: the card columns and `refund_of` came after the first runs, and a
 # trimmed or hand-made transactions file may have no `method`. A value is how
 # docs/run-folder.md says to read the missing column; None leaves it out (there is nothing
@@ -105,6 +107,12 @@ class Run:
         """`settlement.parquet`: every bank's net position in every closed settlement cycle
         (empty for runs made before cycles existed)."""
         return read_parquet(self.path / "settlement.parquet", SETTLEMENT_COLUMNS, required=False)
+
+    @cached_property
+    def fraud_truth(self) -> pd.DataFrame:
+        """`fraud_truth.parquet`: the label of every fraudulent payment (empty without fraud
+        typologies, and for runs made before them)."""
+        return read_parquet(self.path / "fraud_truth.parquet", FRAUD_TRUTH_COLUMNS, required=False)
 
 
 def load_run(

@@ -12,17 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, ValidationError, model_validator
 
 from upisim.actors.addresses import BANK_KIND, bank_code, kind_of
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
 from upisim.actors.status import StatusChecks
+from upisim.scenarios.crime import FraudTypologiesConfig
 from upisim.scenarios.faults import FaultsConfig
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
@@ -95,6 +92,7 @@ class Scenario(_Strict):
     refunds: RefundConfig = Field(default_factory=RefundConfig)
     settlement: SettlementConfig = Field(default_factory=SettlementConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)  # the switch's and PSPs'
+    fraud_typologies: FraudTypologiesConfig | None = None  # the frauds users commit: off
     methods: dict[MethodName, MethodConfig] = Field(
         default_factory=dict, description="method -> changes to its defaults"
     )

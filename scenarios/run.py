@@ -29,6 +29,7 @@ from upisim.actors.types import Address
 from upisim.runfolder import (
     AccountRow,
     EventRow,
+    FraudTruthRow,
     MoneyRow,
     Notification,
     QueueRow,
@@ -121,6 +122,7 @@ class _Run:
         self.money = self._writer("money", MoneyRow)
         self.queues = self._writer("queues", QueueRow)
         self.settlement = self._writer("settlement", SettlementRow)
+        self.truth = self._writer("fraud_truth", FraudTruthRow)
         self.notes = (
             self._writer("notifications", Notification) if scenario.notifications.record else None
         )
@@ -166,6 +168,7 @@ class _Run:
                 self.money,
                 self.queues,
                 self.settlement,
+                self.truth,
                 self.notes,
             ):
                 if writer is not None:
@@ -292,6 +295,8 @@ class _Run:
                     self.queues.append(row)
                 elif kind is SettlementRow:
                     self.settlement.append(row)
+                elif kind is FraudTruthRow:
+                    self.truth.append(row)
                 elif self.notes is not None and kind is Notification:
                     self.notes.append(row)
                 else:

@@ -25,6 +25,7 @@ from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
 from upisim.actors.user import CollectHabits, User, UserCohort
 from upisim.scenarios.config import Scenario
+from upisim.scenarios.crime import plan_crimes
 from upisim.scenarios.faults import capacity_of, server_capacity
 from upisim.scenarios.names import FIRST_NAMES, LAST_NAMES
 
@@ -180,6 +181,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
     merchants = frozenset(u.vpa for u in users if u.merchant)
     checks = StatusChecks(t.status_first_ms, t.status_checks)
     replay = replay_window(scenario)
+    crimes = plan_crimes(scenario, seed, people, n_cohorts)
     cohorts = [
         UserCohort(
             i,
@@ -195,6 +197,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             checks,
             replay,
             server_capacity(scenario.capacity.psp),
+            crimes[i],
         )
         for i in range(n_cohorts)
     ]

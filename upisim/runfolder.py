@@ -113,6 +113,19 @@ class SettlementRow(NamedTuple):
     net_paise: int  # credits - debits: received (+) or owed (-) at settlement
 
 
+class FraudTruthRow(NamedTuple):
+    """The ground truth of one fraudulent payment, written by the user who made it: never a
+    column of the transactions table (a detector must earn it from behaviour)."""
+
+    txn_id: str
+    typology: str  # collect_scam, authorised_push, account_takeover, qr_merchant, ...
+    case_id: int  # one fraud case: a theft, or one mule network's laundering
+    payer_role: str  # victim, fraudster, mule, cash_out
+    payee_role: str
+    stage: str  # theft, layering, cash_out
+    pattern: str  # a laundering payment's pattern (fan_out, chain, cycle, ...); "" otherwise
+
+
 class AccountRow(NamedTuple):
     """One user's account as the run opened and closed."""
 
@@ -165,6 +178,7 @@ TABLES: Final[dict[str, type[tuple[object, ...]]]] = {
     "notifications": Notification,
     "queues": QueueRow,
     "settlement": SettlementRow,
+    "fraud_truth": FraudTruthRow,
 }
 
 #: the column types a table may have

@@ -36,6 +36,7 @@ READER_COLUMNS = {
     "notifications": reports_run.NOTIFICATION_COLUMNS,
     "queues": reports_run.QUEUE_COLUMNS,
     "settlement": reports_run.SETTLEMENT_COLUMNS,
+    "fraud_truth": reports_run.FRAUD_TRUTH_COLUMNS,
 }
 
 
@@ -132,14 +133,18 @@ def test_the_reports_read_the_documented_columns(documented, stem) -> None:
 
 @pytest.fixture(scope="module")
 def recorded_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The quickstart with notifications recorded: a real run folder with every table."""
+    """The quickstart with notifications recorded and a fraud case: a real run folder with
+    every table."""
     from upisim.scenarios.config import bundled_scenarios, parse_scenario
     from upisim.scenarios.run import run_scenario
 
     data = tomllib.loads(bundled_scenarios()["quickstart"].read_text(encoding="utf-8"))
     data["notifications"] = {"record": True}
+    # a few more people, one of them talked into paying a mule: the truth table has rows
+    data["population"] = {"size": 50}
+    data["fraud_typologies"] = {"authorised_push": {"cases": 1, "payments": [2, 2]}}
     out = tmp_path_factory.mktemp("recorded-run")
-    run_scenario(parse_scenario(data, "quickstart+notifications"), out)
+    run_scenario(parse_scenario(data, "quickstart+notifications+fraud"), out)
     return out
 
 
@@ -169,4 +174,6 @@ def test_the_quickstart_loads_every_table_it_has(documented, quickstart_run) -> 
         if not (quickstart_run / f"{stem}.parquet").exists():
             assert frame.empty, stem
     assert not (quickstart_run / "notifications.parquet").exists()
-    assert {s for s in TABLES if not getattr(run, s).empty} == set(TABLES) - {"notifications"}
+    # notifications are off by default, and nobody in the quickstart commits fraud
+    empty = {"notifications", "fraud_truth"}
+    assert {s for s in TABLES if not getattr(run, s).empty} == set(TABLES) - empty
