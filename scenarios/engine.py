@@ -233,7 +233,10 @@ class DeliveryLoop:
         due = logic.next_due
         if due < NEVER:  # timers that fell due while it was down fire now
             window = self.network.window
-            self._wake_later(address, max(due, (int(self.env.now) // window + 1) * window))
+            boundary = (int(self.env.now) // window + 1) * window
+            if due < boundary:  # they fire in the next window: what they send must land after
+                logic.now = boundary
+            self._wake_later(address, max(due, boundary))
 
     def _note(self, address: str, kind: str, subject: str, detail: str = "") -> None:
         row = EventRow(int(self.env.now), kind, address, "", subject, detail, 0)

@@ -173,3 +173,38 @@ def test_a_crash_of_an_app_server_the_run_does_not_have_is_refused(tmp_path: Pat
     with pytest.raises(ScenarioError, match=r"no actor 'users:999'"):
         run_scenario(scenario, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_timers_that_fell_due_while_the_switch_was_down_send_into_a_later_window(
+    tmp_path: Path,
+) -> None:
+    # chaos seed 51048: the switch came back at a window's start; a timer due while it was
+    # down fired in the next window with the restart's time, and what it sent was due in
+    # the window being delivered (the run stopped with an InvariantError)
+    scenario: dict[str, Any] = {
+        "name": "restart",
+        "seed": 51048,
+        "duration_s": 20,
+        "drain_limit_s": 1200,
+        "banks": [
+            {"code": "HDFC", "handle": "okhdfcbank", "net_debit_cap": "2000.00"},
+            {"code": "SBI", "handle": "oksbi"},
+            {"code": "ICICI", "handle": "okicici"},
+        ],
+        "population": {"size": 200, "balance_median": "3000.00", "merchant_share": 0.2},
+        "load": {"rate_per_s": 10},
+        "faults": {
+            "loss_rate": 0.05,
+            "app_loss_rate": 0.3,
+            "crashes": [{"actor": "switch", "at_s": 14.9, "down_s": 5, "point": "before_commit"}],
+            "duplicate_rate": 0.05,
+            "replay_max_ms": 50,
+            "fraud_down": [{"from_s": 7.1, "to_s": 12.1}],
+            "delays": [{"bank": "SBI", "from_s": 2.2, "to_s": 32.2, "extra_ms": 20_000}],
+        },
+        "timeouts": {"pay_ms": 2000, "reversal_ms": 500, "auth_ms": 2000, "risk_ms": 2000},
+        "settlement": {"cycle_s": 0.5},
+    }
+    result = run_scenario(parse_scenario(scenario), tmp_path)
+    assert result.ok, result.summary["problems"]
+    assert audit(tmp_path) == []
