@@ -110,8 +110,9 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
         server: dict[str, Any] = {"workers": r.choice((1, 4)), "request": service}
         if r.random() < 0.5:
             server["queue_limit"] = r.choice((0, 20))
-        if place == "psp" and r.random() < 0.5:
-            server["lookup"] = {"median_ms": r.choice((50, 8_000)), "spread": 0.5}
+        if place == "psp" and r.random() < 0.5:  # slow lookups, not a server swamped: U09
+            slow = {"median_ms": r.choice((3_000, 9_000)), "spread": 0.5}
+            server = {"workers": 1_000, "lookup": slow}
         scenario["capacity"] = {place: server}
         faults.append(f"{place}_capacity")
     return scenario, faults
