@@ -157,7 +157,7 @@ class _Planner:
             if n is None:
                 n = self._poisson(typology.per_100k * scale * expected / 100_000)
             for _ in range(n):
-                getattr(self, f"_{name}")(typology, self.r.uniform(0, end * 0.8))
+                getattr(self, f"_{name}")(typology, self.r.uniform(0, end))
         return [
             Crime(tuple(sorted(self.acts[i])), self.mules[i], self.scams[i], end)
             for i in range(self.cohorts)
