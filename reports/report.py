@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from upisim.reports import banks, fmt, plots, tables
+from upisim.reports import banks, fmt, fraud, plots, tables
 from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
 from upisim.reports.spreadsheet import spreadsheet_safe
@@ -17,6 +18,7 @@ from upisim.runfolder import State
 
 # Only what the report uses: the id and party columns are most of the file.
 REPORT_COLUMNS = (
+    "txn_id",  # the fraud scores join the truth table on it
     "kind",
     "method",
     "payer_bank",
@@ -24,6 +26,8 @@ REPORT_COLUMNS = (
     "amount_paise",
     "state",
     "reason_code",
+    "response_code",
+    "fraud_flags",
     "decline_type",
     "t_initiated_ms",
     "t_received_ms",
@@ -557,12 +561,16 @@ def _settlement(run: Run, out: Output) -> Safe:
     )
 
 
+RULE_AND_TYPOLOGY = {*fraud.RULE_COLUMNS, *fraud.TYPOLOGY_COLUMNS}
+
+
 def _fraud(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
     by_rule = tables.fraud_by_rule(run.events)
     over_time = tables.fraud_over_time(run.events, bin_ms, end_ms)
     out.csv("fraud.csv", by_rule)
     out.csv("fraud_over_time.csv", over_time)
-    if by_rule.empty:
+    truth = run.fraud_truth
+    if by_rule.empty and truth.empty:
         return section("Fraud", Safe("No fraud flags or declines in this run."), [])
     key = markup(
         "{} fraud flags and {} fraud declines across {} rule(s).",
@@ -570,15 +578,39 @@ def _fraud(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         fmt.count(int(by_rule["declined"].sum())),
         len(by_rule),
     )
-    fig = plots.fraud_figure(over_time, by_rule)
-    return section(
-        "Fraud",
-        key,
-        [
-            out.figure("fraud.png", fig, "Fraud flags and declines by rule"),
-            table(by_rule),
-        ],
-    )
+    body = []
+    if not by_rule.empty:
+        fig = plots.fraud_figure(over_time, by_rule)
+        body += [out.figure("fraud.png", fig, "Fraud flags and declines by rule"), table(by_rule)]
+    if not truth.empty:  # scored against the ground truth
+        rules, typologies = (
+            fraud.by_rule(run.transactions, truth),
+            fraud.by_typology(run.transactions, truth),
+        )
+        out.csv("fraud_scores_by_rule.csv", rules)
+        out.csv("fraud_scores_by_typology.csv", typologies)
+        caught = rules[rules.rule == "any"]
+        key = markup(
+            "{} {} of {} fraudulent payments (every typology) raised an alert: recall {}, "
+            "precision {}. Victims lost {}; the monitor stopped {}.",
+            key,
+            fmt.count(int(caught.true_positives.sum())),
+            fmt.count(int(typologies.payments.sum())),
+            fmt.share(float(caught.recall.sum())),
+            fmt.share(float(caught.precision.sum())),
+            fmt.rupees(int(run.summary.get("fraud_money_lost_paise", 0))),
+            fmt.rupees(int(typologies.stopped_paise.sum())),
+        )
+        shares: dict[str, Callable[[Any], str]] = {c: fmt.share for c in ("precision", "recall")}
+        money: dict[str, Callable[[Any], str]] = {
+            c: fmt.rupees for c in ("stopped_paise", "moved_paise")
+        }
+        plain = {c: c.removesuffix("_paise").replace("_", " ") for c in RULE_AND_TYPOLOGY}
+        body += [
+            table(rules, shares | money | {"alerts_per_1000": "{:.2f}".format}, headers=plain),
+            table(typologies, shares | money, headers=plain),
+        ]
+    return section("Fraud", key, body)
 
 
 def _collects(run: Run, out: Output) -> Safe:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import simpy
 
 from upisim.actors.bank import Books
@@ -44,6 +45,9 @@ from upisim.scenarios.network import build_network
 from upisim.scenarios.output import TableWriter, arrow_schema, parquet_to_csv
 from upisim.scenarios.summary import Facts, Tally, summarize
 from upisim.scenarios.world import build_world
+
+#: the transactions columns the fraud scores read
+SCORED = ["txn_id", "state", "response_code", "fraud_flags", "amount_paise"]
 
 Progress = Callable[[int, int, int], None]
 """``progress(sim_now_ms, sim_end_ms, payments_done)``, called now and then during a run."""
@@ -179,6 +183,13 @@ class _Run:
         tally = Tally(self.out_dir / "transactions.parquet")
         self._write_accounts()
         summary = summarize(self._facts(), tally)
+        if self.truth.rows:  # scored against the ground truth (nothing to score without it)
+            from upisim.reports import fraud  # the report's package: only when there is fraud
+
+            tx = pd.read_parquet(self.out_dir / "transactions.parquet", columns=SCORED)
+            truth = pd.read_parquet(self.out_dir / "fraud_truth.parquet")
+            verdict = {key: summary.pop(key) for key in ("problems", "ok")}
+            summary |= fraud.figures(tx, truth) | verdict
         (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if csv:
             parquet_to_csv(self.out_dir / "transactions.parquet", self.out_dir / "transactions.csv")

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.scenarios.test_reliability import audited
+from upisim.reports.report import build_report
 from upisim.reports.run import load_run
 
 TYPOLOGIES = {"collect_scam", "authorised_push", "account_takeover", "qr_merchant", "card_testing"}
@@ -105,3 +107,30 @@ def test_a_label_cannot_be_told_from_anything_but_behaviour(fraud_run, tmp_path:
     scores = model.predict_proba((test - mean) / spread)[:, 1]
     assert train_fraud.sum() > 1_000 and test_fraud.sum() > 1_000
     assert roc_auc_score(test_fraud, scores) == pytest.approx(0.5, abs=0.05)
+
+
+def test_the_reports_precision_and_recall_are_those_of_the_truth_and_the_flags(
+    fraud_run,
+) -> None:
+    summary, out = fraud_run
+    build_report(out)
+    run = load_run(out)
+    tx, truth = run.transactions, run.fraud_truth
+    fraud = set(truth.txn_id)
+    report = pd.read_csv(out / "report" / "fraud_scores_by_rule.csv").set_index("rule")
+    fired: dict[str, set[str]] = {}
+    for txn_id, flags in zip(tx.txn_id, tx.fraud_flags, strict=True):
+        for rule in filter(None, flags.split(",")):
+            fired.setdefault(rule, set()).add(txn_id)
+    fired["any"] = set().union(*fired.values())
+    assert set(report.index) == set(fired) and len(fired) > 1
+    for rule, alerts in fired.items():
+        hits = len(alerts & fraud)
+        assert report.loc[rule, "alerts"] == len(alerts)
+        assert report.loc[rule, "precision"] == pytest.approx(hits / len(alerts))
+        assert report.loc[rule, "recall"] == pytest.approx(hits / len(fraud))
+        assert summary["fraud_scores_by_rule"][rule]["true_positives"] == hits
+    by_typology = pd.read_csv(out / "report" / "fraud_scores_by_typology.csv")
+    assert by_typology.payments.sum() == len(fraud) == summary["fraud_payments"]
+    page = (out / "report" / "index.html").read_text(encoding="utf-8")
+    assert f"{len(fired['any'] & fraud):,} of {len(fraud):,} fraudulent payments" in page
