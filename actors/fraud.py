@@ -5,6 +5,13 @@ Rules (thresholds and flag-vs-decline come from the scenario):
 - ``DAILY_CAP``: a payer's allowed value today would pass a cap (default ₹1,00,000: decline);
 - ``VELOCITY``: more than N payments allowed for a payer in the last hour (default 10: decline).
 
+Rules on behaviour, off unless a scenario turns them on (they keep state per account):
+- ``NEW_PAYEE``: a payer's first payment to a payee, at or above an amount (₹10,000);
+- ``FAN_IN``: a payee paid by many distinct payers within the hour (10): a mule, a fake
+  merchant;
+- ``FORWARDING``: a payer passing on most (80%) of what it received within minutes (30):
+  a mule laundering.
+
 Every rule scores a payer's own spending, so a merchant's refund is allowed
 unscored and never counts in the merchant's windows. A replayed request is
 answered as the first was and never counted twice; a replayed release gives
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from upisim.actors.addresses import FRAUD
 from upisim.actors.base import Logic
@@ -22,6 +30,7 @@ from upisim.actors.ids import RecentIds, RecentMap
 from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, SECOND, Address, Paise, SimTime, Vpa
 
+NOBODY = Vpa("")
 ALLOW = "ALLOW"
 FLAG = "FLAG"
 DECLINE = "DECLINE"
@@ -37,6 +46,16 @@ class FraudRules:
     daily_cap_action: str = "decline"
     velocity_per_hour: int = 10
     velocity_action: str = "decline"
+    # behaviour ("off", "flag" or "decline"): a first payment to a payee of at least this
+    new_payee_amount: Paise = Paise(10_000_00)
+    new_payee_action: str = "off"
+    # a payee paid by at least this many distinct payers within the hour (fan-in)
+    fan_in_payers: int = 10
+    fan_in_action: str = "off"
+    # a payer paying on at least this share of what it received within forward_window ms
+    forward_share: float = 0.8
+    forward_window: int = 30 * 60 * SECOND
+    forward_action: str = "off"
 
 
 class _Payer:
@@ -64,15 +83,37 @@ class FraudMonitor(Logic):
             "HIGH_VALUE": rules.high_value_action,
             "DAILY_CAP": rules.daily_cap_action,
             "VELOCITY": rules.velocity_action,
+            "NEW_PAYEE": rules.new_payee_action,
+            "FAN_IN": rules.fan_in_action,
+            "FORWARDING": rules.forward_action,
         }
         self._payers: dict[Vpa, _Payer] = {}
+        self._behaviour = _Behaviour(rules) if _Behaviour.wanted(rules) else None
         # a replay comes at most replay_window ms after the original
         self._answered: RecentMap[RespRiskScore] = RecentMap(replay_window)
         self._released = RecentIds(replay_window)
         self.replays = 0
 
-    def score(self, payer: Vpa, amount: int) -> tuple[str, tuple[str, ...]]:
+    def score(self, payer: Vpa, amount: int, payee: Vpa = NOBODY) -> tuple[str, tuple[str, ...]]:
         """Decide on one payment and, unless declined, count it in the payer's windows."""
+        behaviour = self._behaviour
+        if behaviour is None:  # the threshold rules alone: the common case
+            return self._thresholds(payer, amount)
+        seen = behaviour.fired(payer, payee, amount, self.now)
+        vetoed = any(self._actions[rule] == "decline" for rule in seen)
+        decision, fired = self._thresholds(payer, amount, counted=not vetoed)
+        if seen:
+            fired += seen
+            decision = DECLINE if vetoed or decision == DECLINE else FLAG
+        if decision != DECLINE:
+            behaviour.count(payer, payee, amount, self.now)
+        return decision, fired
+
+    def _thresholds(
+        self, payer: Vpa, amount: int, counted: bool = True
+    ) -> tuple[str, tuple[str, ...]]:
+        """The threshold rules' decision; unless declined (by them, or ``counted`` False:
+        by another rule) the payment counts in the payer's windows."""
         rules = self.rules
         now = self.now
         state = self._payers.get(payer)
@@ -88,8 +129,9 @@ class FraudMonitor(Logic):
         cap = state.day_amount + amount > rules.daily_cap
         fast = len(recent) >= rules.velocity_per_hour
         if not (high or cap or fast):  # the common case, kept cheap
-            state.day_amount += amount
-            recent.append(now)
+            if counted:
+                state.day_amount += amount
+                recent.append(now)
             return ALLOW, ()
         fired = [
             rule
@@ -98,8 +140,9 @@ class FraudMonitor(Logic):
         ]
         if any(self._actions[rule] == "decline" for rule in fired):
             return DECLINE, tuple(fired)
-        state.day_amount += amount
-        recent.append(now)
+        if counted:
+            state.day_amount += amount
+            recent.append(now)
         return FLAG, tuple(fired)
 
     def on_ReqRiskScore(self, msg: ReqRiskScore, sender: Address) -> None:
@@ -111,7 +154,7 @@ class FraudMonitor(Logic):
         if msg.refund:  # every rule scores a payer's own spending; a refund is not that
             answer = RespRiskScore(msg.txn_id, ALLOW, ())
         else:
-            decision, rules = self.score(msg.payer, msg.amount)
+            decision, rules = self.score(msg.payer, msg.amount, msg.payee)
             if rules:
                 kind = "FRAUD_DECLINE" if decision == DECLINE else "FRAUD_FLAG"
                 for rule in rules:
@@ -136,3 +179,55 @@ class FraudMonitor(Logic):
     def window_count(self, payer: Vpa, now: SimTime) -> int:
         state = self._payers.get(payer)
         return 0 if state is None else sum(1 for t in state.recent if t > now - HOUR)
+
+
+class _Behaviour:
+    """What the behavioural rules remember: whom each payer has paid, each payee's payers
+    within the hour, and what each account received lately."""
+
+    def __init__(self, rules: FraudRules) -> None:
+        self.rules = rules
+        self.paid: dict[Vpa, set[Vpa]] = {}  # payer -> payees paid before
+        self.payers: dict[Vpa, deque[tuple[int, Vpa]]] = {}  # payee -> (when, payer), an hour
+        self.received: dict[Vpa, deque[tuple[int, int]]] = {}  # account -> (when, amount)
+
+    @staticmethod
+    def wanted(rules: FraudRules) -> bool:
+        return any(a != "off" for a in (rules.new_payee_action, rules.fan_in_action,
+                                        rules.forward_action))  # fmt: skip
+
+    def fired(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> tuple[str, ...]:
+        r, out = self.rules, []
+        if (
+            r.new_payee_action != "off"
+            and amount >= r.new_payee_amount
+            and payee not in self.paid.get(payer, ())
+        ):
+            out.append("NEW_PAYEE")
+        if r.fan_in_action != "off":
+            recent = self._since(self.payers.get(payee), now - HOUR)
+            if len({p for _, p in recent} | {payer}) >= r.fan_in_payers:
+                out.append("FAN_IN")
+        if r.forward_action != "off":
+            came = sum(a for _, a in self._since(self.received.get(payer), now - r.forward_window))
+            if came and amount >= r.forward_share * came:
+                out.append("FORWARDING")
+        return tuple(out)
+
+    def count(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> None:
+        """An allowed payment: remembered by the rules that are on."""
+        r = self.rules
+        if r.new_payee_action != "off":
+            self.paid.setdefault(payer, set()).add(payee)
+        if r.fan_in_action != "off":
+            self.payers.setdefault(payee, deque()).append((now, payer))
+        if r.forward_action != "off":
+            self.received.setdefault(payee, deque()).append((now, amount))
+
+    @staticmethod
+    def _since(window: deque[tuple[int, Any]] | None, start: int) -> deque[tuple[int, Any]]:
+        if window is None:
+            return deque()
+        while window and window[0][0] <= start:
+            window.popleft()
+        return window

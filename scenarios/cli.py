@@ -20,6 +20,7 @@ from rich.table import Table
 from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
+from upisim.reports import export
 from upisim.scenarios import chaos
 
 if TYPE_CHECKING:
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.set_defaults(func=cmd_statement)
 
     chaos.add_parser(sub)
+    export.add_parser(sub)
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")
     scen.set_defaults(func=cmd_scenarios)

@@ -325,6 +325,10 @@ class TimeoutsConfig(_Strict):
     )
 
 
+RuleAction = Literal["off", "flag", "decline"]
+"""A behavioural rule's action: off, or like a threshold rule's."""
+
+
 class FraudConfig(_Strict):
     high_value: Amount = 50_000_00
     high_value_action: Action = "flag"
@@ -332,3 +336,11 @@ class FraudConfig(_Strict):
     daily_cap_action: Action = "decline"
     velocity_per_hour: int = Field(default=10, ge=1)
     velocity_action: Action = "decline"
+    # rules on behaviour a risk engine sees (off by default: they keep state per account)
+    new_payee_amount: Amount = 10_000_00
+    new_payee_action: RuleAction = "off"
+    fan_in_payers: int = Field(default=10, ge=2, description="distinct payers in an hour")
+    fan_in_action: RuleAction = "off"
+    forward_share: float = Field(default=0.8, gt=0, le=1, description="of what came in lately")
+    forward_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    forward_action: RuleAction = "off"

@@ -102,3 +102,43 @@ def test_a_refund_is_allowed_unscored_and_never_counts_as_the_merchants_spending
         assert out.records == []  # no rule fired, nothing flagged
     assert m.window_count(shop, SimTime(10)) == 0 and m.day_amount(shop) == 0
     assert score(m, 1_00, at=20).decision == ALLOW  # the shop's own first payment
+
+
+def risk(
+    m: FraudMonitor, payer: str, payee: str, amount: int, at: int, txn: str = ""
+) -> RespRiskScore:
+    ask = ReqRiskScore(TxnId(txn or f"T{payer}{payee}{at}"), Vpa(payer), Vpa(payee), Paise(amount))
+    ((*_, reply),) = m.deliver([envelope(ask, at=at, sender="switch")]).sends
+    return reply  # type: ignore[no-any-return]
+
+
+def test_a_first_high_payment_to_a_new_payee_is_flagged_not_a_second() -> None:
+    m = FraudMonitor(FraudRules(new_payee_action="flag"))
+    assert risk(m, "a@x", "b@x", 9_999_00, 0).decision == ALLOW  # under ₹10,000
+    assert risk(m, "a@x", "c@x", 10_000_00, 10).rules == ("NEW_PAYEE",)
+    assert risk(m, "a@x", "c@x", 20_000_00, 20).decision == ALLOW  # paid before
+
+
+def test_many_distinct_payers_into_one_payee_within_the_hour_is_fan_in() -> None:
+    m = FraudMonitor(FraudRules(fan_in_action="decline", fan_in_payers=3))
+    assert risk(m, "a@x", "mule@x", 100_00, 0).decision == ALLOW
+    assert risk(m, "a@x", "mule@x", 100_00, 1).decision == ALLOW  # the same payer again
+    assert risk(m, "b@x", "mule@x", 100_00, 2).decision == ALLOW
+    reply = risk(m, "c@x", "mule@x", 100_00, 3)  # a third distinct payer
+    assert (reply.decision, reply.rules) == (DECLINE, ("FAN_IN",))
+    assert risk(m, "d@x", "mule@x", 100_00, HOUR + 10).decision == ALLOW  # an hour on
+
+
+def test_passing_on_most_of_what_came_in_minutes_ago_is_forwarding() -> None:
+    m = FraudMonitor(FraudRules(forward_action="flag"))
+    assert risk(m, "victim@x", "mule@x", 10_000_00, 0).decision == ALLOW
+    assert risk(m, "mule@x", "next@x", 7_000_00, 5 * MINUTE).decision == ALLOW  # 70%
+    assert risk(m, "mule@x", "next@x", 8_000_00, 6 * MINUTE).rules == ("FORWARDING",)
+    assert risk(m, "mule@x", "next@x", 9_000_00, 31 * MINUTE).decision == ALLOW  # too late
+
+
+def test_a_declined_payment_counts_in_no_window() -> None:
+    m = FraudMonitor(FraudRules(fan_in_action="decline", fan_in_payers=2, velocity_per_hour=1))
+    risk(m, "a@x", "mule@x", 100_00, 0)
+    assert risk(m, "b@x", "mule@x", 100_00, 1).decision == DECLINE  # fan-in
+    assert m.window_count(Vpa("b@x"), SimTime(2)) == 0  # nor in the velocity window

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.scenarios.test_reliability import audited
+from upisim.reports.export import export
 from upisim.reports.report import build_report
 from upisim.reports.run import load_run
 
@@ -134,3 +135,58 @@ def test_the_reports_precision_and_recall_are_those_of_the_truth_and_the_flags(
     assert by_typology.payments.sum() == len(fraud) == summary["fraud_payments"]
     page = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert f"{len(fired['any'] & fraud):,} of {len(fraud):,} fraudulent payments" in page
+
+
+def test_the_paysim_export_has_its_columns_and_dtypes_and_balances_that_chain(
+    fraud_run, tmp_path: Path
+) -> None:
+    _, out = fraud_run
+    (path,) = export(out, "paysim", tmp_path / "paysim.csv")
+    data = pd.read_csv(path)
+    assert list(data.columns) == [
+        "step", "type", "amount", "nameOrig", "oldbalanceOrg", "newbalanceOrig", "nameDest",
+        "oldbalanceDest", "newbalanceDest", "isFraud", "isFlaggedFraud",
+    ]  # fmt: skip
+    for column in ("step", "isFraud", "isFlaggedFraud"):
+        assert data[column].dtype == "int64", column
+    for column in ("amount", "oldbalanceOrg", "newbalanceOrig", "oldbalanceDest"):
+        assert data[column].dtype == "float64", column
+    run = load_run(out)
+    assert data.isFraud.sum() == len(run.fraud_truth) and set(data.type) == {"PAYMENT", "TRANSFER"}
+    # each account's balance chains from row to row and ends at its closing balance
+    cols = ["name", "old", "new"]
+    orig = data[["nameOrig", "oldbalanceOrg", "newbalanceOrig"]].set_axis(cols, axis=1)
+    dest = data[["nameDest", "oldbalanceDest", "newbalanceDest"]].set_axis(cols, axis=1)
+    sides = pd.concat(
+        [orig.assign(order=data.index * 2), dest.assign(order=data.index * 2 + 1)]
+    ).sort_values("order")
+    following = sides.groupby("name").old.shift(-1)
+    gaps = sides[following.notna() & (following != sides.new)]
+    assert gaps.empty, gaps.head()
+    closing = run.accounts.set_index("account").closing_paise
+    last = sides.groupby("name").new.last()
+    last.index = last.index.str[1:]  # C or M, then the account number
+    assert (last.round(2) == (closing.reindex(last.index) / 100).round(2)).all()
+
+
+def test_the_amlworld_export_lists_every_laundering_row_in_a_case(fraud_run, tmp_path) -> None:
+    _, out = fraud_run
+    path, patterns = export(out, "amlworld", tmp_path / "aml.csv")
+    data = pd.read_csv(path)
+    assert list(data.columns) == [
+        "Timestamp", "From Bank", "Account", "To Bank", "Account.1", "Amount Received",
+        "Receiving Currency", "Amount Paid", "Payment Currency", "Payment Format",
+        "Is Laundering",
+    ]  # fmt: skip
+    listed = [
+        line for line in patterns.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith(("BEGIN", "END"))
+    ]  # fmt: skip
+    laundering = data[data["Is Laundering"] == 1]
+    assert len(listed) == len(laundering) > 100
+    kinds = {
+        line.split(" - ")[1].split(":")[0]
+        for line in patterns.read_text().splitlines()
+        if line.startswith("BEGIN")
+    }
+    assert {"FAN-OUT", "CYCLE", "SCATTER-GATHER", "STACK", "COLLECT-SCAM"} <= kinds

@@ -13,7 +13,7 @@ import pytest
 from tests.scenarios.conftest import Bundled
 from upisim.actors.money import parse_amount
 from upisim.scenarios.chaos import TABLES
-from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
+from upisim.scenarios.config import Scenario, bundled_scenarios, load_scenario, parse_scenario
 from upisim.scenarios.run import run_scenario
 
 
@@ -325,20 +325,47 @@ def test_payment_methods_fund_from_the_right_source_and_keep_the_books(bundled: 
     assert s["notifications"]["DEBIT"] == s["notifications"]["CREDIT"] == succeeded
 
 
+#: bundled scenarios too big for the test suite: run a tenth of their people for ten minutes
+LARGE = {"fraud_lab"}
+
+
+def scaled(name: str) -> Scenario:
+    scenario = load_scenario(bundled_scenarios()[name])
+    if name not in LARGE:
+        return scenario
+    assert scenario.population is not None
+    population = scenario.population.model_copy(update={"size": scenario.population.size // 10})
+    return scenario.model_copy(update={"duration_s": 600, "population": population})
+
+
 @pytest.mark.parametrize("name", sorted(bundled_scenarios()))
 def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     bundled: Bundled, tmp_path: Path, name: str
 ) -> None:
-    a, out = bundled(name)
+    if name in LARGE:
+        a, out = run_scenario(scaled(name), tmp_path / "a"), tmp_path / "a"
+    else:
+        a, out = bundled(name)
     assert a.ok, a.summary["problems"]
     s = a.summary
     assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
     assert s["stuck_payments"] == 0 and s["money_end_paise"] == s["money_start_paise"]
-    run_scenario(
-        load_scenario(bundled_scenarios()[name]), tmp_path / "b", direct=True
-    )  # no threads: the same bytes
+    run_scenario(scaled(name), tmp_path / "b", direct=True)  # no threads: the same bytes
     for table in (f"{t}.parquet" for t in TABLES):
         assert digest(out / table) == digest(tmp_path / "b" / table), table
+
+
+def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(tmp_path: Path) -> None:
+    result = run_scenario(scaled("fraud_lab"), tmp_path)
+    assert result.ok, result.summary["problems"]
+    typologies = set(result.summary["fraud_scores_by_typology"])
+    assert typologies == {
+        "collect_scam", "authorised_push", "account_takeover", "qr_merchant", "card_testing",
+        "mule_network",
+    }  # fmt: skip
+    rules = result.summary["fraud_scores_by_rule"]
+    assert {"NEW_PAYEE", "FAN_IN", "FORWARDING"} <= set(rules)
+    assert 0.005 < result.summary["fraud_payments"] / result.summary["payments_total"] < 0.05
 
 
 @pytest.mark.parametrize("seed", [30, 37])
