@@ -110,6 +110,10 @@ class DeliveryLoop:
             logic.connect(self.network.links_from(address))
         for address in sorted(self._journaled):
             self._journals[address] = Journal(self.logics[address])
+        for address in sorted(self.logics):  # timers set as the actors were built
+            due = self.logics[address].next_due
+            if due < NEVER:
+                self._wake_later(address, due)
         if self.direct:
             return
         self._pin()

@@ -115,6 +115,17 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
             server = {"workers": 1_000, "lookup": slow}
         scenario["capacity"] = {place: server}
         faults.append(f"{place}_capacity")
+    if scenario["population"]["merchant_share"] and r.random() < 0.25:  # fraud, laundered
+        few = {"cases": 1, "payments": [3, 8]}
+        scenario["fraud_typologies"] = {
+            "authorised_push": {"cases": r.choice((1, 3))},
+            "account_takeover": {"cases": 1},
+            "collect_scam": few,
+            "qr_merchant": few,
+            "card_testing": {"cases": 0},  # the population holds no cards
+            "mule_network": {"delay_s": r.choice((2, 60))},
+        }
+        faults.append("fraud")
     return scenario, faults
 
 

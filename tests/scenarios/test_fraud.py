@@ -190,3 +190,18 @@ def test_the_amlworld_export_lists_every_laundering_row_in_a_case(fraud_run, tmp
         if line.startswith("BEGIN")
     }
     assert {"FAN-OUT", "CYCLE", "SCATTER-GATHER", "STACK", "COLLECT-SCAM"} <= kinds
+
+
+def test_an_act_due_before_anyone_pays_goes_at_its_time(tmp_path: Path) -> None:
+    # chaos seed 70022: timers set as a cohort was built were not known to the delivery
+    # loop, so a victim's first act went when the cohort next heard anything, late, and
+    # what it sent was due in a window already delivered
+    scenario = lab(authorised_push={"cases": 3}, account_takeover={"cases": 1})
+    scenario["fraud_typologies"]["preset"] = "real"
+    scenario["load"] = {"rate_per_s": 0}  # nobody else pays: nothing wakes the cohorts
+    scenario["population"]["size"] = 400
+    scenario["duration_s"] = 60
+    _, tx = audited(tmp_path, scenario)
+    truth = load_run(tmp_path).fraud_truth
+    theft = tx[tx.txn_id.isin(truth.txn_id[truth.stage == "theft"])]
+    assert len(theft) >= 4 and (theft.t_initiated_ms < 60_000).all()
