@@ -12,9 +12,9 @@ users) plays from a :class:`Crime` plan drawn when the world is built:
   request to a stranger;
 - a victim of a collect scam approves the fraudster's request more often than a wary
   stranger would (:attr:`Crime.scams`);
-- a mule (:class:`Forwarding`) passes on most of every credit it receives within
-  minutes, split over its next hops: fan-out, chains, cycles and scatter-gather end in
-  cash-out accounts, which keep what reaches them.
+- a mule (:class:`Forwarding`) holds what it receives and, minutes after the first of
+  it came, passes most of it on in one go, split over its next hops: fan-out, chains,
+  cycles and scatter-gather end in cash-out accounts, which keep what reaches them.
 
 Every fraudulent request is labelled when it is sent, by the cohort that sends it, in a
 :class:`~upisim.runfolder.FraudTruthRow` of its own table: the label never rides on the
@@ -63,16 +63,15 @@ class Act(NamedTuple):
 
 
 class Forward(NamedTuple):
-    """Timer: a mule passes ``amount`` on, split over its next hops."""
+    """Timer: a mule passes on what it holds, split over its next hops."""
 
     mule: Vpa
-    amount: int
 
 
 @dataclass(frozen=True, slots=True)
 class Forwarding:
-    """A mule: within ``delay_ms`` of each credit it passes ``share`` of it on to ``hops``
-    (split evenly; a hop that is a cash-out account keeps it)."""
+    """A mule: about ``delay_ms`` after a credit it passes ``share`` of what it received
+    since on to ``hops`` (split evenly; a hop that is a cash-out account keeps it)."""
 
     case: int
     pattern: str

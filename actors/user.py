@@ -129,6 +129,7 @@ class UserCohort(AppServer):
         self.checking(checks, replay_window)
         self.serving(limits, capacity, seed)
         self.crime = crime  # the fraud its users commit (None: they are all honest)
+        self._held: dict[Vpa, int] = {}  # a mule's credits not yet passed on (paise)
         for at, act in crime.acts if crime is not None else ():
             self.set_timer(at, act)
 
@@ -354,18 +355,26 @@ class UserCohort(AppServer):
         self._label(request.txn_id, act.typology, act.case, *roles, THEFT)
 
     def _launder(self, mule: Vpa, amount: int) -> None:
+        """A mule holds what came in, and passes it on in one go a few minutes after the
+        first of it arrived."""
         crime = self.crime
         assert crime is not None
-        out = int(amount * crime.mules[mule].share) // 100 * 100  # whole rupees
-        delay = int(crime.mules[mule].delay_ms * (0.5 + self.draws.uniform()))
-        if out >= MIN_FORWARD and self.now + delay < crime.until:
-            self.set_timer(delay, Forward(mule, out))
+        held = self._held
+        waiting = mule in held
+        held[mule] = held.get(mule, 0) + amount
+        if not waiting:
+            delay = int(crime.mules[mule].delay_ms * (0.5 + self.draws.uniform()))
+            if self.now + delay < crime.until:
+                self.set_timer(delay, Forward(mule))
 
     def on_Forward(self, msg: Forward, sender: Address) -> None:
         crime, user = self.crime, self.by_vpa[msg.mule]
         assert crime is not None
         plan = crime.mules[msg.mule]
-        part = msg.amount // len(plan.hops) // 100 * 100
+        out = int(self._held.pop(msg.mule, 0) * plan.share)
+        part = out // len(plan.hops) // 100 * 100  # whole rupees to each hop
+        if part < MIN_FORWARD:
+            return
         for hop, cash_out in zip(plan.hops, plan.cash_out, strict=True):
             request = self._pay(user, hop, part, self._creds[user.vpa], UPI_PUSH)
             payee_role, stage = (CASH_OUT, CASH_OUT) if cash_out else (MULE, LAYERING)

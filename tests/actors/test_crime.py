@@ -79,6 +79,17 @@ def test_a_mule_passes_most_of_a_credit_on_within_minutes_split_over_its_hops() 
     assert [t.txn_id for t in labels] == [p.txn_id for p in pays]
 
 
+def test_a_mule_holds_what_comes_in_and_passes_it_on_in_one_go() -> None:
+    plan = Forwarding(3, "chain", (NEXT,), (False,), share=0.9, delay_ms=60_000)
+    c = cohort(Crime(mules={MULE_USER.vpa: plan}, until=3_600_000))
+    for i, at in enumerate((0, 10_000, 20_000)):  # three victims pay within seconds
+        credit = ReqTxnConfirmation(TxnId(f"T{i}"), VICTIM.vpa, MULE_USER.vpa, Paise(1_000_00))
+        c.deliver([envelope(credit, at=at, sender="switch")])
+    out = c.advance(200_000)
+    pays = [m for *_, m in out.sends if isinstance(m, ReqPay)]
+    assert [(p.payee, p.amount) for p in pays] == [(NEXT, 2_700_00)]  # 90% of the three
+
+
 def test_a_mule_stops_once_the_day_is_over_and_never_passes_on_crumbs() -> None:
     plan = Forwarding(3, "cycle", (NEXT,), (False,), delay_ms=60_000)
     c = cohort(Crime(mules={MULE_USER.vpa: plan}, until=10_000))
