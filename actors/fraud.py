@@ -9,8 +9,8 @@ Rules on behaviour, off unless a scenario turns them on (they keep state per acc
 - ``NEW_PAYEE``: a payer's first payment to a payee, at or above an amount (₹10,000);
 - ``FAN_IN``: a payee paid by many distinct payers within the hour (10): a mule, a fake
   merchant;
-- ``FORWARDING``: a payer passing on most (80%) of what it received within minutes (30):
-  a mule laundering.
+- ``FORWARDING``: a payer passing on most (80% to all) of the ₹1,000 or more it received
+  within minutes (30): a mule laundering.
 
 Every rule scores a payer's own spending, so a merchant's refund is allowed
 unscored and never counts in the merchant's windows. A replayed request is
@@ -31,6 +31,7 @@ from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, SECOND, Address, Paise, SimTime, Vpa
 
 NOBODY = Vpa("")
+FORWARD_WORTH = 1_000_00  # paise: FORWARDING looks at inflows of ₹1,000 or more
 ALLOW = "ALLOW"
 FLAG = "FLAG"
 DECLINE = "DECLINE"
@@ -210,7 +211,8 @@ class _Behaviour:
                 out.append("FAN_IN")
         if r.forward_action != "off":
             came = sum(a for _, a in self._since(self.received.get(payer), now - r.forward_window))
-            if came and amount >= r.forward_share * came:
+            # most of a sum worth laundering passed on, not a payment bigger than what came in
+            if came >= FORWARD_WORTH and r.forward_share * came <= amount <= came:
                 out.append("FORWARDING")
         return tuple(out)
 

@@ -132,6 +132,7 @@ def test_many_distinct_payers_into_one_payee_within_the_hour_is_fan_in() -> None
 def test_passing_on_most_of_what_came_in_minutes_ago_is_forwarding() -> None:
     m = FraudMonitor(FraudRules(forward_action="flag"))
     assert risk(m, "victim@x", "mule@x", 10_000_00, 0).decision == ALLOW
+    assert risk(m, "mule@x", "next@x", 10_500_00, MINUTE).decision == ALLOW  # more than came
     assert risk(m, "mule@x", "next@x", 7_000_00, 5 * MINUTE).decision == ALLOW  # 70%
     assert risk(m, "mule@x", "next@x", 8_000_00, 6 * MINUTE).rules == ("FORWARDING",)
     assert risk(m, "mule@x", "next@x", 9_000_00, 31 * MINUTE).decision == ALLOW  # too late
