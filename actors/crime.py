@@ -12,6 +12,8 @@ users) plays from a :class:`Crime` plan drawn when the world is built:
   request to a stranger;
 - a victim of a collect scam approves the fraudster's request more often than a wary
   stranger would (:attr:`Crime.scams`);
+- a victim told a stolen payment went through may notice, and the rest of the case
+  does not happen (:attr:`Crime.notice`);
 - a mule (:class:`Forwarding`) holds what it receives and, minutes after the first of
   it came, passes most of it on in one go, split over its next hops: fan-out, chains,
   cycles and scatter-gather end in cash-out accounts, which keep what reaches them.
@@ -23,11 +25,18 @@ payment.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from upisim.actors.types import Vpa
+from upisim.actors.app import AppServer
+from upisim.actors.bank import pin_block
+from upisim.actors.load import Draws
+from upisim.actors.messages import ReqPay, ReqPayCollect, Result
+from upisim.actors.methods import UPI_PUSH
+from upisim.actors.records import User
+from upisim.actors.types import Address, TxnId, Vpa
+from upisim.runfolder import FraudTruthRow
 
 # typologies (UPI.md §8, FRAUD.md)
 COLLECT_SCAM = "collect_scam"
@@ -91,3 +100,78 @@ class Crime:
     # (victim, fraudster) -> (case, how likely the victim approves the fraudster's collect)
     scams: Mapping[tuple[Vpa, Vpa], tuple[int, float]] = field(default_factory=dict)
     until: int = 0  # mules stop passing money on after this (ms): the day is over
+    notice: float = 0.3  # of victims told a stolen payment went through, those who stop it
+
+
+class Crimes(AppServer):
+    """The fraud a cohort's users commit (a :class:`Crime` plan): each act when it is due,
+    mules passing money on, and victims who notice and stop. Every fraudulent request is
+    labelled as it is sent."""
+
+    # the cohort's own (actors/user.py)
+    by_vpa: dict[Vpa, User]
+    _creds: dict[Vpa, str]
+    draws: Draws
+    _pay: Callable[[User, Vpa, int, str, str], ReqPay]
+    _request: Callable[[User, Vpa, int], ReqPayCollect]
+
+    def committing(self, crime: Crime | None) -> None:
+        self.crime = crime  # None: every user here is honest
+        self._held: dict[Vpa, int] = {}  # a mule's credits not yet passed on (paise)
+        self._thefts: dict[TxnId, int] = {}  # a victim's payment of a case, its outcome due
+        self._stopped: set[int] = set()  # cases whose victim noticed
+        for at, act in crime.acts if crime is not None else ():
+            self.set_timer(at, act)
+
+    def _noticed(self, txn_id: TxnId, result: str) -> None:
+        """A victim hears a stolen payment went through; some notice, and stop."""
+        assert self.crime is not None
+        case = self._thefts.pop(txn_id)
+        if result == Result.SUCCESS and self.draws.uniform() < self.crime.notice:
+            self._stopped.add(case)
+
+    def on_Act(self, act: Act, sender: Address) -> None:
+        if act.case in self._stopped:  # the victim noticed: the rest of the case is off
+            return
+        user = self.by_vpa[act.actor]
+        if act.typology == COLLECT_SCAM:  # the fraudster, posing as a merchant, asks
+            request: ReqPay | ReqPayCollect = self._request(user, act.other, act.amount)
+            roles = (VICTIM, FRAUDSTER)
+        else:
+            cred = self._creds[user.vpa] if act.right_pin else pin_block(user.vpa, user.pin + "0")
+            request = self._pay(user, act.other, act.amount, cred, act.method)
+            roles = (VICTIM, act.other_role)
+            self._thefts[request.txn_id] = act.case
+        self._label(request.txn_id, act.typology, act.case, *roles, THEFT)
+
+    def _launder(self, mule: Vpa, amount: int) -> None:
+        """A mule holds what came in, and passes it on in one go a few minutes after the
+        first of it arrived."""
+        crime = self.crime
+        assert crime is not None
+        held = self._held
+        waiting = mule in held
+        held[mule] = held.get(mule, 0) + amount
+        if not waiting:
+            delay = int(crime.mules[mule].delay_ms * (0.5 + self.draws.uniform()))
+            if self.now + delay < crime.until:
+                self.set_timer(delay, Forward(mule))
+
+    def on_Forward(self, msg: Forward, sender: Address) -> None:
+        crime, user = self.crime, self.by_vpa[msg.mule]
+        assert crime is not None
+        plan = crime.mules[msg.mule]
+        out = int(self._held.pop(msg.mule, 0) * plan.share)
+        part = out // len(plan.hops) // 100 * 100  # whole rupees to each hop
+        if part < MIN_FORWARD:
+            return
+        for hop, cash_out in zip(plan.hops, plan.cash_out, strict=True):
+            request = self._pay(user, hop, part, self._creds[user.vpa], UPI_PUSH)
+            payee_role, stage = (CASH_OUT, CASH_OUT) if cash_out else (MULE, LAYERING)
+            self._label(
+                request.txn_id, MULE_NETWORK, plan.case, MULE, payee_role, stage, plan.pattern
+            )
+
+    def _label(self, txn_id: TxnId, typology: str, case: int, payer_role: str,
+               payee_role: str, stage: str, pattern: str = "") -> None:  # fmt: skip
+        self.record(FraudTruthRow(txn_id, typology, case, payer_role, payee_role, stage, pattern))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from upisim.actors.methods import ACCOUNT
-from upisim.actors.types import Paise
+from upisim.actors.types import BankCode, Paise, Vpa
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +63,16 @@ class Leg:
         self.source = ACCOUNT  # what was posted to: the savings account or the card
         self.done: str | None = None  # the code the leg was answered with
         self.undone: str | None = None  # the code its reversal was answered with
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person with a VPA, an account at a bank and a UPI PIN."""
+
+    name: str
+    vpa: Vpa
+    bank: BankCode
+    account: str
+    pin: str
+    merchant: bool = False
+    card: bool = False  # holds a credit card (a credit line at their bank)

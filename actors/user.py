@@ -17,24 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from upisim.actors import addresses, codes
-from upisim.actors.app import AppServer, RateLimits, refused_row
+from upisim.actors.app import RateLimits, refused_row
 from upisim.actors.bank import pin_block
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import Capacity
-from upisim.actors.crime import (
-    CASH_OUT,
-    COLLECT_SCAM,
-    FRAUDSTER,
-    LAYERING,
-    MIN_FORWARD,
-    MULE,
-    MULE_NETWORK,
-    THEFT,
-    VICTIM,
-    Act,
-    Crime,
-    Forward,
-)
+from upisim.actors.crime import Crime, Crimes
 from upisim.actors.load import Behaviour, Draws
 from upisim.actors.messages import (
     CollectDecision,
@@ -52,23 +39,10 @@ from upisim.actors.messages import (
     StartPayments,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
+from upisim.actors.records import User as User  # where users have always found it
 from upisim.actors.status import Request, StatusChecks
-from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, TxnId, Vpa
-from upisim.runfolder import FraudTruthRow, Kind, Notice
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    """A person with a VPA, an account at a bank and a UPI PIN."""
-
-    name: str
-    vpa: Vpa
-    bank: BankCode
-    account: str
-    pin: str
-    merchant: bool = False
-    card: bool = False  # holds a credit card (a credit line at their bank)
-
+from upisim.actors.types import SECOND, Address, Paise, SimTime, TxnId, Vpa
+from upisim.runfolder import Kind, Notice
 
 NOT_A_REFUND = TxnId("")
 _NOTICE_OF = {
@@ -91,7 +65,7 @@ class CollectHabits:
     refund_after: int = 60_000  # ms after the money arrived
 
 
-class UserCohort(AppServer):
+class UserCohort(Crimes):
     """Users hosted by one PSP app server; ``payees`` is everyone they may pay."""
 
     def __init__(
@@ -128,10 +102,7 @@ class UserCohort(AppServer):
         self.persons = [u for u in self.users if not u.merchant]
         self.checking(checks, replay_window)
         self.serving(limits, capacity, seed)
-        self.crime = crime  # the fraud its users commit (None: they are all honest)
-        self._held: dict[Vpa, int] = {}  # a mule's credits not yet passed on (paise)
-        for at, act in crime.acts if crime is not None else ():
-            self.set_timer(at, act)
+        self.committing(crime)
 
     # -- starting payments ---------------------------------------------------------------
 
@@ -294,6 +265,8 @@ class UserCohort(AppServer):
             return
         self.outcomes[msg.reason] += 1
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)
+        if self.crime is not None and msg.txn_id in self._thefts:
+            self._noticed(msg.txn_id, msg.result)
 
     def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
         if not self._first_time(msg.txn_id, "R"):
@@ -340,48 +313,3 @@ class UserCohort(AppServer):
         )
         if not self._send(refund):
             self._refuse(refund, "PSP_BUSY")
-
-    # -- fraud: the acts of a case, and mules passing money on (actors/crime.py) --------------
-
-    def on_Act(self, act: Act, sender: Address) -> None:
-        user = self.by_vpa[act.actor]
-        if act.typology == COLLECT_SCAM:  # the fraudster, posing as a merchant, asks
-            request: ReqPay | ReqPayCollect = self._request(user, act.other, act.amount)
-            roles = (VICTIM, FRAUDSTER)
-        else:
-            cred = self._creds[user.vpa] if act.right_pin else pin_block(user.vpa, user.pin + "0")
-            request = self._pay(user, act.other, act.amount, cred, act.method)
-            roles = (VICTIM, act.other_role)
-        self._label(request.txn_id, act.typology, act.case, *roles, THEFT)
-
-    def _launder(self, mule: Vpa, amount: int) -> None:
-        """A mule holds what came in, and passes it on in one go a few minutes after the
-        first of it arrived."""
-        crime = self.crime
-        assert crime is not None
-        held = self._held
-        waiting = mule in held
-        held[mule] = held.get(mule, 0) + amount
-        if not waiting:
-            delay = int(crime.mules[mule].delay_ms * (0.5 + self.draws.uniform()))
-            if self.now + delay < crime.until:
-                self.set_timer(delay, Forward(mule))
-
-    def on_Forward(self, msg: Forward, sender: Address) -> None:
-        crime, user = self.crime, self.by_vpa[msg.mule]
-        assert crime is not None
-        plan = crime.mules[msg.mule]
-        out = int(self._held.pop(msg.mule, 0) * plan.share)
-        part = out // len(plan.hops) // 100 * 100  # whole rupees to each hop
-        if part < MIN_FORWARD:
-            return
-        for hop, cash_out in zip(plan.hops, plan.cash_out, strict=True):
-            request = self._pay(user, hop, part, self._creds[user.vpa], UPI_PUSH)
-            payee_role, stage = (CASH_OUT, CASH_OUT) if cash_out else (MULE, LAYERING)
-            self._label(
-                request.txn_id, MULE_NETWORK, plan.case, MULE, payee_role, stage, plan.pattern
-            )
-
-    def _label(self, txn_id: TxnId, typology: str, case: int, payer_role: str,
-               payee_role: str, stage: str, pattern: str = "") -> None:  # fmt: skip
-        self.record(FraudTruthRow(txn_id, typology, case, payer_role, payee_role, stage, pattern))

@@ -93,6 +93,9 @@ class MuleNetworkConfig(_Strict):
 
 class FraudTypologiesConfig(_Strict):
     preset: Literal["real", "research"] = "real"
+    notice: float = Field(
+        default=0.3, ge=0, le=1, description="victims who notice a stolen payment and stop"
+    )
     collect_scam: CollectScamConfig = Field(default_factory=CollectScamConfig)
     authorised_push: AuthorisedPushConfig = Field(default_factory=AuthorisedPushConfig)
     account_takeover: TakeoverConfig = Field(default_factory=TakeoverConfig)
@@ -159,7 +162,7 @@ class _Planner:
             for _ in range(n):
                 getattr(self, f"_{name}")(typology, self.r.uniform(0, end))
         return [
-            Crime(tuple(sorted(self.acts[i])), self.mules[i], self.scams[i], end)
+            Crime(tuple(sorted(self.acts[i])), self.mules[i], self.scams[i], end, c.notice)
             for i in range(self.cohorts)
         ]
 

@@ -22,6 +22,8 @@ from upisim.actors.messages import (
     ReqPayCollect,
     ReqTxnConfirmation,
     RespAuthDetails,
+    RespPay,
+    Result,
     StartPayment,
 )
 from upisim.actors.methods import UPI_COLLECT, UPI_PUSH
@@ -122,3 +124,21 @@ def test_a_fraudster_asks_a_stranger_and_the_scams_victim_approves(actors: None)
     answers = [m for *_, m in out.sends if isinstance(m, RespAuthDetails)]
     assert [a.code for a in answers] == ["00"]
     ref.stop()
+
+
+def test_a_victim_who_notices_a_stolen_payment_stops_the_rest_of_the_case() -> None:
+    acts = tuple(
+        (
+            1_000 * (i + 1),
+            Act(5, AUTHORISED_PUSH, VICTIM.vpa, MULE_USER.vpa, MULE, 100_00, UPI_PUSH),
+        )
+        for i in range(3)
+    )
+    for notice, expected in ((1.0, 1), (0.0, 3)):
+        c = cohort(Crime(acts, until=60_000, notice=notice))
+        sent = [m for *_, m in c.advance(1_001).sends if isinstance(m, ReqPay)]
+        told = RespPay(sent[0].txn_id, VICTIM.vpa, Paise(100_00), Result.SUCCESS, "00", "00",
+                       MULE_USER.vpa)  # fmt: skip
+        c.deliver([envelope(told, at=1_500, sender="switch")])
+        sent += [m for *_, m in c.advance(10_000).sends if isinstance(m, ReqPay)]
+        assert len(sent) == expected, notice
