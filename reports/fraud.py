@@ -27,40 +27,32 @@ TYPOLOGY_COLUMNS = [
 ]  # fmt: skip
 
 
-def _rules_fired(tx: pd.DataFrame) -> pd.DataFrame:
-    """One row per (payment, rule that fired on it)."""
-    fired = tx[["txn_id", "fraud_flags"]][tx.fraud_flags != ""]
-    return fired.assign(rule=fired.fraud_flags.str.split(",")).explode("rule")[["txn_id", "rule"]]
-
-
 def by_rule(tx: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     """Each rule's alerts, precision and recall against the truth, and a row ``any``."""
-    fraud = tx.txn_id.isin(truth.txn_id)
-    n_fraud = int(fraud.sum())
-    fired = _rules_fired(tx)
-    is_fraud = dict(zip(tx.txn_id, fraud, strict=True))
-    declined = dict(zip(tx.txn_id, tx.response_code == DECLINED, strict=True))
-    amount = dict(zip(tx.txn_id, tx.amount_paise, strict=True))
-    rows = []
-    groups = [(str(rule), ids.txn_id) for rule, ids in fired.groupby("rule", sort=True)]
-    groups.append(("any", pd.Series(fired.txn_id.unique())))
-    for rule, ids in groups:
-        hits = ids.map(is_fraud).astype(bool)
-        tp = int(hits.sum())
-        stopped = sum(amount[t] for t in ids[hits] if declined[t])
-        rows.append(
-            {
-                "rule": rule,
-                "alerts": len(ids),
-                "true_positives": tp,
-                "false_positives": len(ids) - tp,
-                "precision": tp / len(ids) if len(ids) else np.nan,
-                "recall": tp / n_fraud if n_fraud else np.nan,
-                "alerts_per_1000": 1000 * len(ids) / len(tx) if len(tx) else np.nan,
-                "stopped_paise": int(stopped),
-            }
-        )
-    return pd.DataFrame(rows, columns=RULE_COLUMNS)
+    flagged = tx[tx.fraud_flags != ""]
+    fired = flagged.assign(rule=flagged.fraud_flags.str.split(",")).explode("rule")
+    fired = fired.assign(fraud=fired.txn_id.isin(truth.txn_id))
+    stopped = fired.fraud & (fired.response_code == DECLINED)
+    fired = fired.assign(stopped=fired.amount_paise.where(stopped, 0))
+    once = fired.drop_duplicates("txn_id").assign(rule="any")
+    rules = pd.concat([fired.sort_values("rule", kind="stable"), once])
+    g = rules.groupby("rule", sort=False).agg(
+        alerts=("txn_id", "size"), true_positives=("fraud", "sum"), stopped_paise=("stopped", "sum")
+    )
+    n_fraud = int(tx.txn_id.isin(truth.txn_id).sum())
+    out = pd.DataFrame(
+        {
+            "rule": g.index.astype(str),
+            "alerts": g.alerts.astype(np.int64),
+            "true_positives": g.true_positives.astype(np.int64),
+            "false_positives": (g.alerts - g.true_positives).astype(np.int64),
+            "precision": g.true_positives / g.alerts,
+            "recall": g.true_positives / n_fraud if n_fraud else np.nan,
+            "alerts_per_1000": 1000 * g.alerts / len(tx) if len(tx) else np.nan,
+            "stopped_paise": g.stopped_paise.astype(np.int64),
+        }
+    )
+    return out.reset_index(drop=True)[RULE_COLUMNS]
 
 
 def by_typology(tx: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+import numpy as np
+from pydantic import Field, field_validator
 
 from upisim.actors.base import derive_seed
 from upisim.actors.crime import (
@@ -86,6 +87,14 @@ class CardTestingConfig(TypologyConfig):
 
 class MuleNetworkConfig(_Strict):
     mules: tuple[int, int] = Field(default=(3, 6), description="mules per network: min, max")
+
+    @field_validator("mules")
+    @classmethod
+    def _three_at_least(cls, mules: tuple[int, int]) -> tuple[int, int]:
+        if not 3 <= mules[0] <= mules[1]:
+            raise ValueError("a network needs at least 3 mules, and min <= max")
+        return mules
+
     thefts_per_network: int = Field(default=3, ge=1, description="fan-in: thefts into one")
     share: float = Field(default=0.9, gt=0, le=1, description="of each credit a mule passes on")
     delay_s: float = Field(default=300, gt=0, le=86_400, description="median time it takes")
@@ -134,6 +143,7 @@ class _Planner:
     ) -> None:
         self.scenario, self.config, self.cohorts = scenario, config, cohorts
         self.r = random.Random(derive_seed(seed, "fraud_typologies"))
+        self.counts = np.random.Generator(np.random.PCG64(derive_seed(seed, "fraud_cases")))
         self.people = people
         self.index = {p[0].vpa: i for i, p in enumerate(people)}
         self.balance = {p[0].vpa: p[1] for p in people}
@@ -158,7 +168,7 @@ class _Planner:
         ):
             n = typology.cases
             if n is None:
-                n = self._poisson(typology.per_100k * scale * expected / 100_000)
+                n = int(self.counts.poisson(typology.per_100k * scale * expected / 100_000))
             for _ in range(n):
                 getattr(self, f"_{name}")(typology, self.r.uniform(0, end))
         return [
@@ -219,7 +229,7 @@ class _Planner:
         m, r = self.config.mule_network, self.r
         self.case += 1
         case, pattern = self.case, r.choice(PATTERNS)
-        size = r.randint(m.mules[0], max(m.mules))
+        size = r.randint(*m.mules)
         chain = [head or self._pick("mule", merchant=False)]
         chain += [self._pick("mule", merchant=False) for _ in range(size - 1)]
         cash = [self._pick("cash-out account", merchant=False) for _ in range(2)]
@@ -228,40 +238,25 @@ class _Planner:
         vpas = [u.vpa for u in chain]
         outs = [u.vpa for u in cash]
         if pattern == "fan_out":  # the entry scatters to every other mule, each cashes out
-            hops[vpas[0]] = (vpas[1:] or outs, [False] * len(vpas[1:]) or [True] * len(outs))
+            hops[vpas[0]] = (vpas[1:], [False] * (size - 1))
             for v in vpas[1:]:
                 hops[v] = ([outs[0]], [True])
         elif pattern == "scatter_gather":  # scatter over the middle, gather at the last
-            middle, last = vpas[1:-1] or vpas[1:], vpas[-1]
+            middle, last = vpas[1:-1], vpas[-1]
             hops[vpas[0]] = (middle, [False] * len(middle))
             for v in middle:
-                if v != last:
-                    hops[v] = ([last], [False])
+                hops[v] = ([last], [False])
             hops[last] = (outs, [True] * len(outs))
         else:  # chain: hop by hop to a cash-out; cycle: round the ring, a share out each time
             for a, b in pairwise(vpas):
                 hops[a] = ([b], [False])
-            if pattern == "cycle" and len(vpas) > 2:
-                hops[vpas[-1]] = ([vpas[0], outs[0]], [False, True])
-            else:
-                hops[vpas[-1]] = ([outs[0]], [True])
+            last_hop = ([vpas[0], outs[0]], [False, True]) if pattern == "cycle" else None
+            hops[vpas[-1]] = last_hop or ([outs[0]], [True])
         for vpa, (to, cash_out) in hops.items():
             self.mules[self._cohort(vpa)][vpa] = Forwarding(
                 case, pattern, tuple(to), tuple(cash_out), m.share, delay
             )
         return vpas
-
-    def _poisson(self, mean: float) -> int:
-        if mean <= 0:
-            return 0
-        n, p, limit = 0, 1.0, math.exp(-min(mean, 500))
-        if mean > 500:  # a normal approximation, past where the product underflows
-            return max(0, round(self.r.gauss(mean, math.sqrt(mean))))
-        while True:
-            p *= self.r.random()
-            if p <= limit:
-                return n
-            n += 1
 
     # -- the typologies -------------------------------------------------------------------
 

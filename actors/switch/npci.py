@@ -53,11 +53,9 @@ from upisim.runfolder import Kind
 
 
 class SwitchLoad(NamedTuple):
-    """The switch's gauges: payments it holds that have not reached a terminal state, and
-    the sum of every net position it issued (zero: a cycle only moves money between banks)."""
+    """The switch's gauges: payments it holds that have not reached a terminal state."""
 
     in_flight: int
-    issued: int = 0
 
 
 class Switch(Legs):
@@ -126,7 +124,7 @@ class Switch(Legs):
         return self.refund_book.claims
 
     def gauges(self) -> SwitchLoad:
-        return SwitchLoad(len(self.payments), self.net.issued)
+        return SwitchLoad(len(self.payments))
 
     # -- requests -------------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ class _Position:
 
 class NetSettlement:
     """The open cycle's positions, the debits asked and not yet over (for the caps), and
-    what every closed cycle issued."""
+    the cycles closed."""
 
     def __init__(
         self,
@@ -70,7 +70,6 @@ class NetSettlement:
         self.cycle = 0  # the open cycle
         self.open: dict[str, _Position] = {}
         self.asked: dict[str, int] = dict.fromkeys(self.caps, 0)  # capped banks only
-        self.issued = 0  # sum of every position issued: zero, cycle after cycle
         self.closed = 0
         self.largest_debit = 0  # the most any bank owed at any close (paise, >= 0)
 
@@ -123,7 +122,6 @@ class NetSettlement:
             net = p.credits - p.debits
             rows.append(SettlementRow(self.cycle, now, bank, p.payments, p.debits, p.credits, net))
             nets[bank] = net
-        self.issued += sum(nets.values())
         self.largest_debit = max(self.largest_debit, -min(nets.values(), default=0))
         self.open = {}
         self.closed += 1
