@@ -42,6 +42,7 @@ from upisim.actors.messages import (
     ReqChkTxn,
     ReqPayCredit,
     ReqPayDebit,
+    ReqFreeze,
     ReqPayReversal,
     RespChkTxn,
     RespPayLeg,
@@ -116,6 +117,7 @@ class Bank(Served):
         self.outstanding_total = 0  # owed on all credit cards: money this bank lent
         self.settled = 0  # settlement cycles' net positions posted (credits - debits)
         self._cycles_posted: set[int] = set()
+        self.frozen: set[str] = set()  # accounts frozen on a fraud report: nothing posts
         # every leg of a payment not yet settled: a leg is never forgotten while the switch may
         # still send about it, and memory follows the rate and the settlement cycle
         self._txns: dict[tuple[TxnId, str], Leg] = {}
@@ -216,6 +218,8 @@ class Bank(Served):
         now = self.now
         if account.locked_until > now:
             return codes.PIN_TRIES_EXCEEDED
+        if self.frozen and msg.account in self.frozen:
+            return codes.REMITTER_FROZEN
         if msg.cred != account.pin_hash:
             account.pin_failures += 1
             if account.pin_failures >= self.limits.pin_tries:
@@ -225,6 +229,8 @@ class Bank(Served):
                 return codes.PIN_TRIES_EXCEEDED
             return codes.INVALID_PIN
         account.pin_failures = 0
+        if msg.risk:  # NPCI's score says fraud, and this bank acts on it
+            return codes.REMITTER_RISK
         amount = msg.amount
         card = method.source == CARD
         if card and not account.card_limit:
@@ -288,6 +294,10 @@ class Bank(Served):
             return codes.BENEFICIARY_ACCOUNT_MISSING
         if msg.amount <= 0:
             return codes.VALIDATION_ERROR
+        if self.frozen and msg.account in self.frozen:
+            return codes.BENEFICIARY_FROZEN
+        if msg.risk:
+            return codes.BENEFICIARY_RISK
         if msg.source == CARD:  # a refund of a card payment pays the card down
             if not account.card_limit:
                 return codes.NOT_PERMITTED
@@ -333,6 +343,13 @@ class Bank(Served):
             self.event("DUPLICATE_MISMATCH", txn_id, account, "", amount)
             return None
         return leg
+
+    def on_ReqFreeze(self, msg: ReqFreeze, sender: Address) -> None:
+        """A victim reported a payment into ``account``: freeze it, holding what it has."""
+        if msg.account in self.accounts and msg.account not in self.frozen:
+            self.frozen.add(msg.account)
+            held = self.accounts[msg.account].balance
+            self.event("ACCOUNT_FROZEN", msg.txn_id, msg.account, "", held)
 
     def on_SettlementFile(self, msg: SettlementFile, sender: Address) -> None:
         """These payments are over and nothing more about them is on its way: forget their

@@ -39,6 +39,10 @@ NET_DEBIT_CAP: Final = "U03"  # the remitter bank's net debit cap in the open cy
 REMITTER_CBS: Final = "XY"  # remitter core banking offline, or its queue full
 BENEFICIARY_CBS: Final = "Y1"  # beneficiary core banking offline, or its queue full
 NOT_PERMITTED: Final = "B3"  # no such funding (no credit card), or a method the payee can't take
+REMITTER_FROZEN: Final = "YE"  # the payer's account is frozen (a fraud report named it)
+BENEFICIARY_FROZEN: Final = "YF"  # the payee's account is frozen
+REMITTER_RISK: Final = "K1"  # the remitter bank declines on NPCI's risk score
+BENEFICIARY_RISK: Final = "ZI"  # the beneficiary bank declines on NPCI's risk score
 
 # payer PSP
 INVALID_VPA: Final = "ZH"
@@ -83,6 +87,10 @@ CODES: Final[dict[str, tuple[str, str]]] = {
     "XY": ("remitter core banking offline or full", TD),
     "Y1": ("beneficiary core banking offline or full", TD),
     "B3": ("transaction not permitted to the account", BD),
+    "YE": ("remitter account blocked or frozen", BD),
+    "YF": ("beneficiary account blocked or frozen", BD),
+    "K1": ("suspected fraud: the remitter bank declined on the risk score", BD),
+    "ZI": ("suspected fraud: the beneficiary bank declined on the risk score", BD),
     "ZH": ("invalid VPA", BD),
     "ZA": ("declined by customer", BD),
     "FL": ("first-transaction limit exceeded", BD),

@@ -13,7 +13,10 @@ users) plays from a :class:`Crime` plan drawn when the world is built:
 - a victim of a collect scam approves the fraudster's request more often than a wary
   stranger would (:attr:`Crime.scams`);
 - a victim told a stolen payment went through may notice, and the rest of the case
-  does not happen (:attr:`Crime.notice`);
+  does not happen (:attr:`Crime.notice`); some who notice report it, minutes or hours
+  later (:attr:`Crime.report`), and the account the money went to is frozen where it
+  stands (:mod:`upisim.actors.switch.disputes`): a mule caught in time keeps what it
+  has not passed on, and every payment into or out of it is declined (``YF``/``YE``);
 - a mule (:class:`Forwarding`) holds what it receives and, minutes after the first of
   it came, passes most of it on in one go, split over its next hops: fan-out, chains,
   cycles and scatter-gather end in cash-out accounts, which keep what reaches them.
@@ -29,10 +32,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from upisim.actors import addresses
 from upisim.actors.app import AppServer
 from upisim.actors.bank import pin_block
 from upisim.actors.load import Draws
-from upisim.actors.messages import ReqPay, ReqPayCollect, Result
+from upisim.actors.messages import (
+    ReqFraudReport,
+    ReqPay,
+    ReqPayCollect,
+    RespFraudReport,
+    Result,
+)
 from upisim.actors.methods import UPI_PUSH
 from upisim.actors.records import User
 from upisim.actors.types import Address, TxnId, Vpa
@@ -77,6 +87,14 @@ class Forward(NamedTuple):
     mule: Vpa
 
 
+class Report(NamedTuple):
+    """Timer: a victim who noticed reports the stolen payment (the 1930 helpline)."""
+
+    txn_id: TxnId
+    victim: Vpa
+    payee: Vpa
+
+
 @dataclass(frozen=True, slots=True)
 class Forwarding:
     """A mule: about ``delay_ms`` after a credit it passes ``share`` of what it received
@@ -101,6 +119,8 @@ class Crime:
     scams: Mapping[tuple[Vpa, Vpa], tuple[int, float]] = field(default_factory=dict)
     until: int = 0  # mules stop passing money on after this (ms): the day is over
     notice: float = 0.3  # of victims told a stolen payment went through, those who stop it
+    report: float = 0.5  # of those who notice, those who report it (and the payee is frozen)
+    report_ms: int = 30 * 60_000  # about how long after hearing of it they report it
 
 
 class Crimes(AppServer):
@@ -123,12 +143,28 @@ class Crimes(AppServer):
         for at, act in crime.acts if crime is not None else ():
             self.set_timer(at, act)
 
-    def _noticed(self, txn_id: TxnId, result: str) -> None:
-        """A victim hears a stolen payment went through; some notice, and stop."""
-        assert self.crime is not None
+    def _noticed(self, txn_id: TxnId, result: str, victim: Vpa, payee: Vpa) -> None:
+        """A victim hears a stolen payment went through; some notice, and stop, and some of
+        those report it."""
+        crime = self.crime
+        assert crime is not None
         case = self._thefts.pop(txn_id)
-        if result == Result.SUCCESS and self.draws.uniform() < self.crime.notice:
-            self._stopped.add(case)
+        if result != Result.SUCCESS or self.draws.uniform() >= crime.notice:
+            return
+        self._stopped.add(case)
+        if self.draws.uniform() < crime.report:
+            delay = int(crime.report_ms * (0.5 + self.draws.uniform()))
+            if self.now + delay < crime.until:
+                self.set_timer(delay, Report(txn_id, victim, payee))
+
+    def on_Report(self, msg: Report, sender: Address) -> None:
+        self.send(addresses.SWITCH, ReqFraudReport(msg.txn_id, msg.victim, msg.payee))
+
+    def on_ReqFraudReport(self, msg: ReqFraudReport, sender: Address) -> None:
+        """The switch asks, as the payee's app, which account a reported address is."""
+        user = self.by_vpa.get(msg.payee)
+        if user is not None:
+            self.send(sender, RespFraudReport(msg.txn_id, msg.payee, user.bank, user.account))
 
     def on_Act(self, act: Act, sender: Address) -> None:
         if act.case in self._stopped:  # the victim noticed: the rest of the case is off

@@ -10,7 +10,16 @@ Rules on behaviour, off unless a scenario turns them on (they keep state per acc
 - ``FAN_IN``: a payee paid by many distinct payers within the hour (10): a mule, a fake
   merchant;
 - ``FORWARDING``: a payer passing on most (80% to all) of the ₹1,000 or more it received
-  within minutes (30): a mule laundering.
+  within minutes (30): a mule laundering;
+- ``COLLECT_STRANGERS``: a payment to someone who asked many (5) people it never dealt
+  with for money by collect request within the hour (the switch tells the monitor of
+  each request as it routes it): a collect scam, a fake merchant;
+- ``PIN_BURST``: a payer paying after a streak of wrong PINs (2 within the hour): an
+  attacker who guessed, then drains the account.
+
+Each rule flags, or declines, and who declines is the scenario's choice: NPCI itself
+(``U16``), or the remitter or beneficiary bank given NPCI's score with its leg (``K1``,
+``ZI``; a credit declined on risk is followed by the debit's reversal).
 
 Every rule scores a payer's own spending, so a merchant's refund is allowed
 unscored and never counts in the merchant's windows. A replayed request is
@@ -27,7 +36,8 @@ from typing import Any
 from upisim.actors.addresses import FRAUD
 from upisim.actors.base import Logic
 from upisim.actors.ids import RecentIds, RecentMap
-from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
+from upisim.actors import codes
+from upisim.actors.messages import CollectAsked, ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, SECOND, Address, Paise, SimTime, Vpa
 
 NOBODY = Vpa("")
@@ -35,11 +45,21 @@ FORWARD_WORTH = 1_000_00  # paise: FORWARDING looks at inflows of ₹1,000 or mo
 ALLOW = "ALLOW"
 FLAG = "FLAG"
 DECLINE = "DECLINE"
+REMITTER = "REMITTER"  # the remitter bank is asked to decline (K1)
+BENEFICIARY = "BENEFICIARY"  # the beneficiary bank is asked to decline (ZI)
+# a rule's action -> the decision it asks for (the first in this order wins)
+_VERDICTS = (("decline", DECLINE), ("remitter", REMITTER), ("beneficiary", BENEFICIARY))
+# the event each decision records, per rule that fired: a bank's decline is referred to it
+_EVENT = {FLAG: "FRAUD_FLAG", DECLINE: "FRAUD_DECLINE", REMITTER: "FRAUD_REFERRED",
+          BENEFICIARY: "FRAUD_REFERRED"}  # fmt: skip
+WRONG_PIN = frozenset({codes.INVALID_PIN, codes.PIN_TRIES_EXCEEDED})
 
 
 @dataclass(frozen=True, slots=True)
 class FraudRules:
-    """Thresholds in paise; each action is ``"flag"`` or ``"decline"``."""
+    """Thresholds in paise; each action is ``"flag"``, ``"decline"`` (NPCI, ``U16``),
+    ``"remitter"`` (``K1``) or ``"beneficiary"`` (``ZI``); a behavioural rule's may be
+    ``"off"``."""
 
     high_value: Paise = Paise(50_000_00)
     high_value_action: str = "flag"
@@ -57,6 +77,13 @@ class FraudRules:
     forward_share: float = 0.8
     forward_window: int = 30 * 60 * SECOND
     forward_action: str = "off"
+    # a payee that asked at least this many strangers for money by collect within the hour
+    collect_strangers: int = 5
+    collect_strangers_action: str = "off"
+    # a payer with at least this many wrong PINs within pin_window ms
+    pin_streak: int = 2
+    pin_window: int = HOUR
+    pin_burst_action: str = "off"
 
 
 class _Payer:
@@ -87,7 +114,10 @@ class FraudMonitor(Logic):
             "NEW_PAYEE": rules.new_payee_action,
             "FAN_IN": rules.fan_in_action,
             "FORWARDING": rules.forward_action,
+            "COLLECT_STRANGERS": rules.collect_strangers_action,
+            "PIN_BURST": rules.pin_burst_action,
         }
+        self._banks_act = any(a in ("remitter", "beneficiary") for a in self._actions.values())
         self._payers: dict[Vpa, _Payer] = {}
         self._behaviour = _Behaviour(rules) if _Behaviour.wanted(rules) else None
         # a replay comes at most replay_window ms after the original
@@ -99,15 +129,19 @@ class FraudMonitor(Logic):
         """Decide on one payment and, unless declined, count it in the payer's windows."""
         behaviour = self._behaviour
         if behaviour is None:  # the threshold rules alone: the common case
-            return self._thresholds(payer, amount)
-        seen = behaviour.fired(payer, payee, amount, self.now)
-        vetoed = any(self._actions[rule] == "decline" for rule in seen)
-        decision, fired = self._thresholds(payer, amount, counted=not vetoed)
-        if seen:
-            fired += seen
-            decision = DECLINE if vetoed or decision == DECLINE else FLAG
-        if decision != DECLINE:
-            behaviour.count(payer, payee, amount, self.now)
+            decision, fired = self._thresholds(payer, amount)
+        else:
+            seen = behaviour.fired(payer, payee, amount, self.now)
+            vetoed = any(self._actions[rule] == "decline" for rule in seen)
+            decision, fired = self._thresholds(payer, amount, counted=not vetoed)
+            if seen:
+                fired += seen
+                decision = DECLINE if vetoed or decision == DECLINE else FLAG
+            if decision != DECLINE:
+                behaviour.count(payer, payee, amount, self.now)
+        if decision == FLAG and self._banks_act:  # a bank may be asked to decline
+            actions = {self._actions[rule] for rule in fired}
+            decision = next((d for a, d in _VERDICTS if a in actions), FLAG)
         return decision, fired
 
     def _thresholds(
@@ -157,7 +191,7 @@ class FraudMonitor(Logic):
         else:
             decision, rules = self.score(msg.payer, msg.amount, msg.payee)
             if rules:
-                kind = "FRAUD_DECLINE" if decision == DECLINE else "FRAUD_FLAG"
+                kind = _EVENT[decision]
                 for rule in rules:
                     self.event(kind, msg.txn_id, msg.payer, rule, msg.amount)
             answer = RespRiskScore(msg.txn_id, decision, rules)
@@ -172,6 +206,12 @@ class FraudMonitor(Logic):
         state = self._payers.get(msg.payer)
         if state is not None and state.day == msg.scored_at // DAY:
             state.day_amount = max(0, state.day_amount - msg.amount)
+        if msg.reason in WRONG_PIN and self._behaviour is not None:
+            self._behaviour.wrong_pin(msg.payer, self.now)
+
+    def on_CollectAsked(self, msg: CollectAsked, sender: Address) -> None:
+        if self._behaviour is not None:
+            self._behaviour.asked(msg.requester, msg.payer, self.now)
 
     def day_amount(self, payer: Vpa) -> int:
         state = self._payers.get(payer)
@@ -191,11 +231,32 @@ class _Behaviour:
         self.paid: dict[Vpa, set[Vpa]] = {}  # payer -> payees paid before
         self.payers: dict[Vpa, deque[tuple[int, Vpa]]] = {}  # payee -> (when, payer), an hour
         self.received: dict[Vpa, deque[tuple[int, int]]] = {}  # account -> (when, amount)
+        self.asking: dict[Vpa, deque[tuple[int, Vpa]]] = {}  # requester -> (when, stranger)
+        self.wrong: dict[Vpa, deque[tuple[int, int]]] = {}  # payer -> (when, 0): wrong PINs
 
     @staticmethod
     def wanted(rules: FraudRules) -> bool:
         return any(a != "off" for a in (rules.new_payee_action, rules.fan_in_action,
-                                        rules.forward_action))  # fmt: skip
+                                        rules.forward_action, rules.collect_strangers_action,
+                                        rules.pin_burst_action))  # fmt: skip
+
+    @property
+    def remembers_payees(self) -> bool:
+        r = self.rules
+        return r.new_payee_action != "off" or r.collect_strangers_action != "off"
+
+    def wrong_pin(self, payer: Vpa, now: int) -> None:
+        if self.rules.pin_burst_action != "off":
+            self.wrong.setdefault(payer, deque()).append((now, 0))
+
+    def asked(self, requester: Vpa, payer: Vpa, now: int) -> None:
+        """A collect request: remembered when it goes to someone the requester never dealt
+        with (neither has paid the other)."""
+        if self.rules.collect_strangers_action == "off":
+            return
+        if requester in self.paid.get(payer, ()) or payer in self.paid.get(requester, ()):
+            return
+        self.asking.setdefault(requester, deque()).append((now, payer))
 
     def fired(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> tuple[str, ...]:
         r, out = self.rules, []
@@ -214,12 +275,19 @@ class _Behaviour:
             # most of a sum worth laundering passed on, not a payment bigger than what came in
             if came >= FORWARD_WORTH and r.forward_share * came <= amount <= came:
                 out.append("FORWARDING")
+        if r.collect_strangers_action != "off":
+            asked = self._since(self.asking.get(payee), now - HOUR)
+            if len({p for _, p in asked}) >= r.collect_strangers:
+                out.append("COLLECT_STRANGERS")
+        if r.pin_burst_action != "off":
+            if len(self._since(self.wrong.get(payer), now - r.pin_window)) >= r.pin_streak:
+                out.append("PIN_BURST")
         return tuple(out)
 
     def count(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> None:
         """An allowed payment: remembered by the rules that are on."""
         r = self.rules
-        if r.new_payee_action != "off":
+        if self.remembers_payees:
             self.paid.setdefault(payer, set()).add(payee)
         if r.fan_in_action != "off":
             self.payers.setdefault(payee, deque()).append((now, payer))

@@ -163,7 +163,9 @@ class ReqRiskScore(NamedTuple):
 
 
 class RespRiskScore(NamedTuple):
-    """Fraud monitor -> switch: ALLOW, FLAG (allow, record) or DECLINE, and the rules that fired."""
+    """Fraud monitor -> switch: ALLOW, FLAG (allow, record), DECLINE (NPCI declines, ``U16``),
+    or REMITTER / BENEFICIARY (the score goes with that bank's leg, and the bank declines:
+    ``K1`` / ``ZI``), and the rules that fired."""
 
     txn_id: TxnId
     decision: str
@@ -177,6 +179,44 @@ class RiskRelease(NamedTuple):
     payer: Vpa
     amount: Paise
     scored_at: SimTime
+    reason: str = ""  # the bank's code, when it declined the debit (ZM: a wrong PIN)
+
+
+class CollectAsked(NamedTuple):
+    """Switch -> fraud monitor, when a rule watches collect requests: ``requester`` asked
+    ``payer`` for money (whether or not the payer approves)."""
+
+    txn_id: TxnId
+    requester: Vpa
+    payer: Vpa
+
+
+# --- disputes (NPCI's UDIR): a victim's report freezes the account the money went to -----
+
+
+class ReqFraudReport(NamedTuple):
+    """Victim's PSP -> switch -> payee's PSP: the victim reports ``txn_id`` as fraud."""
+
+    txn_id: TxnId
+    victim: Vpa
+    payee: Vpa
+
+
+class RespFraudReport(NamedTuple):
+    """Payee's PSP -> switch: the reported payee's bank and account."""
+
+    txn_id: TxnId
+    payee: Vpa
+    bank: BankCode
+    account: str
+
+
+class ReqFreeze(NamedTuple):
+    """Switch -> bank: freeze ``account`` (reported in ``txn_id``): no debit or credit posts to
+    it any more (``YE`` / ``YF``); what it holds stays, for the courts to release."""
+
+    txn_id: TxnId
+    account: str
 
 
 # --- switch <-> banks ------------------------------------------------------------------
@@ -191,6 +231,7 @@ class ReqPayDebit(NamedTuple):
     amount: Paise
     cred: str
     method: str = UPI_PUSH
+    risk: bool = False  # NPCI's risk score asks this bank to decline (K1)
 
 
 class ReqPayCredit(NamedTuple):
@@ -201,6 +242,7 @@ class ReqPayCredit(NamedTuple):
     account: str
     amount: Paise
     source: str = ACCOUNT
+    risk: bool = False  # NPCI's risk score asks this bank to decline (ZI)
 
 
 class ReqPayReversal(NamedTuple):

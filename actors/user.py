@@ -266,7 +266,7 @@ class UserCohort(Crimes):
         self.outcomes[msg.reason] += 1
         self._notify(user, _NOTICE_OF[msg.result], msg.txn_id, msg.amount, other, msg.code)
         if self.crime is not None and msg.txn_id in self._thefts:
-            self._noticed(msg.txn_id, msg.result)
+            self._noticed(msg.txn_id, msg.result, msg.payer, msg.payee)
 
     def on_ReversalNotice(self, msg: ReversalNotice, sender: Address) -> None:
         if not self._first_time(msg.txn_id, "R"):

@@ -519,7 +519,7 @@ def fraud_figure(over_time: pd.DataFrame, by_rule: pd.DataFrame) -> Figure:
     for column in (c for c in over_time.columns if c != "t_s"):
         kind, rule = column.split(":", 1)
         colour = CYCLE[rules.index(rule) % len(CYCLE)] if rule in rules else "grey"
-        style = "-" if kind == "flagged" else "--"
+        style = {"flagged": "-", "declined": "--"}.get(kind, ":")
         _cumulative(
             ax,
             x,
@@ -528,17 +528,56 @@ def fraud_figure(over_time: pd.DataFrame, by_rule: pd.DataFrame) -> Figure:
             linestyle=style,
             label=f"{kind} {short(rule)}",
         )
-    _cumulative_axis(ax, "events so far", "Fraud flags (solid) and declines (dashed)", 1.6)
+    _cumulative_axis(ax, "events so far", "Fraud flags (solid), declines and referrals (dashed)",
+                     1.6)  # fmt: skip
     ax.legend(loc="upper left", fontsize=8)
     y = np.arange(len(by_rule))
-    rule_ax.bar(y - 0.2, by_rule["flagged"], width=0.4, color="#ef6c00", label="flagged")
-    rule_ax.bar(y + 0.2, by_rule["declined"], width=0.4, color="#c62828", label="declined")
+    kinds = [k for k in ("flagged", "declined", "referred") if k in by_rule.columns]
+    width = 0.8 / len(kinds)
+    colours = {"flagged": "#ef6c00", "declined": "#c62828", "referred": "#6a1b9a"}
+    for i, kind in enumerate(kinds):
+        offset = (i - (len(kinds) - 1) / 2) * width
+        label = "referred to a bank" if kind == "referred" else kind
+        rule_ax.bar(y + offset, by_rule[kind], width=width, color=colours[kind], label=label)
     rule_ax.set_xticks(y, [short(r) for r in by_rule["rule"]], rotation=20, ha="right")
     rule_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     rule_ax.set_ylabel("events")
     rule_ax.grid(axis="x", visible=False)
     rule_ax.set_title("Fraud events by rule")
     rule_ax.legend()
+    return fig
+
+
+@_styled
+def fraud_truth_figure(over_time: pd.DataFrame) -> Figure:
+    """Against the ground truth, over time: each typology's fraudulent payments (solid)
+    and those an alert caught (dashed); fraud money that went through, was stopped on
+    the risk score, or was refused by a frozen account."""
+    fig, axes = _figure(3.8, ncols=2)
+    ax, money_ax = axes[0]
+    x = _time_axis(ax, over_time["t_s"])
+    typologies = [c.split(":", 1)[1] for c in over_time.columns if c.startswith("payments:")]
+    for i, typology in enumerate(typologies):
+        colour = CYCLE[i % len(CYCLE)]
+        _cumulative(ax, x, over_time[f"payments:{typology}"].to_numpy(), color=colour,
+                    label=short(typology))  # fmt: skip
+        _cumulative(ax, x, over_time[f"alerted:{typology}"].to_numpy(), color=colour,
+                    linestyle="--", label="_alerted")  # fmt: skip
+    _cumulative_axis(ax, "fraudulent payments so far", "Fraud by typology (dashed: alerted)", 1.4)
+    ax.legend(loc="upper left", fontsize=8)
+    _time_axis(money_ax, over_time["t_s"])
+    for column, label, colour in (
+        ("moved_paise", "went through (lost or laundered)", "#c62828"),
+        ("stopped_paise", "stopped on the risk score", "#2e7d32"),
+        ("frozen_paise", "refused by a frozen account", "#1565c0"),
+    ):
+        money_ax.step(x, np.cumsum(over_time[column].to_numpy()) / 100, where="post",
+                      color=colour, label=label)  # fmt: skip
+    _rupee_axis(money_ax)
+    money_ax.set_ylabel("fraud money so far (₹)")
+    money_ax.set_title("Fraud money over time")
+    _headroom(money_ax, 1.4)
+    money_ax.legend(loc="upper left", fontsize=8)
     return fig
 
 

@@ -51,6 +51,7 @@ PNG_NAMES = (
     "money.png",
     "settlement.png",
     "fraud.png",
+    "fraud_truth.png",
     "collects.png",
 )
 
@@ -589,10 +590,12 @@ def _fraud(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         )
         out.csv("fraud_scores_by_rule.csv", rules)
         out.csv("fraud_scores_by_typology.csv", typologies)
+        truth_over_time = fraud.over_time(run.transactions, truth, bin_ms, end_ms)
+        out.csv("fraud_truth_over_time.csv", truth_over_time)
         caught = rules[rules.rule == "any"]
         key = markup(
             "{} {} of {} fraudulent payments (every typology) raised an alert: recall {}, "
-            "precision {}. Victims lost {}; the monitor stopped {}.",
+            "precision {}. Victims lost {}; the risk engine stopped {}.",
             key,
             fmt.count(int(caught.true_positives.sum())),
             fmt.count(int(typologies.payments.sum())),
@@ -609,7 +612,18 @@ def _fraud(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         body += [
             table(rules, shares | money | {"alerts_per_1000": "{:.2f}".format}, headers=plain),
             table(typologies, shares | money, headers=plain),
+            out.figure("fraud_truth.png", plots.fraud_truth_figure(truth_over_time),
+                       "Fraud by typology over time, and where its money went"),  # fmt: skip
         ]
+        reports = run.summary.get("fraud_reports", 0)
+        if reports:
+            key = markup(
+                "{} Victims reported {} payments; {} accounts were frozen, holding {}.",
+                key,
+                fmt.count(int(reports)),
+                fmt.count(int(run.summary.get("accounts_frozen", 0))),
+                fmt.rupees(int(run.summary.get("frozen_paise", 0))),
+            )
     return section("Fraud", key, body)
 
 

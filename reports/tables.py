@@ -15,7 +15,7 @@ from upisim.runfolder import Kind, State
 PERCENTILES = (50, 95, 99)
 METHOD_ORDER = ("UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING")
 BOX_PERCENTILES = (5, 25, 50, 75, 95)
-FRAUD_KINDS = {"FRAUD_FLAG": "flagged", "FRAUD_DECLINE": "declined"}
+FRAUD_KINDS = {"FRAUD_FLAG": "flagged", "FRAUD_DECLINE": "declined", "FRAUD_REFERRED": "referred"}
 # (name, start column, end column), as docs/run-folder.md defines the stages.
 STAGES = (
     ("switch resolve", "t_received_ms", "t_resolved_ms"),
@@ -316,6 +316,8 @@ def fraud_by_rule(events: pd.DataFrame) -> pd.DataFrame:
     for kind, column in FRAUD_KINDS.items():
         counts = fraud.loc[fraud["kind"] == kind, "detail"].fillna("").value_counts()
         frame[column] = [int(counts.get(rule, 0)) for rule in rules]
+    if not frame["referred"].any():  # no rule is left to the banks: the usual case
+        frame = frame.drop(columns="referred")
     return frame
 
 

@@ -105,6 +105,12 @@ class FraudTypologiesConfig(_Strict):
     notice: float = Field(
         default=0.3, ge=0, le=1, description="victims who notice a stolen payment and stop"
     )
+    report: float = Field(
+        default=0.5, ge=0, le=1, description="of those who notice, those who report it"
+    )
+    report_minutes: float = Field(
+        default=30, gt=0, le=24 * 60, description="about how long after they report it"
+    )
     collect_scam: CollectScamConfig = Field(default_factory=CollectScamConfig)
     authorised_push: AuthorisedPushConfig = Field(default_factory=AuthorisedPushConfig)
     account_takeover: TakeoverConfig = Field(default_factory=TakeoverConfig)
@@ -171,8 +177,10 @@ class _Planner:
                 n = int(self.counts.poisson(typology.per_100k * scale * expected / 100_000))
             for _ in range(n):
                 getattr(self, f"_{name}")(typology, self.r.uniform(0, end))
+        report_ms = round(c.report_minutes * 60_000)
         return [
-            Crime(tuple(sorted(self.acts[i])), self.mules[i], self.scams[i], end, c.notice)
+            Crime(tuple(sorted(self.acts[i])), self.mules[i], self.scams[i], end, c.notice,
+                  c.report, report_ms)  # fmt: skip
             for i in range(self.cohorts)
         ]
 

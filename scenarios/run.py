@@ -47,7 +47,7 @@ from upisim.scenarios.summary import Facts, Tally, summarize
 from upisim.scenarios.world import build_world
 
 #: the transactions columns the fraud scores read
-SCORED = ["txn_id", "state", "response_code", "fraud_flags", "amount_paise"]
+SCORED = ["txn_id", "state", "response_code", "reason_code", "fraud_flags", "amount_paise"]
 
 Progress = Callable[[int, int, int], None]
 """``progress(sim_now_ms, sim_end_ms, payments_done)``, called now and then during a run."""
@@ -188,8 +188,9 @@ class _Run:
 
             tx = pd.read_parquet(self.out_dir / "transactions.parquet", columns=SCORED)
             truth = pd.read_parquet(self.out_dir / "fraud_truth.parquet")
+            events = pd.read_parquet(self.out_dir / "events.parquet", columns=["kind", "value"])
             verdict = {key: summary.pop(key) for key in ("problems", "ok")}
-            summary |= fraud.figures(tx, truth) | verdict
+            summary |= fraud.figures(tx, truth) | fraud.frozen(events) | verdict
         (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if csv:
             parquet_to_csv(self.out_dir / "transactions.parquet", self.out_dir / "transactions.csv")

@@ -54,7 +54,8 @@ above any real UPI second, that keeps a run's arrival counts finite and sane."""
 PIN = r"^([0-9]{4}|[0-9]{6})$"
 """4 or 6 ASCII digits (not Devanagari or other digits)."""
 
-Action = Literal["flag", "decline"]
+Action = Literal["flag", "decline", "remitter", "beneficiary"]
+"""Flag, or decline: NPCI itself (U16), or the remitter (K1) or beneficiary (ZI) bank."""
 MethodName = Literal["UPI_PUSH", "UPI_COLLECT", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING"]
 PushMethod = Literal["UPI_PUSH", "DEBIT_CARD", "CREDIT_CARD", "NET_BANKING"]
 
@@ -325,7 +326,7 @@ class TimeoutsConfig(_Strict):
     )
 
 
-RuleAction = Literal["off", "flag", "decline"]
+RuleAction = Literal["off", "flag", "decline", "remitter", "beneficiary"]
 """A behavioural rule's action: off, or like a threshold rule's."""
 
 
@@ -344,3 +345,8 @@ class FraudConfig(_Strict):
     forward_share: float = Field(default=0.8, gt=0, le=1, description="of what came in lately")
     forward_minutes: float = Field(default=30, gt=0, le=24 * 60)
     forward_action: RuleAction = "off"
+    collect_strangers: int = Field(default=5, ge=2, description="strangers asked in an hour")
+    collect_strangers_action: RuleAction = "off"
+    pin_streak: int = Field(default=2, ge=1, description="wrong PINs within pin_minutes")
+    pin_minutes: float = Field(default=60, gt=0, le=24 * 60)
+    pin_burst_action: RuleAction = "off"

@@ -227,6 +227,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         net_debit_caps={b.code: Paise(b.net_debit_cap) for b in scenario.banks if b.net_debit_cap},
         load_end=scenario.duration_ms,
         capacity=server_capacity(scenario.capacity.switch),
+        watch_collects=scenario.fraud.collect_strangers_action != "off",
     )
     f = scenario.fraud
     fraud = FraudMonitor(
@@ -244,6 +245,11 @@ def build_world(scenario: Scenario, seed: int) -> World:
             f.forward_share,
             round(f.forward_minutes * 60 * SECOND),
             f.forward_action,
+            f.collect_strangers,
+            f.collect_strangers_action,
+            f.pin_streak,
+            round(f.pin_minutes * 60 * SECOND),
+            f.pin_burst_action,
         ),
         seed,
         replay_window=replay,

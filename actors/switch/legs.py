@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from upisim.actors import codes
+from upisim.actors.fraud import BENEFICIARY, REMITTER
 from upisim.actors.ids import RecentMap
 from upisim.actors.messages import (
     CREDIT,
@@ -107,7 +108,8 @@ class Legs(Settling):
             and p.kind != Kind.REFUND  # a refund was never counted
             and p.code != codes.RISK_DECLINED
         ):
-            self.send(self.fraud, RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk)))
+            release = RiskRelease(p.txn_id, p.payer, p.amount, SimTime(p.t_risk), p.reason)
+            self.send(self.fraud, release)
         self.record(p.row(self.now))
         self.refund_book.finished(p, self.now)
         self._settle(p, to == Stage.SUCCESS or to == Stage.DEEMED)
@@ -155,6 +157,8 @@ class Legs(Settling):
             self.send(self._bank[p.payer_bank], debit)
         else:
             debit = ReqPayDebit(p.txn_id, p.payer_account, p.amount, p.cred, p.method)
+            if p.risk == REMITTER:
+                debit = debit._replace(risk=True)
             extra, spread = self._hop[p.method]
             if spread:
                 extra += self.rng.randint(0, spread)
@@ -172,9 +176,9 @@ class Legs(Settling):
         # a refund goes back where the money came from: the card, for a card payment
         source = self.methods[p.method].source if p.kind == Kind.REFUND else ACCOUNT
         p.banks_asked |= PAYEE_BANK
-        self.send(
-            self._bank[p.payee_bank], ReqPayCredit(p.txn_id, p.payee_account, p.amount, source)
-        )
+        risk = p.risk == BENEFICIARY
+        credit = ReqPayCredit(p.txn_id, p.payee_account, p.amount, source, risk)
+        self.send(self._bank[p.payee_bank], credit)
 
     def _credited(self, msg: RespPayLeg) -> None:
         p = self._current(msg.txn_id, Stage.CREDITING)

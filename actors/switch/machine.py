@@ -89,6 +89,7 @@ class Payment:
         "reason",
         "received_at",
         "refund_of",
+        "risk",
         "stage",
         "t_credited",
         "t_debited",
@@ -134,6 +135,7 @@ class Payment:
         self.payee_bank = ""
         self.payee_account = ""
         self.flags = ""
+        self.risk = ""  # which bank NPCI's score asks to decline: "", REMITTER, BENEFICIARY
         self.code = ""
         self.reason = ""
         self.t_resolved: int | None = None

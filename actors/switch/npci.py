@@ -24,13 +24,14 @@ from typing import NamedTuple
 from upisim.actors import addresses, codes
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import REQUEST_OP, Capacity, Pool
-from upisim.actors.fraud import DECLINE
+from upisim.actors.fraud import ALLOW, DECLINE, FLAG
 from upisim.actors.ids import RecentMap, SeenIds
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
     DEBIT,
     DEBIT_REVERSAL,
+    CollectAsked,
     ReqAuthDetails,
     ReqChkTxn,
     ReqPay,
@@ -44,6 +45,7 @@ from upisim.actors.messages import (
     Result,
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, Method
+from upisim.actors.switch.disputes import Disputes
 from upisim.actors.switch.legs import Legs
 from upisim.actors.switch.machine import Payment, Stage
 from upisim.actors.switch.policy import CollectRules, RetryPolicy, SwitchTimeouts
@@ -58,7 +60,7 @@ class SwitchLoad(NamedTuple):
     in_flight: int
 
 
-class Switch(Legs):
+class Switch(Disputes, Legs):
     """Routes payments; ``directory`` maps each VPA to the PSP (user actor) hosting it."""
 
     def __init__(
@@ -79,6 +81,7 @@ class Switch(Legs):
         net_debit_caps: Mapping[str, Paise] | None = None,
         load_end: int = 0,
         capacity: Capacity | None = None,
+        watch_collects: bool = False,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
         # the switch's servers: None takes every request in at once (the default)
@@ -97,6 +100,7 @@ class Switch(Legs):
         self.timeouts = timeouts
         self.policy = RetryPolicy(timeouts)
         self.fraud = fraud
+        self.watch_collects = watch_collects  # tell the fraud monitor of each collect request
         self.payments: dict[TxnId, Payment] = {}
         self.late_messages = 0
         # Payments to merchants that may still be refunded, for refund_window ms; 0 keeps
@@ -227,6 +231,8 @@ class Switch(Legs):
             self._expect(p, msg.expire_after)
             ask = ReqAuthDetails(p.txn_id, msg.payer, msg.payee, msg.amount)
             self.send(payer_psp, ask, delay or 0)
+            if self.watch_collects:
+                self.send(self.fraud, CollectAsked(p.txn_id, msg.payee, msg.payer), delay or 0)
 
     # -- an app's status check ---------------------------------------------------------------
 
@@ -361,4 +367,6 @@ class Switch(Legs):
         if msg.decision == DECLINE:
             self._finish(p, Stage.FAILED, codes.RISK_DECLINED)
             return
+        if msg.decision != ALLOW and msg.decision != FLAG:  # a bank will decline: K1 / ZI
+            p.risk = msg.decision
         self._debit(p)

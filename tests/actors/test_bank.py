@@ -15,6 +15,7 @@ from upisim.actors.messages import (
     CREDIT,
     DEBIT,
     DEBIT_REVERSAL,
+    ReqFreeze,
     ReqPayCredit,
     ReqPayDebit,
     ReqPayReversal,
@@ -272,3 +273,29 @@ def test_check_status_tells_whether_a_leg_stands_and_blocks_stragglers() -> None
     assert ask(bank, ReqChkTxn(TxnId("T2"), CREDIT)).posted is False  # type: ignore[attr-defined]
     assert ask(bank, ReqPayCredit(TxnId("T2"), PRIYA, Paise(100_00))).code != codes.APPROVED
     assert bank.balance(PRIYA) == 600_00
+
+
+def test_a_bank_declines_on_npcis_risk_score_k1_for_a_debit_zi_for_a_credit() -> None:
+    bank = make_bank()
+    assert ask(bank, debit("T1", 100_00)._replace(risk=True)).code == codes.REMITTER_RISK
+    bad_pin = debit("T2", 100_00, cred=BAD)._replace(risk=True)
+    assert ask(bank, bad_pin).code == codes.INVALID_PIN  # the PIN is checked first
+    credit = ReqPayCredit(TxnId("T3"), PRIYA, Paise(100_00), risk=True)
+    assert ask(bank, credit).code == codes.BENEFICIARY_RISK
+    assert bank.gauges() == (10_500_00, 0, 0, 0)  # nothing moved
+
+
+def test_a_frozen_account_holds_what_it_has_and_posts_nothing_more() -> None:
+    bank = make_bank()
+    out = bank.deliver([envelope(ReqFreeze(TxnId("T0"), PRIYA), at=5, sender="switch")])
+    assert out.sends == []
+    (row,) = out.records
+    assert (row.kind, row.txn_id, row.subject, row.value) == ("ACCOUNT_FROZEN", "T0", PRIYA, 500_00)
+    again = bank.deliver([envelope(ReqFreeze(TxnId("T9"), PRIYA), at=6, sender="switch")])
+    assert again.records == []  # frozen once
+    priya = pin_block("priya@okhdfcbank", "1")
+    assert ask(bank, debit("T1", 100_00, cred=priya, account=PRIYA)).code == codes.REMITTER_FROZEN
+    credit = ReqPayCredit(TxnId("T2"), PRIYA, Paise(100_00))
+    assert ask(bank, credit).code == codes.BENEFICIARY_FROZEN
+    assert bank.balance(PRIYA) == 500_00
+    assert ask(bank, debit("T3", 100_00)).code == codes.APPROVED  # other accounts go on

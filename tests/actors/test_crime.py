@@ -18,10 +18,12 @@ from upisim.actors.crime import (
 from upisim.actors.load import Behaviour
 from upisim.actors.messages import (
     ReqAuthDetails,
+    ReqFraudReport,
     ReqPay,
     ReqPayCollect,
     ReqTxnConfirmation,
     RespAuthDetails,
+    RespFraudReport,
     RespPay,
     Result,
     StartPayment,
@@ -142,3 +144,26 @@ def test_a_victim_who_notices_a_stolen_payment_stops_the_rest_of_the_case() -> N
         c.deliver([envelope(told, at=1_500, sender="switch")])
         sent += [m for *_, m in c.advance(10_000).sends if isinstance(m, ReqPay)]
         assert len(sent) == expected, notice
+
+
+def test_a_victim_who_notices_may_report_and_the_payees_app_names_the_account() -> None:
+    act = Act(5, AUTHORISED_PUSH, VICTIM.vpa, MULE_USER.vpa, MULE, 100_00, UPI_PUSH)
+    for report, expected in ((1.0, 1), (0.0, 0)):
+        c = cohort(Crime(((1_000, act),), until=10_000_000, notice=1.0, report=report,
+                         report_ms=60_000))  # fmt: skip
+        (pay,) = [m for *_, m in c.advance(1_001).sends if isinstance(m, ReqPay)]
+        told = RespPay(pay.txn_id, VICTIM.vpa, Paise(100_00), Result.SUCCESS, "00", "00",
+                       MULE_USER.vpa)  # fmt: skip
+        c.deliver([envelope(told, at=1_500, sender="switch")])
+        early = [m for *_, m in c.advance(31_000).sends if isinstance(m, ReqFraudReport)]
+        later = [(to, m) for *_, to, m in c.advance(200_000).sends if isinstance(m, ReqFraudReport)]
+        assert early == []  # half to one and a half report_ms later
+        assert (
+            later == [("switch", ReqFraudReport(pay.txn_id, VICTIM.vpa, MULE_USER.vpa))] * expected
+        )
+    # the mule's cohort, as the payee's app, tells the switch which account it is
+    out = c.deliver([envelope(ReqFraudReport(pay.txn_id, VICTIM.vpa, MULE_USER.vpa), at=300_000,
+                              sender="switch")])  # fmt: skip
+    assert [m for *_, m in out.sends] == [
+        RespFraudReport(pay.txn_id, MULE_USER.vpa, MULE_USER.bank, MULE_USER.account)
+    ]

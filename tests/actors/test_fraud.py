@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+from upisim.actors import codes
 from upisim.actors.base import Deliver, LogicActor, envelope
-from upisim.actors.fraud import ALLOW, DECLINE, FLAG, FraudMonitor, FraudRules
-from upisim.actors.messages import ReqRiskScore, RespRiskScore, RiskRelease
+from upisim.actors.fraud import (
+    ALLOW,
+    BENEFICIARY,
+    DECLINE,
+    FLAG,
+    REMITTER,
+    FraudMonitor,
+    FraudRules,
+)
+from upisim.actors.messages import CollectAsked, ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, MINUTE, Paise, SimTime, TxnId, Vpa
 from upisim.runfolder import EventRow
 
@@ -143,3 +152,47 @@ def test_a_declined_payment_counts_in_no_window() -> None:
     risk(m, "a@x", "mule@x", 100_00, 0)
     assert risk(m, "b@x", "mule@x", 100_00, 1).decision == DECLINE  # fan-in
     assert m.window_count(Vpa("b@x"), SimTime(2)) == 0  # nor in the velocity window
+
+
+def tell(m: FraudMonitor, message: object, at: int) -> None:
+    assert m.deliver([envelope(message, at=at, sender="switch")]).sends == []
+
+
+def test_collects_asked_of_many_strangers_mark_payments_to_the_asker() -> None:
+    m = FraudMonitor(FraudRules(collect_strangers_action="flag", collect_strangers=3))
+    assert risk(m, "friend@x", "asker@x", 100_00, 0).decision == ALLOW  # they have dealt
+    tell(m, CollectAsked(TxnId("C0"), Vpa("asker@x"), Vpa("friend@x")), 1)  # not a stranger
+    for i, payer in enumerate(("s1@x", "s2@x", "s2@x")):  # two strangers, one asked twice
+        tell(m, CollectAsked(TxnId(f"C{i + 1}"), Vpa("asker@x"), Vpa(payer)), 2 + i)
+    assert risk(m, "s1@x", "asker@x", 500_00, 10).decision == ALLOW
+    tell(m, CollectAsked(TxnId("C9"), Vpa("asker@x"), Vpa("s3@x")), 11)  # a third stranger
+    reply = risk(m, "s2@x", "asker@x", 500_00, 12)
+    assert (reply.decision, reply.rules) == (FLAG, ("COLLECT_STRANGERS",))
+    assert risk(m, "s3@x", "asker@x", 500_00, HOUR + 12).decision == ALLOW  # an hour on
+
+
+def test_paying_after_a_streak_of_wrong_pins_is_a_pin_burst() -> None:
+    m = FraudMonitor(FraudRules(pin_burst_action="decline", pin_streak=2))
+    wrong = RiskRelease(TxnId("W1"), A, Paise(100_00), SimTime(0), codes.INVALID_PIN)
+    tell(m, wrong, 1)
+    tell(m, RiskRelease(TxnId("F1"), A, Paise(100_00), SimTime(0), codes.INSUFFICIENT_FUNDS), 2)
+    assert risk(m, A, "shop@x", 100_00, 3).decision == ALLOW  # one wrong PIN is a slip
+    tell(m, wrong._replace(txn_id=TxnId("W2")), 4)
+    reply = risk(m, A, "mule@x", 5_000_00, 5)
+    assert (reply.decision, reply.rules) == (DECLINE, ("PIN_BURST",))
+    assert risk(m, A, "mule@x", 5_000_00, HOUR + 2).decision == ALLOW  # the streak is old
+
+
+def test_a_rule_may_leave_the_decline_to_the_remitter_or_the_beneficiary_bank() -> None:
+    for action, decision in (("remitter", REMITTER), ("beneficiary", BENEFICIARY)):
+        m = FraudMonitor(FraudRules(high_value_action=action))  # type: ignore[arg-type]
+        out = m.deliver([envelope(ReqRiskScore(TxnId("T1"), A, Vpa("p@x"), Paise(60_000_00)))])
+        assert out.sends[0][4] == RespRiskScore(TxnId("T1"), decision, ("HIGH_VALUE",))
+        (row,) = out.records
+        assert isinstance(row, EventRow) and row.kind == "FRAUD_REFERRED"
+        assert m.day_amount(A) == 60_000_00  # allowed by NPCI: the bank's answer releases it
+    both = FraudRules(high_value_action="beneficiary", new_payee_action="remitter")
+    reply = score(FraudMonitor(both), 60_000_00)  # the remitter bank acts first
+    assert (reply.decision, reply.rules) == (REMITTER, ("HIGH_VALUE", "NEW_PAYEE"))
+    npci = FraudRules(high_value_action="remitter", new_payee_action="decline")
+    assert score(FraudMonitor(npci), 60_000_00).decision == DECLINE  # NPCI's own comes first

@@ -9,14 +9,17 @@ import pytest
 from upisim.actors import codes
 from upisim.actors.base import Deliver, LogicActor, Outbox, envelope
 from upisim.actors.errors import InvariantError
-from upisim.actors.fraud import ALLOW, DECLINE, FLAG
+from upisim.actors.fraud import ALLOW, BENEFICIARY, DECLINE, FLAG, REMITTER
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
     DEBIT,
     DEBIT_REVERSAL,
+    CollectAsked,
     ReqAuthDetails,
     ReqChkTxn,
+    ReqFraudReport,
+    ReqFreeze,
     ReqPay,
     ReqPayCollect,
     ReqPayCredit,
@@ -26,6 +29,7 @@ from upisim.actors.messages import (
     ReqTxnConfirmation,
     RespAuthDetails,
     RespChkTxn,
+    RespFraudReport,
     RespPay,
     RespPayLeg,
     RespRiskScore,
@@ -125,7 +129,7 @@ def test_remitter_decline_is_u30_wrapping_the_bank_code() -> None:
     d.up_to_debit()
     d.tell(RespPayLeg(T, DEBIT, "Z9"), "bank:HDFC")
     assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U30", "Z9", PAYEE)
-    assert ("fraud", RiskRelease(T, PAYER, Paise(1_000_00), SimTime(30))) in d.sent
+    assert ("fraud", RiskRelease(T, PAYER, Paise(1_000_00), SimTime(30), "Z9")) in d.sent
     assert d.row()["reason_code"] == "Z9" and d.row()["decline_type"] == "BD"
 
 
@@ -591,3 +595,52 @@ def test_an_expired_collect_cannot_be_refunded() -> None:
     d.rows.clear()
     d.tell(refund("R1", method="UPI_COLLECT"), "users:2")
     assert d.row()["reason_code"] == codes.TXN_NOT_FOUND
+
+
+def test_npcis_score_rides_with_the_remitter_leg_and_the_bank_declines_k1() -> None:
+    d = Drive()
+    d.pay()
+    d.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
+    sent = d.tell(RespRiskScore(T, REMITTER, ("NEW_PAYEE",)), "fraud")
+    assert sent == [("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(1_000_00), "cred", risk=True))]
+    d.tell(RespPayLeg(T, DEBIT, codes.REMITTER_RISK), "bank:HDFC")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U30", "K1", PAYEE)
+    assert (d.row()["fraud_flags"], d.row()["decline_type"]) == ("NEW_PAYEE", "BD")
+
+
+def test_a_beneficiary_risk_decline_zi_is_followed_by_the_debits_reversal() -> None:
+    d = Drive()
+    d.pay()
+    d.tell(RespAuthDetails(T, PAYEE, "00", BankCode("SBI"), "ACC2"), "users:1")
+    sent = d.tell(RespRiskScore(T, BENEFICIARY, ("FAN_IN",)), "fraud")
+    assert sent == [("bank:HDFC", ReqPayDebit(T, "ACC1", Paise(1_000_00), "cred"))]
+    sent = d.tell(RespPayLeg(T, DEBIT, "00"), "bank:HDFC")
+    assert sent == [("bank:SBI", ReqPayCredit(T, "ACC2", Paise(1_000_00), risk=True))]
+    sent = d.tell(RespPayLeg(T, CREDIT, codes.BENEFICIARY_RISK), "bank:SBI")
+    assert sent == [("bank:HDFC", ReqPayReversal(T, DEBIT, "ACC1", Paise(1_000_00)))]
+    d.tell(RespPayLeg(T, DEBIT_REVERSAL, "00", True), "bank:HDFC")
+    assert d.told_payer() == RespPay(T, PAYER, Paise(1_000_00), "FAILURE", "U31", "ZI", PAYEE)
+
+
+def test_a_fraud_report_goes_to_the_payees_app_and_freezes_at_its_bank() -> None:
+    d = Drive()
+    report = ReqFraudReport(T, PAYER, PAYEE)
+    assert d.tell(report, "users:0") == [("users:1", report)]
+    answer = RespFraudReport(T, PAYEE, BankCode("SBI"), "ACC2")
+    assert d.tell(answer, "users:1") == [("bank:SBI", ReqFreeze(T, "ACC2"))]
+    assert d.tell(report._replace(payee=Vpa("nobody@x")), "users:0") == []  # nobody hosts it
+    assert [e[1] for e in d.events] == ["FRAUD_REPORT", "FRAUD_REPORT"]
+
+
+def test_the_switch_tells_the_monitor_of_collects_only_when_a_rule_watches_them() -> None:
+    for watch in (False, True):
+        d = Drive()
+        d.switch = Switch(
+            {PAYER: Address("users:0"), MERCHANT: Address("users:2")},
+            {"HDFC", "ICICI"},
+            watch_collects=watch,
+        )
+        ask = ReqPayCollect(T, MERCHANT, PAYER, Paise(40_00), BankCode("ICICI"), "M1", SimTime(0),
+                            20_000)  # fmt: skip
+        told = [m for to, m in d.tell(ask, "users:2") if to == "fraud"]
+        assert told == ([CollectAsked(T, MERCHANT, PAYER)] if watch else [])

@@ -205,3 +205,39 @@ def test_an_act_due_before_anyone_pays_goes_at_its_time(tmp_path: Path) -> None:
     truth = load_run(tmp_path).fraud_truth
     theft = tx[tx.txn_id.isin(truth.txn_id[truth.stage == "theft"])]
     assert len(theft) >= 4 and (theft.t_initiated_ms < 60_000).all()
+
+
+def test_victims_report_and_the_accounts_they_name_are_frozen_the_banks_decline_on_risk(
+    tmp_path: Path,
+) -> None:
+    """Every victim who notices reports within minutes; the risk engine leaves its declines
+    to the banks (K1 after a wrong-PIN streak, ZI into a fan-in); the books still balance."""
+    rules = {"pin_burst_action": "remitter", "fan_in_action": "beneficiary", "fan_in_payers": 4,
+             "collect_strangers_action": "flag", "collect_strangers": 3}  # fmt: skip
+    scenario = lab() | {"fraud": rules}
+    scenario["fraud_typologies"] |= {"notice": 1.0, "report": 1.0, "report_minutes": 2}
+    summary, _ = audited(tmp_path, scenario)  # conserved, reconciled, from the tables
+    run = load_run(tmp_path)
+    tx, events, truth = run.transactions, run.events, run.fraud_truth
+    froze = events[events.kind == "ACCOUNT_FROZEN"]
+    reports = events[events.kind == "FRAUD_REPORT"]
+    assert len(froze) > 0 and len(reports) >= len(froze)
+    assert summary["accounts_frozen"] == len(froze)
+    assert summary["frozen_paise"] == froze.value.sum()
+    # a report names a stolen payment that went through, and freezes its payee's account
+    reported = tx.set_index("txn_id").loc[reports.txn_id]
+    assert set(reports.txn_id) <= set(truth[truth.stage == "theft"].txn_id)
+    assert (reported.state == "SUCCESS").all()
+    # once frozen, nothing posts to that account: money in or out is refused YF / YE
+    frozen_at = dict(zip(reported.payee_vpa[froze.txn_id.to_numpy()], froze.t_ms, strict=True))
+    for vpa, at in frozen_at.items():
+        out = tx[(tx.payer_vpa == vpa) & (tx.t_debited_ms > at)]
+        into = tx[(tx.payee_vpa == vpa) & (tx.t_credited_ms > at)]
+        assert (out.reason_code.isin(["YE", "Z6"]) | (out.state != "SUCCESS")).all()
+        assert not (into.state == "SUCCESS").any()
+    assert {"YE", "YF"} <= set(tx.reason_code)
+    assert {"K1", "ZI"} <= set(tx.reason_code)  # the banks' risk declines
+    scores = summary["fraud_scores_by_typology"]
+    assert sum(s["frozen"] for s in scores.values()) > 0
+    rules_fired = set(summary["fraud_scores_by_rule"])
+    assert {"PIN_BURST", "FAN_IN", "COLLECT_STRANGERS"} <= rules_fired
