@@ -33,10 +33,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from upisim.actors import codes
 from upisim.actors.addresses import FRAUD
 from upisim.actors.base import Logic
 from upisim.actors.ids import RecentIds, RecentMap
-from upisim.actors import codes
 from upisim.actors.messages import CollectAsked, ReqRiskScore, RespRiskScore, RiskRelease
 from upisim.actors.types import DAY, HOUR, SECOND, Address, Paise, SimTime, Vpa
 
@@ -279,9 +279,11 @@ class _Behaviour:
             asked = self._since(self.asking.get(payee), now - HOUR)
             if len({p for _, p in asked}) >= r.collect_strangers:
                 out.append("COLLECT_STRANGERS")
-        if r.pin_burst_action != "off":
-            if len(self._since(self.wrong.get(payer), now - r.pin_window)) >= r.pin_streak:
-                out.append("PIN_BURST")
+        if (
+            r.pin_burst_action != "off"
+            and len(self._since(self.wrong.get(payer), now - r.pin_window)) >= r.pin_streak
+        ):
+            out.append("PIN_BURST")
         return tuple(out)
 
     def count(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> None:

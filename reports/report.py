@@ -612,8 +612,11 @@ def _fraud(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         body += [
             table(rules, shares | money | {"alerts_per_1000": "{:.2f}".format}, headers=plain),
             table(typologies, shares | money, headers=plain),
-            out.figure("fraud_truth.png", plots.fraud_truth_figure(truth_over_time),
-                       "Fraud by typology over time, and where its money went"),  # fmt: skip
+            out.figure(
+                "fraud_truth.png",
+                plots.fraud_truth_figure(truth_over_time),
+                "Fraud by typology over time, and where its money went",
+            ),
         ]
         reports = run.summary.get("fraud_reports", 0)
         if reports:

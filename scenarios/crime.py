@@ -179,8 +179,15 @@ class _Planner:
                 getattr(self, f"_{name}")(typology, self.r.uniform(0, end))
         report_ms = round(c.report_minutes * 60_000)
         return [
-            Crime(tuple(sorted(self.acts[i])), self.mules[i], self.scams[i], end, c.notice,
-                  c.report, report_ms)  # fmt: skip
+            Crime(
+                tuple(sorted(self.acts[i])),
+                self.mules[i],
+                self.scams[i],
+                end,
+                c.notice,
+                c.report,
+                report_ms,
+            )
             for i in range(self.cohorts)
         ]
 
