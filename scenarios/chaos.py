@@ -18,15 +18,14 @@ that reproduces it and leaves its scenario file behind.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from upisim.scenarios.cluster import dask_client
 from upisim.scenarios.swarm import draw
 
 TABLES = ("transactions", "events", "money", "accounts", "queues", "settlement")
@@ -128,31 +127,6 @@ def _percentiles(counts: Counter[int], total: int) -> dict[str, int]:
     return out
 
 
-@contextmanager
-def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    space = tempfile.mkdtemp(prefix="upisim-dask-")
-    try:
-        with (
-            LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # a free port: campaigns may run side by side
-                local_directory=space,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-    finally:
-        shutil.rmtree(space, ignore_errors=True)
-
-
 def campaign(
     seeds: range,
     workers: int = 2,
@@ -162,7 +136,7 @@ def campaign(
     """Run ``seeds`` on Dask: each seed twice, the second in another worker if there is one."""
     from distributed import as_completed
 
-    with _client(workers, scheduler) as client:
+    with dask_client(workers, scheduler) as client:
         names = sorted(client.scheduler_info()["workers"])
         futures = {}
         for i, seed in enumerate(seeds):

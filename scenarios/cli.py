@@ -21,7 +21,7 @@ from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
 from upisim.reports import export
-from upisim.scenarios import chaos
+from upisim.scenarios import chaos, sweep
 
 if TYPE_CHECKING:
     from upisim.scenarios.config import Scenario
@@ -364,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     stmt.set_defaults(func=cmd_statement)
 
     chaos.add_parser(sub)
+    sweep.add_parser(sub)
     export.add_parser(sub)
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")

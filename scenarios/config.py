@@ -316,8 +316,8 @@ class Scenario(_Strict):
         return int(self.duration_s * 1000)
 
 
-def _format_errors(source: str, error: ValidationError) -> str:
-    lines = [f"{source}: the scenario has {error.error_count()} problem(s):"]
+def _format_errors(source: str, error: ValidationError, what: str = "scenario") -> str:
+    lines = [f"{source}: the {what} has {error.error_count()} problem(s):"]
     for err in error.errors():
         loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")

@@ -33,6 +33,7 @@ class Tally:
         self.collects: Counter[str] = Counter()  # collect requests by state, and declined (ZA)
         self.refunds: Counter[str] = Counter()  # refunds by state
         self.by_method: Counter[str] = Counter()
+        self.by_decline: Counter[str] = Counter()  # BD / TD, as the table says
         self.net: Counter[str] = Counter()  # per VPA: in - out of the savings account
         self.card: Counter[str] = Counter()  # per VPA: charged - refunded on the credit card
         source = pq.ParquetFile(parquet)
@@ -42,6 +43,7 @@ class Tally:
             "state",
             "response_code",
             "reason_code",
+            "decline_type",
             "fraud_flags",
             "latency_ms",
             "payer_vpa",
@@ -56,6 +58,7 @@ class Tally:
                 (self.by_response, "response_code"),
                 (self.latency, "latency_ms"),
                 (self.by_method, "method"),
+                (self.by_decline, "decline_type"),
             ):
                 for item in pc.value_counts(group[column]).to_pylist():
                     counter[item["values"]] += item["counts"]
@@ -155,6 +158,7 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "payments_by_state": dict(sorted(tally.by_state.items())),
         "payments_by_code": dict(sorted(tally.by_code.items())),
         "payments_by_response_code": dict(sorted(tally.by_response.items())),
+        "payments_by_decline_type": {k: tally.by_decline[k] for k in (codes.BD, codes.TD)},
         "code_meanings": {
             code: codes.describe(code) for code in sorted(tally.by_code | tally.by_response)
         },
