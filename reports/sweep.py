@@ -54,18 +54,21 @@ def _figure(runs: pd.DataFrame, param: str, others: list[str], column: str, labe
     for i, (key, group) in enumerate(groups):
         colour = plots.CYCLE[i % len(plots.CYCLE)]
         keys = key if isinstance(key, tuple) else (key,)
-        name = ", ".join(f"{o} = {k}" for o, k in zip(others, keys, strict=True))
+        line = ", ".join(
+            f"{o.removeprefix('param.')} = {k}" for o, k in zip(others, keys, strict=True)
+        )
         stats = group.groupby(param)[column].agg(["mean", "min", "max"]).reindex(values)
         x = np.array([position[v] for v in stats.index], dtype=float)
-        ax.plot(x, stats["mean"], "-o", color=colour, label=name or "mean over seeds")
+        ax.plot(x, stats["mean"], "-o", color=colour, label=line or "mean over seeds")
         ax.fill_between(x, stats["min"], stats["max"], color=colour, alpha=0.15, lw=0)
         dots = [position[v] for v in group[param]]
         ax.plot(dots, group[column], ".", color=colour, alpha=0.5, label="_seeds")
     if not numeric:
         ax.set_xticks(range(len(values)), [plots.short(v) for v in values])
-    ax.set_xlabel(param)
+    name = param.removeprefix("param.")
+    ax.set_xlabel(name)
     ax.set_ylabel(label)
-    ax.set_title(f"{label} against {param}")
+    ax.set_title(f"{label} against {name}")
     ax.legend(fontsize=8)
     return fig
 
