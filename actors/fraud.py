@@ -228,6 +228,10 @@ class _Behaviour:
 
     def __init__(self, rules: FraudRules) -> None:
         self.rules = rules
+        # whom each payer paid: for NEW_PAYEE, and to tell a stranger for COLLECT_STRANGERS
+        self._remembers_payees = (
+            rules.new_payee_action != "off" or rules.collect_strangers_action != "off"
+        )
         self.paid: dict[Vpa, set[Vpa]] = {}  # payer -> payees paid before
         self.payers: dict[Vpa, deque[tuple[int, Vpa]]] = {}  # payee -> (when, payer), an hour
         self.received: dict[Vpa, deque[tuple[int, int]]] = {}  # account -> (when, amount)
@@ -239,11 +243,6 @@ class _Behaviour:
         return any(a != "off" for a in (rules.new_payee_action, rules.fan_in_action,
                                         rules.forward_action, rules.collect_strangers_action,
                                         rules.pin_burst_action))  # fmt: skip
-
-    @property
-    def remembers_payees(self) -> bool:
-        r = self.rules
-        return r.new_payee_action != "off" or r.collect_strangers_action != "off"
 
     def wrong_pin(self, payer: Vpa, now: int) -> None:
         if self.rules.pin_burst_action != "off":
@@ -289,7 +288,7 @@ class _Behaviour:
     def count(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> None:
         """An allowed payment: remembered by the rules that are on."""
         r = self.rules
-        if self.remembers_payees:
+        if self._remembers_payees:
             self.paid.setdefault(payer, set()).add(payee)
         if r.fan_in_action != "off":
             self.payers.setdefault(payee, deque()).append((now, payer))
