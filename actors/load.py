@@ -31,6 +31,7 @@ class Behaviour:
     wrong_pin_rate: float = 0.0
     method_mix: tuple[tuple[str, float], ...] = ((UPI_PUSH, 1.0),)  # push methods by weight
     p2m_share: float | None = None  # share of payments to merchants; None: anyone, uniformly
+    wrong_pin_by_bank: tuple[tuple[str, float], ...] = ()  # the payer's bank's rate, if listed
 
 
 class Payer(Protocol):
@@ -41,6 +42,9 @@ class Payer(Protocol):
 
     @property
     def card(self) -> bool: ...  # holds a credit card
+
+    @property
+    def bank(self) -> str: ...  # their bank's code
 
 
 class Batch(NamedTuple):
@@ -69,6 +73,7 @@ class Draws:
         self.payees = payees
         self.merchants = merchants  # every payee that takes merchant-only methods
         self._mu = math.log(behaviour.median_amount / 100)
+        self._pin_by_bank = dict(behaviour.wrong_pin_by_bank)
         # payees split for a P2M share: (people, merchants), the whole list when one is empty;
         # only built when a share is set (two lists of every payee in each cohort otherwise)
         self._payees_by_kind: tuple[Sequence[Vpa], Sequence[Vpa]] = (payees, payees)
@@ -113,7 +118,16 @@ class Draws:
             pools = [by_kind[shop] for shop in to_shop]
         amounts = self.amounts(n)
         wrong_pin_rate = self.behaviour.wrong_pin_rate
-        wrong = (draw.random(n) < wrong_pin_rate).tolist() if wrong_pin_rate else [False] * n
+        by_bank = self._pin_by_bank
+        if by_bank:  # each payer's bank's habit
+            mistyped = draw.random(n).tolist()
+            wrong = [
+                mistyped[i] < by_bank.get(payers[w].bank, wrong_pin_rate) for i, w in enumerate(who)
+            ]
+        elif wrong_pin_rate:
+            wrong = (draw.random(n) < wrong_pin_rate).tolist()
+        else:
+            wrong = [False] * n
         picks = None if self._upi_only else draw.random(n).tolist()
         for i in range(n):  # never oneself: draw again, from the same kind of payee
             me = payers[who[i]].vpa

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from upisim.reports import banks, fmt, fraud, plots, tables
+from upisim.reports import banks, calibration, fmt, fraud, plots, tables
 from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
 from upisim.reports.spreadsheet import spreadsheet_safe
@@ -99,6 +99,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     with plots.style(), plots.shading(banks.fault_windows(run.scenario)):
         sections = {
             "Summary": _summary(run, head, out),
+            **_calibration(run, out),
             "Throughput": _throughput(run, bin_ms, end_ms, out),
             "Latency": _latency(run, bin_ms, out),
             "Outcomes": _outcomes(run, out),
@@ -511,6 +512,27 @@ def _money(run: Run, money: pd.DataFrame, out: Output) -> Safe:
             out.figure("money.png", fig, "Total money, money in flight and bank net positions"),
         ],
     )
+
+
+def _calibration(run: Run, out: Output) -> dict[str, Safe]:
+    """Compared with the published figures the scenario declares; none: no section."""
+    cal = run.summary.get("calibration")
+    if not isinstance(cal, dict):
+        return {}
+    frame = calibration.comparison(cal)
+    out.csv("calibration.csv", frame)
+    key = markup(
+        "{} of {} figures within {} (relative) or within their published range. Targets "
+        "from the scenario's [calibration]: {}.",
+        cal.get("within", 0),
+        cal.get("targets", 0),
+        fmt.share(float(cal.get("tolerance", 0))),
+        cal.get("source") or "no source given",
+    )
+    classes = ["" if w == "yes" else "bad" for w in frame["within"]]
+    return {
+        "Compared with NPCI": section("Compared with NPCI", key, [table(frame, classes=classes)])
+    }
 
 
 def _settlement(run: Run, out: Output) -> Safe:

@@ -14,13 +14,14 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from upisim.actors.addresses import BANK_KIND, bank_code, kind_of
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
 from upisim.actors.status import StatusChecks
+from upisim.scenarios.apps import AppConfig, check_apps, slowest_app_ms
+from upisim.scenarios.calibration import CalibrationConfig, check_calibration
 from upisim.scenarios.crime import FraudTypologiesConfig
-from upisim.scenarios.faults import FaultsConfig
+from upisim.scenarios.faults import FaultsConfig, check_crashes
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
     Amount,
@@ -93,6 +94,8 @@ class Scenario(_Strict):
     settlement: SettlementConfig = Field(default_factory=SettlementConfig)
     capacity: CapacityConfig = Field(default_factory=CapacityConfig)  # the switch's and PSPs'
     fraud_typologies: FraudTypologiesConfig | None = None  # the frauds users commit: off
+    apps: list[AppConfig] = Field(default_factory=list, description="payer PSP apps")
+    calibration: CalibrationConfig | None = None  # figures to compare the run with
     methods: dict[MethodName, MethodConfig] = Field(
         default_factory=dict, description="method -> changes to its defaults"
     )
@@ -115,11 +118,12 @@ class Scenario(_Strict):
                 raise ValueError(f"users[{i}].vpa: {user.vpa!r} is used twice")
             vpas.add(user.vpa)
         if self.population is not None:
-            for code in self.population.bank_weights:
-                if code not in codes:
-                    raise ValueError(
-                        f"population.bank_weights: {code!r} is not one of the banks {codes}"
-                    )
+            for key in ("bank_weights", "banks"):
+                for code in getattr(self.population, key):
+                    if code not in codes:
+                        raise ValueError(
+                            f"population.{key}: {code!r} is not one of the banks {codes}"
+                        )
         has_merchants = any(u.merchant for u in self.users) or (
             self.population is not None and self.population.merchant_share > 0
         )
@@ -150,7 +154,9 @@ class Scenario(_Strict):
                 )
         self._check_money()
         self._check_drain()
-        self._check_crashes(codes)
+        check_crashes(self.faults, self.duration_s, self.drain_limit_s, codes)
+        check_apps(self)
+        check_calibration(self)
         for key in ("outages", "delays", "core_slow", "core_offline", "core_cuts"):
             for i, fault in enumerate(getattr(self.faults, key)):
                 if fault.bank not in codes:
@@ -186,18 +192,21 @@ class Scenario(_Strict):
         listed = sum(u.balance + u.card_limit for u in self.users)
         total = float(listed)
         pop = self.population
-        if pop is not None:
+        if pop is not None:  # the bank whose customers may hold the most
+            median, sigma = max(
+                (pop.customers(b.code) for b in self.banks), key=lambda c: c[0] * math.exp(6 * c[1])
+            )
             where = (
                 f"population.balance_median: {pop.size:,} users (population.size) with "
-                f"balances around {format_inr(pop.balance_median)} (balance_sigma "
-                f"{pop.balance_sigma:g})"
+                f"balances around {format_inr(median)} (balance_sigma "
+                f"{sigma:g})"
             )
-            if pop.balance_median * math.exp(_SPREADS * pop.balance_sigma) > MAX_MONEY_PAISE:
+            if median * math.exp(_SPREADS * sigma) > MAX_MONEY_PAISE:
                 raise ValueError(
                     f"{where}: one balance could come out above {format_inr(MAX_MONEY_PAISE)}, "
                     f"the most a run may hold; lower balance_median or balance_sigma"
                 )
-            mean = pop.balance_median * math.exp(pop.balance_sigma**2 / 2)
+            mean = median * math.exp(sigma**2 / 2)
             total += pop.size * (mean + pop.card_share * pop.card_limit)
             if total > MAX_MONEY_PAISE:
                 raise ValueError(
@@ -213,37 +222,11 @@ class Scenario(_Strict):
                 f"more than a run may hold ({format_inr(MAX_MONEY_PAISE)})"
             )
 
-    def _check_crashes(self, banks: list[str]) -> None:
-        """Each crash strikes an actor there is, during the load, once at a time, and the
-        actor is back before the run must end."""
-        spans: dict[str, list[tuple[float, float]]] = {}
-        for i, c in enumerate(self.faults.crashes):
-            where = f"faults.crashes[{i}]"
-            if kind_of(c.actor) == BANK_KIND and bank_code(c.actor) not in banks:
-                raise ValueError(
-                    f"{where}.actor: {c.actor!r}: no bank {bank_code(c.actor)} in {banks}"
-                )
-            if c.at_s >= self.duration_s:
-                raise ValueError(
-                    f"{where}.at_s: {c.at_s:g} s is not within the load (duration_s = "
-                    f"{self.duration_s:g}): crashes strike while payments run"
-                )
-            back = c.at_s + c.down_s
-            if back >= self.duration_s + self.drain_limit_s and not self.faults.heal_after_load:
-                raise ValueError(
-                    f"{where}.down_s: {c.actor} would come back at {back:g} s, after the load "
-                    f"and drain_limit_s ({self.drain_limit_s} s); lower it"
-                )
-            for start, end in spans.get(c.actor, []):
-                if c.at_s < end and start < back:
-                    raise ValueError(f"{where}: {c.actor} is already down then (crash twice)")
-            spans.setdefault(c.actor, []).append((c.at_s, back))
-
     def _check_status(self, drain_ms: int, limit: str) -> None:
         """An app's status checks must outlast its link, and, where app links lose messages,
         fit in the drain (they are how a lost request or answer is found out)."""
         t, net, f = self.timeouts, self.network, self.faults
-        trip = 2 * (net.psp_switch_ms + net.jitter_ms) + (
+        trip = 2 * (slowest_app_ms(self) + net.jitter_ms) + (
             f.replay_max_ms if f.duplicate_rate else 0
         )
         if t.status_first_ms <= trip:

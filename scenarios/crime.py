@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
 
@@ -127,15 +127,18 @@ def expected_payments(scenario: Scenario) -> float:
 
 
 def plan_crimes(
-    scenario: Scenario, seed: int, people: Sequence[tuple[User, int, bool, int]], cohorts: int
+    scenario: Scenario,
+    seed: int,
+    people: Sequence[tuple[User, int, bool, int]],
+    cohort_of: Mapping[Vpa, int],
+    cohorts: int,
 ) -> list[Crime]:
-    """Each cohort's part of the run's fraud (users are in cohort ``i % cohorts`` by their
-    place in ``people``; only the generated population is cast, never a listed user); no
-    section: nobody commits any."""
+    """Each cohort's part of the run's fraud (``cohort_of``: each user's cohort; only the
+    generated population is cast, never a listed user); no section: nobody commits any."""
     config = scenario.fraud_typologies
     if config is None:
         return [Crime() for _ in range(cohorts)]
-    return _Planner(scenario, config, seed, people, cohorts).plan()
+    return _Planner(scenario, config, seed, people, cohort_of, cohorts).plan()
 
 
 class _Planner:
@@ -145,13 +148,14 @@ class _Planner:
         config: FraudTypologiesConfig,
         seed: int,
         people: Sequence[tuple[User, int, bool, int]],
+        cohort_of: Mapping[Vpa, int],
         cohorts: int,
     ) -> None:
         self.scenario, self.config, self.cohorts = scenario, config, cohorts
+        self.cohort_of = cohort_of
         self.r = random.Random(derive_seed(seed, "fraud_typologies"))
         self.counts = np.random.Generator(np.random.PCG64(derive_seed(seed, "fraud_cases")))
         self.people = people
-        self.index = {p[0].vpa: i for i, p in enumerate(people)}
         self.balance = {p[0].vpa: p[1] for p in people}
         self.used: set[Vpa] = set()  # a user plays one part, at most
         self.acts: list[list[tuple[int, Act]]] = [[] for _ in range(cohorts)]
@@ -215,7 +219,7 @@ class _Planner:
         )
 
     def _cohort(self, vpa: Vpa) -> int:
-        return self.index[vpa] % self.cohorts
+        return self.cohort_of[vpa]
 
     def _act(self, at: float, act: Act) -> None:
         if at < self.scenario.duration_ms:  # the day's load is over: so is its crime

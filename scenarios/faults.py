@@ -151,3 +151,32 @@ def server_capacity(server: SwitchCoreConfig) -> Capacity | None:
         {op: Service(s.median_ms, s.spread) for op, s in service.items()},
         server.queue_limit,
     )
+
+
+def check_crashes(
+    faults: FaultsConfig, duration_s: float, drain_limit_s: int, banks: list[str]
+) -> None:
+    """Each crash strikes an actor there is, during the load, once at a time, and the
+    actor is back before the run must end."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for i, c in enumerate(faults.crashes):
+        where = f"faults.crashes[{i}]"
+        if a.kind_of(c.actor) == a.BANK_KIND and a.bank_code(c.actor) not in banks:
+            raise ValueError(
+                f"{where}.actor: {c.actor!r}: no bank {a.bank_code(c.actor)} in {banks}"
+            )
+        if c.at_s >= duration_s:
+            raise ValueError(
+                f"{where}.at_s: {c.at_s:g} s is not within the load (duration_s = "
+                f"{duration_s:g}): crashes strike while payments run"
+            )
+        back = c.at_s + c.down_s
+        if back >= duration_s + drain_limit_s and not faults.heal_after_load:
+            raise ValueError(
+                f"{where}.down_s: {c.actor} would come back at {back:g} s, after the load "
+                f"and drain_limit_s ({drain_limit_s} s); lower it"
+            )
+        for start, end in spans.get(c.actor, []):
+            if c.at_s < end and start < back:
+                raise ValueError(f"{where}: {c.actor} is already down then (crash twice)")
+        spans.setdefault(c.actor, []).append((c.at_s, back))

@@ -37,6 +37,7 @@ from upisim.runfolder import (
     SettlementRow,
     TransactionRow,
 )
+from upisim.scenarios.calibration import compare, measure
 from upisim.scenarios.checks import Ledger
 from upisim.scenarios.config import Scenario, load_scenario, resolve_path, resolved_dict
 from upisim.scenarios.engine import DeliveryLoop
@@ -183,14 +184,19 @@ class _Run:
         tally = Tally(self.out_dir / "transactions.parquet")
         self._write_accounts()
         summary = summarize(self._facts(), tally)
+        more: dict[str, Any] = {}  # figures read back from the tables just written
         if self.truth.rows:  # scored against the ground truth (nothing to score without it)
             from upisim.reports import fraud  # the report's package: only when there is fraud
 
             tx = pd.read_parquet(self.out_dir / "transactions.parquet", columns=SCORED)
             truth = pd.read_parquet(self.out_dir / "fraud_truth.parquet")
             events = pd.read_parquet(self.out_dir / "events.parquet", columns=["kind", "value"])
+            more |= fraud.figures(tx, truth) | fraud.frozen(events)
+        if self.scenario.calibration is not None:
+            more["calibration"] = compare(measure(self.out_dir, self.scenario), self.scenario)
+        if more:
             verdict = {key: summary.pop(key) for key in ("problems", "ok")}
-            summary |= fraud.figures(tx, truth) | fraud.frozen(events) | verdict
+            summary |= more | verdict
         (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if csv:
             parquet_to_csv(self.out_dir / "transactions.parquet", self.out_dir / "transactions.csv")

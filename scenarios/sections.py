@@ -150,6 +150,17 @@ class UserConfig(_Strict):
     )
 
 
+class CustomersConfig(_Strict):
+    """One bank's customers, where they differ from the whole population: what drives
+    that bank's business declines (balances: Z9; PIN habits: ZM)."""
+
+    balance_median: Amount | None = None
+    balance_sigma: float | None = Field(default=None, ge=0, le=4)
+    wrong_pin_rate: float | None = Field(
+        default=None, ge=0, le=1, description="instead of load.wrong_pin_rate"
+    )
+
+
 class PopulationConfig(_Strict):
     size: int = Field(ge=2, le=5_000_000)
     balance_median: Amount = 10_000_00
@@ -163,6 +174,15 @@ class PopulationConfig(_Strict):
     bank_weights: dict[str, Weight] = Field(
         default_factory=dict, description="bank code -> share of users"
     )
+    banks: dict[str, CustomersConfig] = Field(
+        default_factory=dict, description="bank code -> how its customers differ"
+    )
+
+    def customers(self, bank: str) -> tuple[int, float]:
+        """The balance median (paise) and sigma of ``bank``'s customers."""
+        own = self.banks.get(bank) or CustomersConfig()
+        median = self.balance_median if own.balance_median is None else own.balance_median
+        return median, self.balance_sigma if own.balance_sigma is None else own.balance_sigma
 
     @field_validator("bank_weights")
     @classmethod

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upisim.actors import addresses
-from upisim.actors.app import RateLimits
 from upisim.actors.bank import Bank, BankLimits, pin_block
 from upisim.actors.base import Logic, derive_seed
 from upisim.actors.capacity import Pool
@@ -24,6 +23,13 @@ from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
 from upisim.actors.user import CollectHabits, User, UserCohort
+from upisim.scenarios.apps import (
+    app_latencies,
+    app_of_handle,
+    cohort_rate_limits,
+    first_servers,
+    slowest_app_ms,
+)
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.crime import plan_crimes
 from upisim.scenarios.faults import capacity_of, server_capacity
@@ -68,7 +74,10 @@ def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
     banks = scenario.banks
     weights = [pop.bank_weights.get(b.code, 0.0 if pop.bank_weights else 1.0) for b in banks]
 
-    mu = math.log(pop.balance_median / 100)
+    spread = {b.code: pop.customers(b.code) for b in banks}
+    mu = {code: (math.log(median / 100), sigma) for code, (median, sigma) in spread.items()}
+    apps = scenario.apps
+    app_weights = [app.share for app in apps]
     out: list[Opening] = []
     offset = len(scenario.users)
     for i in range(pop.size):
@@ -79,10 +88,13 @@ def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
         vpa = Vpa(f"{handle_name}{offset + i}@{bank.handle}")
         account = f"{bank.code}{offset + i:012d}"
         pin = f"{rng.randrange(10_000):04d}"
-        balance = round(rng.lognormvariate(mu, pop.balance_sigma)) * 100
+        balance = round(rng.lognormvariate(*mu[bank.code])) * 100
         merchant = rng.random() < pop.merchant_share
         new = rng.random() < pop.new_user_share
         card = pop.card_share > 0 and rng.random() < pop.card_share
+        if apps:  # on an app, at one of its handles
+            app = rng.choices(apps, app_weights)[0]
+            vpa = Vpa(f"{handle_name}{offset + i}@{app.handles[rng.randrange(len(app.handles))]}")
         user = User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant, card)
         out.append((user, balance, new, pop.card_limit if card else 0))
     return out
@@ -150,13 +162,11 @@ def build_world(scenario: Scenario, seed: int) -> World:
             BankCode(b.code), accounts[b.code], limits, seed, methods, core
         )
 
-    n_cohorts = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
-    n_cohorts = min(n_cohorts, len(users))
+    cohort_of = deal_cohorts(scenario, users)
+    n_cohorts = max(cohort_of.values()) + 1
     members: list[list[User]] = [[] for _ in range(n_cohorts)]
-    cohort_of: dict[Vpa, int] = {}
-    for i, user in enumerate(users):
-        members[i % n_cohorts].append(user)
-        cohort_of[user.vpa] = i % n_cohorts
+    for user in users:
+        members[cohort_of[user.vpa]].append(user)
     load = scenario.load
     behaviour = Behaviour(
         Paise(load.amount_median),
@@ -166,9 +176,14 @@ def build_world(scenario: Scenario, seed: int) -> World:
         load.wrong_pin_rate,
         tuple(load.method_mix.items()),
         load.p2m_share,
+        tuple(
+            (code, c.wrong_pin_rate)
+            for code, c in (scenario.population.banks.items() if scenario.population else ())
+            if c.wrong_pin_rate is not None
+        ),
     )
     payees = tuple(u.vpa for u in users)
-    rate_limits = RateLimits(scenario.rate_limits.per_minute, scenario.rate_limits.per_hour)
+    rate_limits = cohort_rate_limits(scenario, n_cohorts)
     c = scenario.collect
     habits = CollectHabits(
         round(c.expiry_s * 1000),
@@ -181,7 +196,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
     merchants = frozenset(u.vpa for u in users if u.merchant)
     checks = StatusChecks(t.status_first_ms, t.status_checks)
     replay = replay_window(scenario)
-    crimes = plan_crimes(scenario, seed, people, n_cohorts)
+    crimes = plan_crimes(scenario, seed, people, cohort_of, n_cohorts)
     cohorts = [
         UserCohort(
             i,
@@ -189,7 +204,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             payees,
             behaviour,
             seed,
-            rate_limits,
+            rate_limits[i],
             habits,
             merchants,
             methods,
@@ -258,6 +273,24 @@ def build_world(scenario: Scenario, seed: int) -> World:
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
 
 
+def deal_cohorts(scenario: Scenario, users: list[User]) -> dict[Vpa, int]:
+    """Each user's app server (cohort index). Without apps, users are dealt to ``cohorts``
+    servers in turn; with apps, each joins its handle's app, dealt to its servers in turn."""
+    if not scenario.apps:
+        n = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
+        n = min(n, len(users))
+        return {user.vpa: i % n for i, user in enumerate(users)}
+    app_of = app_of_handle(scenario)
+    first = first_servers(scenario)
+    dealt = [0] * len(scenario.apps)
+    cohort_of: dict[Vpa, int] = {}
+    for user in users:
+        app = app_of[user.vpa.rsplit("@", 1)[1]]
+        cohort_of[user.vpa] = first[app] + dealt[app] % scenario.apps[app].servers
+        dealt[app] += 1
+    return cohort_of
+
+
 def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:
     """How long after a payment finished a message the switch sent about it before then can
     still reach a bank: the slowest link, its jitter and the slowest method's hop. A bank
@@ -276,7 +309,7 @@ def replay_window(scenario: Scenario) -> int:
     of the same sender, can come (ms): how long actors remember what they were sent."""
     net = scenario.network
     replayed = scenario.faults.replay_max_ms if scenario.faults.duplicate_rate else 0
-    return max(10 * SECOND, 2 * (net.psp_switch_ms + net.jitter_ms) + replayed)
+    return max(10 * SECOND, 2 * (slowest_app_ms(scenario) + net.jitter_ms) + replayed)
 
 
 def scenario_methods(scenario: Scenario) -> dict[str, Method]:
@@ -304,7 +337,8 @@ def link_latency(scenario: Scenario, a: str, b: str) -> int:
     kinds = {addresses.kind_of(a), addresses.kind_of(b)}
     net = scenario.network
     if kinds == {addresses.SWITCH_KIND, addresses.USERS_KIND}:
-        return net.psp_switch_ms
+        app = a if addresses.kind_of(a) == addresses.USERS_KIND else b
+        return app_latencies(scenario).get(app, net.psp_switch_ms)
     if kinds == {addresses.FRAUD_KIND, addresses.SWITCH_KIND}:
         return net.switch_fraud_ms
     if kinds == {addresses.BANK_KIND, addresses.SWITCH_KIND}:

@@ -184,3 +184,17 @@ def test_think_time_is_at_least_one_ms() -> None:
     times = [d.think_ms(0) for _ in range(10)]
     assert times == [1] * 10
     assert np.mean([d.think_ms(1_000) for _ in range(5_000)]) == pytest.approx(1_001, rel=0.05)
+
+
+def test_each_payers_bank_has_its_own_wrong_pin_habit() -> None:
+    hdfc = [
+        User(f"H{i}", Vpa(f"h{i}@okhdfcbank"), BankCode("HDFC"), f"H{i}", "1234") for i in range(10)
+    ]
+    d = draws(3, wrong_pin_rate=0.02, wrong_pin_by_bank=(("HDFC", 0.3),))
+    batch = d.payments(40_000, PEOPLE + hdfc)
+    payers = PEOPLE + hdfc
+    by_bank: dict[str, list[bool]] = {"SBI": [], "HDFC": []}
+    for i, wrong in zip(batch.payers, batch.wrong_pin, strict=True):
+        by_bank[payers[i].bank].append(wrong)
+    assert np.mean(by_bank["HDFC"]) == pytest.approx(0.3, abs=0.015)  # its own habit
+    assert np.mean(by_bank["SBI"]) == pytest.approx(0.02, abs=0.005)  # the load's rate

@@ -326,7 +326,7 @@ def test_payment_methods_fund_from_the_right_source_and_keep_the_books(bundled: 
 
 
 #: bundled scenarios too big for the test suite: run a tenth of their people for ten minutes
-LARGE = {"fraud_lab"}
+LARGE = {"fraud_lab", "india_2026"}
 
 
 def scaled(name: str) -> Scenario:
