@@ -4,7 +4,7 @@ seeds as a band, one line per value of the other parameters; then every run's ro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,28 +73,39 @@ def _figure(runs: pd.DataFrame, param: str, others: list[str], column: str, labe
     return fig
 
 
-def build_sweep_report(out_dir: str | Path, title: str = "sweep") -> Path:
-    """Write ``out_dir/sweep.html`` from ``out_dir/sweep.parquet``; return its path."""
+def build_sweep_report(
+    out_dir: str | Path, title: str = "sweep", figures: Mapping[str, str] | None = None
+) -> Path:
+    """Write ``out_dir/sweep.html`` from ``out_dir/sweep.parquet``; return its path.
+    ``figures`` (column -> label) are the figures to plot; default: :data:`HEADLINES`."""
     out = Path(out_dir)
     runs = with_shares(pd.read_parquet(out / "sweep.parquet"))
+    wanted_figures = list(figures.items()) if figures else list(HEADLINES)
+    unknown = [column for column, _ in wanted_figures if column not in runs]
     params = [c for c in runs.columns if c.startswith("param.")]
     finished = runs[runs.ok.fillna(False).astype(bool)]
     sections: dict[str, Safe] = {}
     for param in params:
         others = [p for p in params if p != param]
-        figures = []
-        for column, label in HEADLINES:
+        images = []
+        for column, label in wanted_figures:
             if column not in finished or finished[column].isna().all():
                 continue
             fig = _figure(finished, param, others, column, label)
-            figures.append(image(plots.png_bytes(fig), f"{label} against {param}"))
+            images.append(image(plots.png_bytes(fig), f"{label} against {param}"))
         name = param.removeprefix("param.")
         key = markup(
             "{} values of {}, {} seed(s) each: the mean over seeds (line), each seed (dots), "
             "the range over seeds (band).",
             runs[param].nunique(), name, int(runs.groupby(params).size().max()),
         )  # fmt: skip
-        sections[f"Against {name}"] = section(f"Against {name}", key, figures or [esc("")])
+        if figures and unknown:
+            key = markup(
+                '{} <span class="bad">Not in sweep.parquet, so not plotted: {}.</span>',
+                key,
+                ", ".join(unknown),
+            )
+        sections[f"Against {name}"] = section(f"Against {name}", key, images or [esc("")])
     wanted = ("run_id", "seed", *params, "ok", "error", "payments_total", "success_share",
               "latency_ms.p50", "latency_ms.p99")  # fmt: skip
     shown = [c for c in wanted if c in runs]

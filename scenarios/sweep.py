@@ -48,6 +48,11 @@ class SweepFile(_Strict):
     seeds: int = Field(default=1, ge=1, le=10_000, description="runs per point")
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     points: list[dict[str, Any]] = Field(default_factory=list)
+    figures: dict[str, str] = Field(
+        default_factory=dict,
+        description="sweep.parquet column -> label: the figures the report plots (default: "
+        "the headline figures)",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> SweepFile:
@@ -252,7 +257,7 @@ def main(args: Any) -> int:
         task = bar.add_task(f"sweep {config.name}: {len(runs)} run(s)", total=len(runs))
         table = sweep(path, out, args.workers, args.scheduler,
                       lambda done, total: bar.update(task, completed=done))  # fmt: skip
-    html = build_sweep_report(out, config.name)
+    html = build_sweep_report(out, config.name, config.figures)
     failed = table[~table.ok.astype(bool)]
     console.print(f"{len(table) - len(failed)} of {len(table)} runs finished with every "
                   f"invariant held")  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 from upisim.actors.errors import ScenarioError
 from upisim.reports.sweep import build_sweep_report
 from upisim.scenarios.cli import main
-from upisim.scenarios.sweep import plan, run_one, sweep
+from upisim.scenarios.sweep import bundled_sweeps, plan, run_one, sweep
 
 BASE = """
 name = "town"
@@ -73,6 +73,17 @@ def test_a_sweep_on_two_workers_equals_its_runs_one_after_another_and_reruns_not
     pd.testing.assert_frame_equal(again, table)
     html = build_sweep_report(tmp_path / "dask", "small").read_text()
     assert html.count("<img") >= 4 and "Against load.rate_per_s" in html
+    # the figures a sweep file names, and only those; a misspelt one is named, not plotted
+    chosen = {"latency_ms.p99": "slowest 1% (ms)", "latency_ms.p999": "typo"}
+    html = build_sweep_report(tmp_path / "dask", "small", chosen).read_text()
+    assert html.count("<img") == 1 and 'alt="slowest 1% (ms) against' in html
+    assert "Not in sweep.parquet, so not plotted: latency_ms.p999" in html
+
+
+@pytest.mark.parametrize("name", sorted(bundled_sweeps()))
+def test_every_bundled_sweep_plans(name: str) -> None:
+    config, runs = plan(bundled_sweeps()[name])
+    assert runs and config.name == name
 
 
 @pytest.mark.parametrize(
