@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import re
 import sys
-from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +18,7 @@ from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
 from upisim.reports import export
 from upisim.scenarios import chaos, sweep
+from upisim.scenarios.folders import default_out_dir, output_folder, run_folder
 
 if TYPE_CHECKING:
     from upisim.scenarios.config import Scenario
@@ -30,54 +27,6 @@ if TYPE_CHECKING:
 console = Console(stderr=True)
 # piped output is read in editors and logs, not an 80-column terminal: do not wrap it narrow
 out = Console(width=None if sys.stdout.isatty() else 132)
-
-
-# Anything but letters, digits, "_", "." and "-" (path separators, "~", spaces, brackets)
-_NOT_IN_FOLDER_NAMES = re.compile(r"[^\w.-]+")
-
-
-def _folder_name(name: str) -> str:
-    """A scenario's name as one plain folder name: never a path, never hidden, never ``..``."""
-    safe = _NOT_IN_FOLDER_NAMES.sub("_", name).strip("._-")
-    while len(safe.encode()) > 100:  # room for -seedN-TIME in a file name's 255 bytes
-        safe = safe[:-1].rstrip("._-")
-    return safe or "scenario"
-
-
-def _default_out_dir(name: str, seed: int) -> Path:
-    # The folder name is the only place the wall clock touches a run, and it is not a result.
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("runs") / f"{_folder_name(name)}-seed{seed}-{stamp}"
-
-
-@contextlib.contextmanager
-def _output_folder(path: Path, option: str) -> Iterator[None]:
-    """Make the folder ``path`` (given as ``option``) or say plainly why not; if what runs
-    inside fails before writing anything there, the folder it made goes again."""
-    made = _make_folder(path, option)
-    try:
-        yield
-    except BaseException:
-        if made and path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-        raise
-
-
-def _make_folder(path: Path, option: str) -> bool:
-    """Make the folder ``path`` or say why not; True if it was not there before."""
-    for place in (path, *path.parents):
-        if place.exists() or place.is_symlink():
-            if not place.is_dir():
-                raise UpisimError(f"{option} {path}: {place} is a file, not a folder")
-            break
-    existed = path.is_dir()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UpisimError(f"{option} {path}: cannot make the folder ({error.strerror})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UpisimError(f"{option} {path}: cannot write in this folder (permission denied)")
-    return not existed
 
 
 def _check_seed(seed: int | None) -> None:
@@ -168,8 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     scenario = load_scenario(resolve_path(args.scenario))
     seed = scenario.seed if args.seed is None else args.seed
-    out_dir = Path(args.out) if args.out else _default_out_dir(scenario.name, seed)
-    with _output_folder(out_dir, "--out" if args.out else "run folder"):
+    out_dir = Path(args.out) if args.out else default_out_dir(scenario.name, seed)
+    with run_folder(out_dir, "--out" if args.out else "run folder", scenario.name, args.force):
         result = _run(args, scenario, out_dir, seed)
     summary = result.summary
     if not args.quiet:
@@ -221,7 +170,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not args.out:
         html = build_report(run_dir)
     else:
-        with _output_folder(Path(args.out), "--out"):
+        with output_folder(Path(args.out), "--out"):
             html = build_report(run_dir, Path(args.out))
     out.print(f"report: {escape(str(html))}")
     return 0
@@ -231,7 +180,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from upisim.reports import compare_runs
 
     out_dir = Path(args.out) if args.out else Path(args.run_b) / "compare"
-    with _output_folder(out_dir, "--out") if args.out else contextlib.nullcontext():
+    with output_folder(out_dir, "--out") if args.out else contextlib.nullcontext():
         html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
     out.print(f"comparison: {escape(str(html))}")
     return 0
@@ -295,8 +244,27 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from upisim.scenarios.config import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("upisim")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree, not installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="upisim", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"upisim {_version()}")
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run a scenario file and write a run folder")
@@ -308,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, help="override the scenario's seed (0 to 2**63-1)")
     run.add_argument("--out", help="run folder (default: runs/NAME-seedN-TIME)")
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty --out that is not an earlier run of this scenario",
+    )
     run.add_argument("--csv", action="store_true", help="also write transactions.csv")
     run.add_argument("--no-report", action="store_true", help="do not build the HTML report")
     run.add_argument("--quiet", action="store_true", help="no progress bar or tables")
@@ -369,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")
     scen.set_defaults(func=cmd_scenarios)
+    schema = sub.add_parser("schema", help="the JSON Schema of scenario files, for editors")
+    schema.set_defaults(func=cmd_schema)
     return parser
 
 

@@ -21,6 +21,7 @@ from upisim.actors.status import StatusChecks
 from upisim.scenarios.apps import AppConfig, check_apps, slowest_app_ms
 from upisim.scenarios.calibration import CalibrationConfig, check_calibration
 from upisim.scenarios.crime import FraudTypologiesConfig
+from upisim.scenarios.explain import did_you_mean, format_errors
 from upisim.scenarios.faults import FaultsConfig, check_crashes
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
@@ -299,27 +300,12 @@ class Scenario(_Strict):
         return int(self.duration_s * 1000)
 
 
-def _format_errors(source: str, error: ValidationError, what: str = "scenario") -> str:
-    lines = [f"{source}: the {what} has {error.error_count()} problem(s):"]
-    for err in error.errors():
-        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see docs/scenarios.md for the keys)"
-        got = err.get("input")
-        shown = "" if err["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
-        if len(shown) > 80:  # a pasted blob: enough of it to recognise
-            shown = f"{shown[:70]}…)"
-        lines.append(f"  - {loc}: {msg}{shown}")
-    return "\n".join(lines)
-
-
 def parse_scenario(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
     """Validate a scenario given as a dict (already parsed TOML)."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        raise ScenarioError(_format_errors(source, error)) from None
+        raise ScenarioError(format_errors(source, error, Scenario)) from None
     except AmountError as error:  # pragma: no cover - pydantic wraps these
         raise ScenarioError(f"{source}: {error}") from None
 
@@ -365,8 +351,8 @@ def resolve_path(name_or_path: str) -> Path:
     if name_or_path in bundled:
         return bundled[name_or_path]
     raise ScenarioError(
-        f"{name_or_path}: no such file, and no bundled scenario of that name "
-        f"(bundled: {', '.join(bundled)})"
+        f"{name_or_path}: no such file, and no bundled scenario of that name"
+        f"{did_you_mean(name_or_path, bundled)} (bundled: {', '.join(bundled)})"
     )
 
 

@@ -34,7 +34,8 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from upisim.actors.errors import ScenarioError
-from upisim.scenarios.config import _format_errors, parse_scenario, resolve_path
+from upisim.scenarios.config import parse_scenario, resolve_path
+from upisim.scenarios.explain import format_errors
 from upisim.scenarios.sections import _Strict
 
 TIMING = ("wall_seconds", "payments_per_wall_second", "envelopes_per_wall_second", "pinned_cpu")
@@ -99,7 +100,7 @@ def plan(path: str | Path) -> tuple[SweepFile, list[Run]]:
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
     except ValidationError as error:
-        raise ScenarioError(_format_errors(str(path), error, "sweep file")) from None
+        raise ScenarioError(format_errors(str(path), error, SweepFile, "sweep file")) from None
     base_path = resolve_path(sweep.base)
     if not base_path.exists() and (path.parent / sweep.base).exists():
         base_path = path.parent / sweep.base  # a file beside the sweep

@@ -13,8 +13,9 @@ from tests.reports.test_escaping import _cells, _is_number
 from tests.scenarios.test_config import GOOD, error_of, write
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.money import MAX_AMOUNT_PAISE, parse_amount
-from upisim.scenarios.cli import _default_out_dir, main
+from upisim.scenarios.cli import main
 from upisim.scenarios.config import load_scenario
+from upisim.scenarios.folders import default_out_dir
 
 HEAD = 'name = "t"\nduration_s = 1\n'
 USERS = GOOD.removeprefix("\n" + HEAD)  # the two listed users of a good scenario
@@ -44,7 +45,7 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     ["../../escape", "/etc/cron.d/x", "a/b/c", "..", ".", "..\\..\\win", "[bold red]x[/", "~"],
 )
 def test_a_path_like_name_gives_a_run_folder_directly_inside_runs(name: str) -> None:
-    folder = _default_out_dir(name, 7)
+    folder = default_out_dir(name, 7)
     assert folder.parent == Path("runs")
     assert "/" not in folder.name and "\\" not in folder.name
     assert not folder.name.startswith(".")

@@ -86,3 +86,53 @@ amount = "20.00"
     assert "owed on cards" in shown and "₹1,234.50" in shown
     assert main(["statement", str(tmp_path / "r"), "asha@oksbi", "--card"]) == 0
     assert "₹1,234.50" in capsys.readouterr().out
+
+
+def test_version_and_the_json_schema_of_scenario_files(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith("upisim 0.")
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"banks", "population", "apps", "calibration", "faults"} <= set(schema["properties"])
+
+
+def test_a_misspelt_name_or_key_gets_a_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "quickstrt", "--out", str(tmp_path / "a")]) == 2
+    assert "(did you mean 'quickstart'?)" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'name = "x"\nduration_s = 5\n[population]\nsize = 10\nbalance_medain = "1"\n'
+        "[population.banks.SBI]\nwrong_pin = 0.1\n"
+    )
+    assert main(["run", str(bad), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "population.balance_medain: unknown key (did you mean 'balance_median'?)" in err
+    assert "population.banks.SBI.wrong_pin: unknown key (did you mean 'wrong_pin_rate'?)" in err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_run_is_never_mixed_with_another_runs_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = ["--out", str(out), "--no-report", "--quiet"]
+    assert main(["run", "quickstart", *args]) == 0
+    (out / "notifications.parquet").write_bytes(b"stale")  # as if an earlier run kept them
+    assert main(["run", "quickstart", *args]) == 0  # the same scenario again: written over
+    assert not (out / "notifications.parquet").exists()
+    assert main(["run", "bank_outage", *args]) == 2  # another scenario's folder: refused
+    err = capsys.readouterr().err
+    assert "a run of 'quickstart', not 'bank_outage'" in err and "--force" in err
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "quickstart"
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "mine.txt").write_text("keep me")
+    assert main(["run", "quickstart", "--out", str(other), "--no-report", "--quiet"]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert main(["run", "quickstart", "--out", str(other), "--force", "--no-report"]) == 0
+    assert (other / "mine.txt").read_text() == "keep me"  # --force replaces run files only
+    assert (other / "summary.json").exists()
