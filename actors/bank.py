@@ -59,6 +59,11 @@ def pin_block(vpa: str, pin: str) -> str:
     return hashlib.sha256(f"upisim|{vpa}|{pin}".encode()).hexdigest()[:32]
 
 
+def credential(vpa: str, pin: str, pin_hash: str = "") -> str:
+    """The right PIN block of a user: the hash given for them, or their PIN's."""
+    return pin_hash or pin_block(vpa, pin)
+
+
 @dataclass(frozen=True, slots=True)
 class BankLimits:
     """Per-bank rules, all amounts in paise."""

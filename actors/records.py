@@ -76,3 +76,4 @@ class User:
     pin: str
     merchant: bool = False
     card: bool = False  # holds a credit card (a credit line at their bank)
+    pin_hash: str = ""  # what the bank stores, when given instead of the PIN (pin is then "")

@@ -18,7 +18,7 @@ import numpy as np
 
 from upisim.actors import addresses, codes
 from upisim.actors.app import RateLimits, refused_row
-from upisim.actors.bank import pin_block
+from upisim.actors.bank import credential, pin_block
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import Capacity
 from upisim.actors.crime import Crime, Crimes
@@ -91,7 +91,7 @@ class UserCohort(Crimes):
         self.by_vpa = {u.vpa: u for u in self.users}
         self.payees = payees
         self.behaviour = behaviour
-        self._creds = {u.vpa: pin_block(u.vpa, u.pin) for u in self.users}
+        self._creds = {u.vpa: credential(u.vpa, u.pin, u.pin_hash) for u in self.users}
         self._txn_counter = 0
         self.outcomes: Counter[str] = Counter()
         self.notifying(record_notifications)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from upisim.actors.bank import credential, pin_block
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
@@ -48,6 +49,7 @@ from upisim.scenarios.sections import (
 
 MAX_SEED = 2**63 - 1  # the largest seed (seed or --seed): seeds are 0..2**63-1
 MAX_DRAIN_LIMIT_S = 30 * 24 * 3600
+STAND_INS = ("0000", "1111")  # a wrong PIN written in place of the one a payment types
 _SPREADS = 6  # opening balances are log-normal: six spreads up is one in a billion
 
 __all__ = [
@@ -357,11 +359,21 @@ def resolve_path(name_or_path: str) -> Path:
 
 
 def resolved_dict(scenario: Scenario) -> dict[str, Any]:
-    """The scenario with every default filled in, PINs masked: what a run folder keeps."""
-    data = scenario.model_dump(mode="json", by_alias=True)
-    for user in data["users"]:
-        user["pin"] = "****"
+    """The scenario with every default filled in and no PIN in clear: what a run folder
+    keeps, and runs again. A listed user's PIN becomes what the bank stores (``pin_hash``);
+    a scripted payment's typed PIN is left out when it is the right one, and is a stand-in
+    wrong PIN when it is wrong (every wrong PIN is refused alike)."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    right = {u.vpa: credential(u.vpa, u.pin, u.pin_hash or "") for u in scenario.users}
+    data["users"] = [
+        {k: v for k, v in user.items() if k not in ("pin", "pin_hash")}
+        | {"pin_hash": right[user["vpa"]]}
+        for user in data["users"]
+    ]
     for pay in data["payments"]:
-        if pay.get("pin") is not None:
-            pay["pin"] = "****"
+        typed = pay.pop("pin", None)
+        if typed is not None and pin_block(pay["from"], typed) != right[pay["from"]]:
+            pay["pin"] = next(
+                p for p in STAND_INS if pin_block(pay["from"], p) != right[pay["from"]]
+            )
     return data

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 import simpy
+import tomli_w
 
 from upisim.actors.bank import Books
 from upisim.actors.base import Outbox
@@ -122,6 +123,11 @@ class _Run:
         resolved = resolved_dict(scenario)
         resolved["seed"] = seed
         (out_dir / "scenario.json").write_text(json.dumps(resolved, indent=2, ensure_ascii=False))
+        (out_dir / "scenario.toml").write_text(
+            f"# The resolved scenario of this run: `upisim run {out_dir}/scenario.toml` runs "
+            f"it again, byte for byte.\n" + tomli_w.dumps(resolved),
+            encoding="utf-8",
+        )
         self.tx = self._writer("transactions", TransactionRow)
         self.events = self._writer("events", EventRow)
         self.money = self._writer("money", MoneyRow)

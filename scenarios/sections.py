@@ -141,6 +141,11 @@ class UserConfig(_Strict):
     bank: str
     balance: Balance
     pin: str = Field(default="1234", pattern=PIN, description="4 or 6 digits")
+    pin_hash: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="what the bank stores, instead of pin (a run folder's scenario.toml)",
+    )
     merchant: StrictBool = Field(default=False, description="may send collect requests")
     new_user: StrictBool = Field(
         default=False, description="a new UPI user: cooled for the first day"
@@ -148,6 +153,12 @@ class UserConfig(_Strict):
     card_limit: Balance = Field(
         default=0, description="credit line of their credit card; 0: no card"
     )
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> UserConfig:
+        if self.pin_hash is not None and "pin" in self.model_fields_set:
+            raise ValueError("give pin or pin_hash, not both")
+        return self
 
 
 class CustomersConfig(_Strict):

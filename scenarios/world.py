@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upisim.actors import addresses
-from upisim.actors.bank import Bank, BankLimits, pin_block
+from upisim.actors.bank import Bank, BankLimits, credential
 from upisim.actors.base import Logic, derive_seed
 from upisim.actors.capacity import Pool
 from upisim.actors.fraud import FraudMonitor, FraudRules
@@ -109,9 +109,10 @@ def build_world(scenario: Scenario, seed: int) -> World:
                 Vpa(u.vpa),
                 BankCode(u.bank),
                 f"{u.bank}{i:012d}",
-                u.pin,
+                "" if u.pin_hash else u.pin,
                 u.merchant,
                 u.card_limit > 0,
+                u.pin_hash or "",
             ),
             u.balance,
             u.new_user,
@@ -139,7 +140,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
                 user.account,
                 user.vpa,
                 Paise(balance),
-                pin_block(user.vpa, user.pin),
+                credential(user.vpa, user.pin, user.pin_hash),
                 0 if new else None,
                 Paise(card_limit),
             )

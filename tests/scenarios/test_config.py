@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from upisim.actors.bank import pin_block
 from upisim.actors.errors import ScenarioError
-from upisim.scenarios.config import bundled_scenarios, load_scenario, resolve_path, resolved_dict
+from upisim.scenarios.config import (
+    bundled_scenarios,
+    load_scenario,
+    parse_scenario,
+    resolve_path,
+    resolved_dict,
+)
 
 GOOD = """
 name = "t"
@@ -104,11 +111,22 @@ def test_broken_toml_and_missing_files(tmp_path: Path) -> None:
         resolve_path("no-such-bundled-name")
 
 
-def test_resolved_scenario_masks_pins_and_round_trips_amounts(tmp_path: Path) -> None:
-    data = resolved_dict(load_scenario(write(tmp_path, GOOD)))
-    assert {u["pin"] for u in data["users"]} == {"****"}
+def test_resolved_scenario_keeps_what_banks_store_not_pins_and_round_trips(
+    tmp_path: Path,
+) -> None:
+    scenario = load_scenario(write(tmp_path, GOOD))
+    data = resolved_dict(scenario)
+    assert all("pin" not in u for u in data["users"])
+    assert [u["pin_hash"] for u in data["users"]] == [
+        pin_block(u.vpa, u.pin) for u in scenario.users
+    ]
     assert data["users"][0]["balance"] == "100.00"
     assert data["fraud"]["high_value"] == "50000.00"
+    again = parse_scenario(data)  # what a run folder keeps is a scenario again
+    assert resolved_dict(again) == data
+    both = dict(data["users"][0], pin="1234")
+    with pytest.raises(ScenarioError, match="give pin or pin_hash, not both"):
+        parse_scenario(dict(data, users=[both]))
 
 
 def test_method_names_in_files_are_the_actors_method_names() -> None:

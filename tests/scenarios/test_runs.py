@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,13 @@ import pytest
 from tests.scenarios.conftest import Bundled
 from upisim.actors.money import parse_amount
 from upisim.scenarios.chaos import TABLES
-from upisim.scenarios.config import Scenario, bundled_scenarios, load_scenario, parse_scenario
+from upisim.scenarios.config import (
+    STAND_INS,
+    Scenario,
+    bundled_scenarios,
+    load_scenario,
+    parse_scenario,
+)
 from upisim.scenarios.run import run_scenario
 
 
@@ -350,9 +357,18 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     s = a.summary
     assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
     assert s["stuck_payments"] == 0 and s["money_end_paise"] == s["money_start_paise"]
-    run_scenario(scaled(name), tmp_path / "b", direct=True)  # no threads: the same bytes
+    # Again from the run folder's own scenario.toml, without threads: the same bytes
+    again = load_scenario(out / "scenario.toml")
+    run_scenario(again, tmp_path / "b", direct=True)
     for table in (f"{t}.parquet" for t in TABLES):
         assert digest(out / table) == digest(tmp_path / "b" / table), table
+    assert (out / "scenario.json").read_text() == (tmp_path / "b" / "scenario.json").read_text()
+    # ... which holds no PIN in clear: what the banks store, and stand-ins for wrong PINs
+    written = tomllib.loads((out / "scenario.toml").read_text())
+    assert all("pin" not in u and len(u["pin_hash"]) == 32 for u in written.get("users", []))
+    for pay in written.get("payments", []):
+        assert pay.get("pin") in (None, *STAND_INS)
+    assert json.loads((out / "scenario.json").read_text()) == written
 
 
 def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(tmp_path: Path) -> None:
