@@ -98,8 +98,8 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     head = tables.headline(run.summary, run.transactions, money)
     with plots.style(), plots.shading(banks.fault_windows(run.scenario)):
         sections = {
+            **_calibration(run, out),  # first: a calibrated scenario is read for it
             "Summary": _summary(run, head, out),
-            **_calibration(run, out),
             "Throughput": _throughput(run, bin_ms, end_ms, out),
             "Latency": _latency(run, bin_ms, out),
             "Outcomes": _outcomes(run, out),
