@@ -119,27 +119,31 @@ _SHADED: ContextVar[pd.DataFrame | None] = ContextVar("shaded", default=None)
 _SHADED_AXES: WeakSet[Axes] = WeakSet()
 
 
-def _shade(ax: Axes, minutes: bool) -> None:
+def _shade(ax: Axes, scale: int) -> None:
+    """Shade the fault windows on a time axis in units of ``scale`` seconds."""
     windows = _SHADED.get()
     if windows is None or windows.empty or ax in _SHADED_AXES:
         return
     _SHADED_AXES.add(ax)
-    scale = 60 if minutes else 1
     spans = zip(windows["from_s"].to_numpy(float), windows["to_s"].to_numpy(float), strict=True)
     for i, (start, end) in enumerate(spans):
         label = "fault window" if i == 0 else "_fault"
         ax.axvspan(start / scale, end / scale, color="#c62828", alpha=0.08, lw=0, label=label)
 
 
+#: (longest time on the axis above which, seconds per unit, the unit's name)
+_TIME_UNITS = ((6 * 3600, 3600, "h"), (1200, 60, "min"), (-1.0, 1, "s"))
+
+
 def _time_axis(ax: Axes, t_s: pd.Series, *others: pd.Series) -> np.ndarray:
-    """x values for `t_s` in seconds, or in minutes when any series (`t_s` or `others`,
-    the other run's times on a shared axis) passes 20 minutes; labels the axis to match,
-    and shades the fault windows (`shading`)."""
+    """x values for `t_s` in seconds, in minutes when any series (`t_s` or `others`,
+    the other run's times on a shared axis) passes 20 minutes, or in hours past 6 hours;
+    labels the axis to match, and shades the fault windows (`shading`)."""
     longest = max((float(t.max()) for t in (t_s, *others) if len(t)), default=0.0)
-    minutes = longest > 1200
-    ax.set_xlabel(f"simulated time ({'min' if minutes else 's'})")
-    _shade(ax, minutes)
-    x: np.ndarray = t_s.to_numpy(dtype=float) / (60 if minutes else 1)
+    scale, unit = next((s, u) for above, s, u in _TIME_UNITS if longest > above)
+    ax.set_xlabel(f"simulated time ({unit})")
+    _shade(ax, scale)
+    x: np.ndarray = t_s.to_numpy(dtype=float) / scale
     return x
 
 

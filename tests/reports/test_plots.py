@@ -107,3 +107,17 @@ def test_money_figure_adds_a_card_panel_only_when_cards_were_used():
     assert len(with_cards.axes) == 4 and len(without.axes) == 3
     assert "card outstanding" in with_cards.axes[0].get_title()
     assert [line.get_ydata()[-1] for line in with_cards.axes[2].get_lines()] == [0.5]  # ₹0.50
+
+
+def test_a_day_long_run_is_plotted_in_hours_with_its_faults_shaded_there():
+    day = pd.DataFrame({"t_ms": [0, 86_400_000], "in_flight_paise": 0, "deviation_paise": 0})
+    windows = pd.DataFrame(
+        {"fault": ["SBI core offline"], "from_s": [36_000.0], "to_s": [39_600.0]}
+    )
+    with plots.shading(windows):
+        fig = plots.compare_money_figure(day, day, ("A", "B"))
+    ax = fig.axes[1]
+    assert ax.get_xlabel() == "simulated time (h)"
+    assert [line.get_xdata()[-1] for line in ax.get_lines()] == [24.0, 24.0]
+    (span,) = [p for p in ax.patches if p.get_label() == "fault window"]
+    assert span.get_x() == 10.0 and span.get_width() == 1.0  # 10:00 to 11:00
