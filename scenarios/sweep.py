@@ -35,7 +35,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from upisim.actors.errors import ScenarioError
 from upisim.scenarios.config import parse_scenario, resolve_path
-from upisim.scenarios.explain import format_errors
+from upisim.scenarios.explain import did_you_mean, format_errors
 from upisim.scenarios.sections import _Strict
 
 TIMING = ("wall_seconds", "payments_per_wall_second", "envelopes_per_wall_second", "pinned_cpu")
@@ -96,7 +96,11 @@ def plan(path: str | Path) -> tuple[SweepFile, list[Run]]:
     try:
         sweep = SweepFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such sweep file") from None
+        bundled = bundled_sweeps()
+        raise ScenarioError(
+            f"{path}: no such sweep file, and no bundled sweep of that name"
+            f"{did_you_mean(str(path), bundled)} (bundled: {', '.join(bundled)})"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
     except ValidationError as error:

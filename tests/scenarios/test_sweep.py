@@ -80,6 +80,11 @@ def test_a_sweep_on_two_workers_equals_its_runs_one_after_another_and_reruns_not
     assert "Not in sweep.parquet, so not plotted: latency_ms.p999" in html
 
 
+def test_a_misspelt_bundled_sweep_gets_a_suggestion(tmp_path, capsys) -> None:
+    assert main(["sweep", "app_rate_limt", "--out", str(tmp_path / "out")]) == 2
+    assert "(did you mean 'app_rate_limit'?)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", sorted(bundled_sweeps()))
 def test_every_bundled_sweep_plans(name: str) -> None:
     config, runs = plan(bundled_sweeps()[name])
