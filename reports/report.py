@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from upisim.reports import banks, calibration, fmt, fraud, plots, tables
+from upisim.reports import banks, calibration, failures, fmt, fraud, plots, tables
 from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
 from upisim.reports.spreadsheet import spreadsheet_safe
@@ -48,6 +48,7 @@ PNG_NAMES = (
     "load_curve.png",
     "methods.png",
     "rate_limits.png",
+    "failures.png",
     "money.png",
     "settlement.png",
     "fraud.png",
@@ -103,6 +104,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             "Throughput": _throughput(run, bin_ms, end_ms, out),
             "Latency": _latency(run, bin_ms, out),
             "Outcomes": _outcomes(run, out),
+            "Failure handling": _failures(run, bin_ms, end_ms, out),
             "Banks": _banks(run, bin_ms, out),
             **_methods(run, out),
             "Rate-limit hits": _rate_limits(run, bin_ms, end_ms, out),
@@ -439,6 +441,33 @@ def _methods(run: Run, out: Output) -> dict[str, Safe]:
         )
     )
     return {title: section(title, key, body)}
+
+
+def _failures(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
+    tx, events = run.transactions, run.events
+    life = failures.lifecycle(tx, events)
+    legs, undone = failures.timeouts_by_leg(events), failures.reversals(events)
+    n = failures.figures(tx, events, run.summary)
+    out.csv("lifecycle.csv", life)
+    out.csv("timeouts_by_leg.csv", legs)
+    key = markup(
+        "{} timeouts; {} reversals posted; {} payments deemed approved, of which {} confirmed "
+        "by the beneficiary (TCC), {} returned to the payer (RET) and {} still open; {} "
+        "messages lost on the way.",
+        *(fmt.count(n[k]) for k in ("timeouts", "reversals", "deemed", "confirmed")),
+        *(fmt.count(n[k]) for k in ("returned", "still_open", "messages_lost")),
+    )
+    shown = life[life["payments"] > 0]
+    body = [table(shown, {"payments": fmt.count, "share": fmt.share})]
+    if n["timeouts"] or n["reversals"] or n["deemed"]:
+        fig = failures.figure(life, failures.over_time(events, bin_ms, end_ms))
+        alt = "The path each payment took; timeouts, reversals and deemed approvals over time"
+        body.insert(0, out.figure("failures.png", fig, alt))
+        body += [Safe('<div class="cols"><div>'), table(legs), Safe("</div><div>")]
+        body += [table(undone), Safe("</div></div>")]
+    else:
+        key = markup("{} Nothing failed that needed handling: no plot.", key)
+    return section("Failure handling", key, body)
 
 
 def _rate_limits(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:

@@ -45,7 +45,7 @@ def test_dom_has_every_section_and_no_console_errors(report, tmp_path):
     dom = result.stdout
     for heading in HEADINGS:
         assert f"<h2>{heading}</h2>" in dom
-    assert dom.count("data:image/png;base64,") == 11
+    assert dom.count("data:image/png;base64,") == 12  # failure handling too
     assert "<script" not in dom.lower()
     assert console_messages(result.stderr) == []
 

@@ -19,6 +19,7 @@ SECTION_HEADINGS = [
     "Throughput",
     "Latency",
     "Outcomes",
+    "Failure handling",
     "Banks",
     "Payment methods",
     "Rate-limit hits",
@@ -180,7 +181,7 @@ def test_page_is_self_contained(report, page):
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
     on_disk = {p.read_bytes() for p in report.parent.glob("*.png")}
     assert embedded == on_disk
-    assert len(on_disk) == 11
+    assert len(on_disk) == 12
 
 
 def test_a_run_without_rate_limits_says_so_and_drops_an_old_plot(make_run, tmp_path):

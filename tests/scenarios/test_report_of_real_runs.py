@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.scenarios.conftest import Bundled
 from upisim.reports import build_report, compare_runs
 from upisim.scenarios.config import bundled_scenarios, load_scenario
 from upisim.scenarios.run import run_scenario
@@ -69,3 +70,34 @@ def test_statement_of_priya_in_the_quickstart(tmp_path: Path) -> None:
     assert sorted(postings.debit_paise[1:4]) == [1_200_50, 2_000_00, 2_500_00]
     assert postings.t_ms.is_monotonic_increasing
     assert postings.balance_paise.iloc[-1] == 8_000_00 - 5_700_50 + 51_999_99
+
+
+def test_failure_handling_of_the_bank_outage_matches_its_events(
+    bundled: Bundled, tmp_path: Path
+) -> None:
+    result, run = bundled("bank_outage")
+    html = build_report(run, tmp_path).read_text()
+    tx = pd.read_parquet(run / "transactions.parquet")
+    events = pd.read_parquet(run / "events.parquet")
+    life = pd.read_csv(tmp_path / "lifecycle.csv").set_index("path")["payments"]
+    assert life.sum() == len(tx)
+    reversed_ids = set(events.txn_id[events.kind == "REVERSAL"])
+    failed = tx[(tx.state == "FAILED") & (tx.reason_code != "RET")]
+    assert life["timed out, money reversed"] == failed.txn_id.isin(reversed_ids).sum() > 0
+    assert life["deemed approved, returned (RET)"] == (tx.reason_code == "RET").sum()
+    assert life["deemed approved, credit confirmed (TCC)"] == (tx.reason_code == "TCC").sum()
+    assert life["approved"] == (tx.state == "SUCCESS").sum()
+    legs = pd.read_csv(tmp_path / "timeouts_by_leg.csv")
+    timeouts = (events.kind == "TIMEOUT").sum()
+    assert legs.timeouts.sum() == timeouts > 0
+    s = result.summary
+    assert s["reversals"] == (events.kind == "REVERSAL").sum()
+    deemed = s["deemed"] + (tx.reason_code == "RET").sum()
+    returned = (tx.reason_code == "RET").sum()
+    assert (
+        f"{timeouts:,} timeouts; {s['reversals']:,} reversals posted; {deemed:,} payments "
+        f"deemed approved, of which {(tx.reason_code == 'TCC').sum():,} confirmed"
+    ) in html
+    assert f"{returned:,} returned to the payer (RET)" in html
+    assert f"{s['messages_dropped']:,} messages lost" in html
+    assert (tmp_path / "failures.png").stat().st_size > 10_000
