@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -99,8 +100,8 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     head = tables.headline(run.summary, run.transactions, money)
     with plots.style(), plots.shading(banks.fault_windows(run.scenario)):
         sections = {
-            **_calibration(run, out),  # first: a calibrated scenario is read for it
-            "Summary": _summary(run, head, out),
+            "Summary": _summary(run, head, money, out),
+            **_calibration(run, out),  # next: a calibrated scenario is read for it
             "Throughput": _throughput(run, bin_ms, end_ms, out),
             "Latency": _latency(run, bin_ms, out),
             "Outcomes": _outcomes(run, out),
@@ -112,6 +113,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             "Settlement": _settlement(run, out),
             "Fraud": _fraud(run, bin_ms, end_ms, out),
             "Collect requests": _collects(run, out),
+            "Appendix": _appendix(run, head, out),
         }
     out.remove_stale()
     target = out.folder / "index.html"
@@ -183,16 +185,16 @@ def _banner(run: Run, money: pd.DataFrame, head: pd.DataFrame) -> Safe:
 # -- sections ----------------------------------------------------------------------------
 
 
-def _summary(run: Run, head: pd.DataFrame, out: Output) -> Safe:
-    out.csv("headline.csv", head)
-    out.csv("scenario.csv", pd.DataFrame(tables.flatten(run.scenario), columns=COLUMNS))
-    # On the page, short lists of objects (banks, load profile) read better as tables.
-    objects: dict[str, pd.DataFrame] = {}
-    scenario = pd.DataFrame(tables.flatten(run.scenario, objects=objects), columns=COLUMNS)
-    total = len(run.transactions)
-    approved = int((run.transactions["state"] == State.SUCCESS).sum())
+def _summary(run: Run, head: pd.DataFrame, money: pd.DataFrame, out: Output) -> Safe:
+    """The figures a user asks for first, as one short table; the rest is in the appendix."""
+    frame = dashboard(run, money)
+    out.csv("dashboard.csv", frame)
+    tx = run.transactions
+    total = len(tx)
+    approved = int((tx["state"] == State.SUCCESS).sum())
     key = markup(
-        "{} payments, {} approved ({}).",
+        "{} payments, {} approved ({}). Every figure summary.json holds, and the scenario's "
+        "parameters, are in the appendix at the end.",
         fmt.count(total),
         fmt.count(approved),
         fmt.share(approved / total) if total else "n/a",
@@ -200,34 +202,85 @@ def _summary(run: Run, head: pd.DataFrame, out: Output) -> Safe:
     mismatch = head["check"] == "MISMATCH"
     note = (
         markup(
-            '<p class="bad">{} figure(s) in summary.json disagree with the tables.</p>',
+            '<p class="bad">{} figure(s) in summary.json disagree with the tables '
+            "(the appendix shows which).</p>",
             int(mismatch.sum()),
         )
         if mismatch.any()
         else Safe("")
     )
+    return section("Summary", key, [note, table(frame)])
+
+
+def dashboard(run: Run, money: pd.DataFrame) -> pd.DataFrame:
+    """The dashboard: payments, approved / business / technical shares, latency of the
+    successful ones, money conserved, fraud, rate limits, failures, anything stuck."""
+    tx, summary = run.transactions, run.summary
+    total = max(len(tx), 1)
+    ok = tx[tx["state"] == State.SUCCESS]
+    declines = tx["decline_type"].value_counts() if "decline_type" in tx else pd.Series()
+    deviation = tables.max_deviation(money)
+    latency = ok["latency_ms"].to_numpy(dtype=float)
+
+    def ms(p: float) -> str:
+        return fmt.milliseconds(float(np.percentile(latency, p))) if latency.size else "n/a"
+
+    rows = [
+        ("payments", fmt.count(len(tx))),
+        ("approved", fmt.share(len(ok) / total)),
+        ("business declines (BD)", fmt.share(int(declines.get("BD", 0)) / total)),
+        ("technical declines (TD)", fmt.share(int(declines.get("TD", 0)) / total)),
+        ("latency of approved payments, p50 / p99", f"{ms(50)} / {ms(99)}"),
+        (
+            "money conserved",
+            "no samples" if deviation is None else
+            "yes, at every sample" if deviation == 0 else
+            f"NO: off by up to {fmt.rupees(deviation)}",
+        ),
+        ("fraud flagged / declined",
+         f"{fmt.count(summary.get('fraud_flagged', 0))} / "
+         f"{fmt.count(summary.get('fraud_declined', 0))}"),
+        ("rate-limit hits", fmt.count(summary.get("rate_limit_hits", 0))),
+        ("timeouts / reversals / deemed",
+         f"{fmt.count(int((run.events['kind'] == 'TIMEOUT').sum()))} / "
+         f"{fmt.count(summary.get('reversals', 0))} / {fmt.count(summary.get('deemed', 0))}"),
+        ("stuck payments", fmt.count(summary.get("stuck_payments", 0))),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["figure", "value"])
+
+
+def _appendix(run: Run, head: pd.DataFrame, out: Output) -> Safe:
+    """Every figure of summary.json beside the tables' own, and the scenario, collapsed."""
+    out.csv("headline.csv", head)
+    out.csv("scenario.csv", pd.DataFrame(tables.flatten(run.scenario), columns=COLUMNS))
+    # On the page, short lists of objects (banks, load profile) read better as tables.
+    objects: dict[str, pd.DataFrame] = {}
+    scenario = pd.DataFrame(tables.flatten(run.scenario, objects=objects), columns=COLUMNS)
+    mismatch = head["check"] == "MISMATCH"
     return section(
-        "Summary",
-        key,
+        "Appendix",
+        Safe("The full summary.json, checked against the tables, and the scenario as run."),
         [
-            note,
-            Safe('<div class="cols"><div>'),
-            Safe("<h3>Headline figures</h3>"),
+            markup(
+                "<details{}><summary>Every figure of summary.json ({} rows)</summary>",
+                Safe(" open") if mismatch.any() else Safe(""),
+                len(head),
+            ),
             table(
                 _readable(head),
                 headers={"recomputed": "from the tables"},
                 classes=["bad" if m else "" for m in mismatch],
             ),
-            Safe("</div><div>"),
-            Safe("<h3>Scenario parameters</h3>"),
+            Safe("</details>"),
+            markup("<details><summary>Scenario parameters ({} rows)</summary>", len(scenario)),
             table(scenario, {"value": _cell})
             if len(scenario)
             else Safe("<p>No scenario.json.</p>"),
-            Safe("</div></div>"),
             *(
                 join([markup("<h3>Scenario: {}</h3>", name), table(frame, _cells(frame))])
                 for name, frame in objects.items()
             ),
+            Safe("</details>"),
         ],
     )
 
@@ -559,9 +612,10 @@ def _calibration(run: Run, out: Output) -> dict[str, Safe]:
         cal.get("source") or "no source given",
     )
     classes = ["" if w == "yes" else "bad" for w in frame["within"]]
-    return {
-        "Compared with NPCI": section("Compared with NPCI", key, [table(frame, classes=classes)])
-    }
+    fig = calibration.figure(cal)
+    picture = out.figure("calibration.png", fig, "Each figure against its published value")
+    body = [picture, table(frame, classes=classes)]
+    return {"Compared with NPCI": section("Compared with NPCI", key, body)}
 
 
 def _settlement(run: Run, out: Output) -> Safe:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.scenarios.conftest import Bundled
 from upisim.actors.money import parse_amount
+from upisim.reports import build_report
 from upisim.scenarios.chaos import TABLES
 from upisim.scenarios.config import (
     STAND_INS,
@@ -78,7 +79,8 @@ def test_quickstart_run_folder_has_the_stable_names(quickstart) -> None:
     ):
         assert key in on_disk
     scenario = json.loads((out / "scenario.json").read_text())
-    assert scenario["seed"] == 42 and {u["pin"] for u in scenario["users"]} == {"****"}
+    assert scenario["seed"] == 42 and not any("pin" in u for u in scenario["users"])
+    assert all(len(u["pin_hash"]) == 32 for u in scenario["users"])  # what the banks store
     money = pd.read_parquet(out / "money.parquet")
     totals = money.groupby("t_ms")[["customers_paise", "settlement_paise"]].sum().sum(axis=1)
     assert (totals == 70_000_00).all()
@@ -332,6 +334,17 @@ def test_payment_methods_fund_from_the_right_source_and_keep_the_books(bundled: 
     assert s["notifications"]["DEBIT"] == s["notifications"]["CREDIT"] == succeeded
 
 
+def first_long_table(page: str, rows: int = 15) -> int:
+    """Where the first table of more than ``rows`` rows starts (the page's end if none)."""
+    at = 0
+    while (start := page.find("<table", at)) >= 0:
+        end = page.index("</table>", start)
+        if page.count("<tr", start, end) - 1 > rows:  # less its header row
+            return start
+        at = end
+    return len(page)
+
+
 #: bundled scenarios too big for the test suite: run a tenth of their people for ten minutes
 LARGE = {"fraud_lab", "india_2026"}
 
@@ -369,6 +382,11 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     for pay in written.get("payments", []):
         assert pay.get("pin") in (None, *STAND_INS)
     assert json.loads((out / "scenario.json").read_text()) == written
+    # Its report tells the story first: a picture before any long table, the rest at the end
+    page = build_report(out, tmp_path / "report").read_text()
+    assert page.index("<img") < first_long_table(page), "a table of 15+ rows comes first"
+    appendix = page[page.index('<section id="appendix">') :]
+    assert "payments_by_state" in appendix and "conservation_max_deviation_paise" in appendix
 
 
 def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(tmp_path: Path) -> None:
