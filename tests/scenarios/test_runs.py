@@ -17,7 +17,6 @@ from upisim.reports import build_report
 from upisim.scenarios.chaos import TABLES
 from upisim.scenarios.config import (
     STAND_INS,
-    Scenario,
     bundled_scenarios,
     load_scenario,
     parse_scenario,
@@ -345,27 +344,11 @@ def first_long_table(page: str, rows: int = 15) -> int:
     return len(page)
 
 
-#: bundled scenarios too big for the test suite: run a tenth of their people for ten minutes
-LARGE = {"fraud_lab", "india_2026"}
-
-
-def scaled(name: str) -> Scenario:
-    scenario = load_scenario(bundled_scenarios()[name])
-    if name not in LARGE:
-        return scenario
-    assert scenario.population is not None
-    population = scenario.population.model_copy(update={"size": scenario.population.size // 10})
-    return scenario.model_copy(update={"duration_s": 600, "population": population})
-
-
 @pytest.mark.parametrize("name", sorted(bundled_scenarios()))
 def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     bundled: Bundled, tmp_path: Path, name: str
 ) -> None:
-    if name in LARGE:
-        a, out = run_scenario(scaled(name), tmp_path / "a"), tmp_path / "a"
-    else:
-        a, out = bundled(name)
+    a, out = bundled(name)
     assert a.ok, a.summary["problems"]
     s = a.summary
     assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
@@ -389,8 +372,8 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     assert "payments_by_state" in appendix and "conservation_max_deviation_paise" in appendix
 
 
-def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(tmp_path: Path) -> None:
-    result = run_scenario(scaled("fraud_lab"), tmp_path)
+def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(bundled: Bundled) -> None:
+    result, _ = bundled("fraud_lab")
     assert result.ok, result.summary["problems"]
     typologies = set(result.summary["fraud_scores_by_typology"])
     assert typologies == {
