@@ -221,6 +221,7 @@ def dashboard(run: Run, money: pd.DataFrame) -> pd.DataFrame:
     declines = tx["decline_type"].value_counts() if "decline_type" in tx else pd.Series()
     deviation = tables.max_deviation(money)
     latency = ok["latency_ms"].to_numpy(dtype=float)
+    failed = failures.figures(tx, run.events, summary)  # as the Failure handling section
 
     def ms(p: float) -> str:
         return fmt.milliseconds(float(np.percentile(latency, p))) if latency.size else "n/a"
@@ -242,8 +243,7 @@ def dashboard(run: Run, money: pd.DataFrame) -> pd.DataFrame:
          f"{fmt.count(summary.get('fraud_declined', 0))}"),
         ("rate-limit hits", fmt.count(summary.get("rate_limit_hits", 0))),
         ("timeouts / reversals / deemed",
-         f"{fmt.count(int((run.events['kind'] == 'TIMEOUT').sum()))} / "
-         f"{fmt.count(summary.get('reversals', 0))} / {fmt.count(summary.get('deemed', 0))}"),
+         " / ".join(fmt.count(failed[k]) for k in ("timeouts", "reversals", "deemed"))),
         ("stuck payments", fmt.count(summary.get("stuck_payments", 0))),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["figure", "value"])

@@ -41,7 +41,7 @@ def keys_at(model: type[BaseModel], loc: Sequence[int | str]) -> set[str]:
             for m in _models_in(current.model_fields[part].annotation)
         ]
         # a dict of models (population.banks.SBI): the key is a name, not a field
-        here = inner or [m for current in here for m in _models_in(current)] or here
+        here = inner or here
     return {field.alias or name for current in here for name, field in current.model_fields.items()}
 
 

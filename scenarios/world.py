@@ -85,16 +85,17 @@ def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
         last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
         bank = rng.choices(banks, weights)[0]
         handle_name = f"{first}.{last}".lower().replace("'", "")
-        vpa = Vpa(f"{handle_name}{offset + i}@{bank.handle}")
         account = f"{bank.code}{offset + i:012d}"
         pin = f"{rng.randrange(10_000):04d}"
         balance = round(rng.lognormvariate(*mu[bank.code])) * 100
         merchant = rng.random() < pop.merchant_share
         new = rng.random() < pop.new_user_share
         card = pop.card_share > 0 and rng.random() < pop.card_share
+        handle = bank.handle
         if apps:  # on an app, at one of its handles
             app = rng.choices(apps, app_weights)[0]
-            vpa = Vpa(f"{handle_name}{offset + i}@{app.handles[rng.randrange(len(app.handles))]}")
+            handle = app.handles[rng.randrange(len(app.handles))]
+        vpa = Vpa(f"{handle_name}{offset + i}@{handle}")
         user = User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant, card)
         out.append((user, balance, new, pop.card_limit if card else 0))
     return out
