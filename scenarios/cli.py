@@ -56,8 +56,8 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         ("payments", f"{summary['payments_total']:,} ({states})"),
         (
             "throughput",
-            f"{summary['payments_per_wall_second']:,.0f} payments per wall second; "
-            f"{summary['envelopes']:,} envelopes in {summary['wall_seconds']:,.2f} s",
+            f"{summary['timing']['payments_per_wall_second']:,.0f} payments per wall second; "
+            f"{summary['envelopes']:,} envelopes in {summary['timing']['wall_seconds']:,.2f} s",
         ),
         (
             "latency",

@@ -45,7 +45,7 @@ from upisim.scenarios.engine import DeliveryLoop
 from upisim.scenarios.load import start_load
 from upisim.scenarios.network import build_network
 from upisim.scenarios.output import TableWriter, arrow_schema, parquet_to_csv
-from upisim.scenarios.summary import Facts, Tally, summarize
+from upisim.scenarios.summary import Facts, Tally, summarize, timing
 from upisim.scenarios.world import build_world
 
 #: the transactions columns the fraud scores read
@@ -110,6 +110,7 @@ class _Run:
         self, scenario: Scenario, out_dir: Path, seed: int, progress: Progress | None, direct: bool
     ) -> None:
         self.scenario, self.out_dir, self.seed, self.progress = scenario, out_dir, seed, progress
+        build_start = time.perf_counter()
         self.world = world = build_world(scenario, seed)
         self.network = build_network(scenario, world, seed)
         self.window = self.network.window
@@ -143,6 +144,7 @@ class _Run:
         self.next_sample = 0
         self.sim_end = 0
         self.wall = 0.0
+        self.build = time.perf_counter() - build_start
 
     def _schedule_crashes(self) -> None:
         """Each crash strikes when the scenario says; the restart policy brings the actor
@@ -184,12 +186,14 @@ class _Run:
             ):
                 if writer is not None:
                     writer.close()
-        self.wall = time.perf_counter() - wall_start
+        wrap_up_start = time.perf_counter()
+        self.wall = wrap_up_start - wall_start
         if self.progress is not None:
             self.progress(self.end, self.end, self.tx.rows)
         tally = Tally(self.out_dir / "transactions.parquet")
         self._write_accounts()
-        summary = summarize(self._facts(), tally)
+        facts = self._facts()
+        summary = summarize(facts, tally)
         more: dict[str, Any] = {}  # figures read back from the tables just written
         if self.truth.rows:  # scored against the ground truth (nothing to score without it)
             from upisim.reports import fraud  # the report's package: only when there is fraud
@@ -200,9 +204,12 @@ class _Run:
             more |= fraud.figures(tx, truth) | fraud.frozen(events)
         if self.scenario.calibration is not None:
             more["calibration"] = compare(measure(self.out_dir, self.scenario), self.scenario)
-        if more:
-            verdict = {key: summary.pop(key) for key in ("problems", "ok")}
-            summary |= more | verdict
+        # everything that differs between two runs of one seed is in ``timing``, last but the
+        # verdict: the rest of the summary is the run's result
+        more["timing"] = timing(facts, tally)
+        more["timing"]["wrap_up_seconds"] = round(time.perf_counter() - wrap_up_start, 3)
+        verdict = {key: summary.pop(key) for key in ("problems", "ok")}
+        summary |= more | verdict
         (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if csv:
             parquet_to_csv(self.out_dir / "transactions.parquet", self.out_dir / "transactions.csv")
@@ -219,6 +226,7 @@ class _Run:
             self.window,
             self.sim_end,
             self.wall,
+            self.build,
             self.network.dropped,
             self.network.duplicated,
             self.event_kinds,

@@ -119,7 +119,8 @@ class Facts(NamedTuple):
     stats: LoopStats
     window_ms: int
     sim_end_ms: int
-    wall_seconds: float
+    wall_seconds: float  # the delivery loop's
+    build_seconds: float  # the world, its network and load, before the loop
     messages_dropped: int
     messages_duplicated: int
     event_kinds: Counter[str]
@@ -131,9 +132,25 @@ class Facts(NamedTuple):
     pinned_cpu: int | None
 
 
+def timing(facts: Facts, tally: Tally) -> dict[str, Any]:
+    """How long the run took and how it was run: the one part of summary.json that differs
+    between two runs of the same seed (``wrap_up_seconds`` is added as the summary is
+    written)."""
+    wall, delivered = facts.wall_seconds, facts.stats.delivered
+    return {
+        "build_seconds": round(facts.build_seconds, 3),
+        "wall_seconds": round(wall, 3),
+        "payments_per_wall_second": round(tally.total / wall, 1) if wall > 0 else 0.0,
+        "envelopes_per_wall_second": round(delivered / wall, 1) if wall > 0 else 0.0,
+        "executor": facts.executor,
+        "pinned_cpu": facts.pinned_cpu,
+    }
+
+
 def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
-    """summary.json's figures (docs/run-folder.md), ending with ``problems`` and ``ok``."""
-    world, wall, stats, ledger = facts.world, facts.wall_seconds, facts.stats, facts.ledger
+    """summary.json's figures (docs/run-folder.md), ending with ``problems`` and ``ok``; how
+    long it took is apart, in :func:`timing`."""
+    world, stats, ledger = facts.world, facts.stats, facts.ledger
     kinds = facts.event_kinds
     legs_held = {code: b.open_legs for code, b in sorted(world.banks.items()) if b.open_legs}
     notifications: Counter[str] = Counter()
@@ -148,7 +165,6 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "window_ms": facts.window_ms,
         "sim_duration_ms": facts.sim_end_ms,
         "load_duration_ms": facts.scenario.duration_ms,
-        "wall_seconds": round(wall, 3),
         "money_start_paise": ledger.money_start,
         "money_end_paise": ledger.total,
         "money_in_flight_end_paise": ledger.in_settlement,
@@ -162,11 +178,9 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "code_meanings": {
             code: codes.describe(code) for code in sorted(tally.by_code | tally.by_response)
         },
-        "payments_per_wall_second": round(tally.total / wall, 1) if wall > 0 else 0.0,
         "envelopes": stats.delivered,
         "messages_dropped": facts.messages_dropped,
         "messages_duplicated": facts.messages_duplicated,
-        "envelopes_per_wall_second": round(stats.delivered / wall, 1) if wall > 0 else 0.0,
         "windows": stats.windows,
         "wakeups": stats.wakeups,
         "latency_ms": tally.percentiles(),
@@ -194,8 +208,6 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "stuck_payments": facts.stuck,
         "envelopes_left": facts.envelopes_left,
         "actors_waiting": facts.actors_waiting,
-        "executor": facts.executor,
-        "pinned_cpu": facts.pinned_cpu,
     }
     wrong = unreconciled(world, tally)
     summary["accounts_unreconciled"] = wrong

@@ -30,6 +30,9 @@ def test_json_is_one_object_per_size_then_the_report_of_the_largest(
     for x in sizes:
         assert x["payments"] > 100 and x["payments_per_second"] > 0 and x["peak_rss_mb"] > 0
         assert x["ok"] is True
+        # the whole process holds the world build, the loop and the wrap-up, and more
+        parts = x["build_seconds"] + x["wall_seconds"] + x["wrap_up_seconds"]
+        assert 0 < parts < x["process_seconds"]
     # the report is of the run with the most payments asked for, neither the first nor the last
     assert report["report_payments"] == sizes[1]["payments"]
     assert report["report_payments"] not in (sizes[0]["payments"], sizes[2]["payments"])

@@ -74,9 +74,18 @@ def test_quickstart_run_folder_has_the_stable_names(quickstart) -> None:
         "money_end_paise",
         "payments_total",
         "payments_by_code",
-        "payments_per_wall_second",
     ):
         assert key in on_disk
+    assert set(on_disk["timing"]) == {
+        "build_seconds",
+        "wall_seconds",
+        "wrap_up_seconds",
+        "payments_per_wall_second",
+        "envelopes_per_wall_second",
+        "executor",
+        "pinned_cpu",
+    }
+    assert list(on_disk)[-3:] == ["timing", "problems", "ok"]
     scenario = json.loads((out / "scenario.json").read_text())
     assert scenario["seed"] == 42 and not any("pin" in u for u in scenario["users"])
     assert all(len(u["pin_hash"]) == 32 for u in scenario["users"])  # what the banks store
@@ -355,9 +364,13 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     assert s["stuck_payments"] == 0 and s["money_end_paise"] == s["money_start_paise"]
     # Again from the run folder's own scenario.toml, without threads: the same bytes
     again = load_scenario(out / "scenario.toml")
-    run_scenario(again, tmp_path / "b", direct=True)
+    b = run_scenario(again, tmp_path / "b", direct=True)
     for table in (f"{t}.parquet" for t in TABLES):
         assert digest(out / table) == digest(tmp_path / "b" / table), table
+    # and the same results: only how long it took and how it was run (``timing``) differ
+    results = [{k: v for k, v in r.summary.items() if k != "timing"} for r in (a, b)]
+    assert results[0] == results[1]
+    assert (a.summary["timing"]["executor"], b.summary["timing"]["executor"]) == ("pykka", "direct")
     assert (out / "scenario.json").read_text() == (tmp_path / "b" / "scenario.json").read_text()
     # ... which holds no PIN in clear: what the banks store, and stand-ins for wrong PINs
     written = tomllib.loads((out / "scenario.toml").read_text())
