@@ -26,6 +26,7 @@ from upisim.runfolder import (
     Notification,
     QueueRow,
     SettlementRow,
+    TraceRow,
     TransactionRow,
     columns,
 )
@@ -53,6 +54,7 @@ NOTIFICATION_COLUMNS = dtypes(Notification)
 QUEUE_COLUMNS = dtypes(QueueRow)
 SETTLEMENT_COLUMNS = dtypes(SettlementRow)
 FRAUD_TRUTH_COLUMNS = dtypes(FraudTruthRow)
+TRACE_COLUMNS = dtypes(TraceRow)
 # Columns a run may lack: the card columns and `refund_of` came after the first runs, and a
 # trimmed or hand-made transactions file may have no `method`. A value is how
 # docs/run-folder.md says to read the missing column; None leaves it out (there is nothing
@@ -113,6 +115,12 @@ class Run:
         """`fraud_truth.parquet`: the label of every fraudulent payment (empty without fraud
         typologies, and for runs made before them)."""
         return read_parquet(self.path / "fraud_truth.parquet", FRAUD_TRUTH_COLUMNS, required=False)
+
+    @cached_property
+    def trace(self) -> pd.DataFrame:
+        """`trace.parquet`: every message of the payments ``[trace]`` picked (empty without
+        it)."""
+        return read_parquet(self.path / "trace.parquet", TRACE_COLUMNS, required=False)
 
 
 def load_run(

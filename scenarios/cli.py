@@ -16,7 +16,7 @@ from rich.table import Table
 from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
-from upisim.reports import export
+from upisim.reports import export, trace
 from upisim.scenarios import chaos, sweep
 from upisim.scenarios.folders import default_out_dir, output_folder, run_folder
 
@@ -339,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_parser(sub)
     sweep.add_parser(sub)
     export.add_parser(sub)
+    trace.add_parser(sub)
 
     scen = sub.add_parser("scenarios", help="list the bundled scenarios")
     scen.set_defaults(func=cmd_scenarios)

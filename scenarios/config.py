@@ -46,6 +46,7 @@ from upisim.scenarios.sections import (
     UserConfig,
     _Strict,
 )
+from upisim.scenarios.trace import TraceConfig
 
 MAX_SEED = 2**63 - 1  # the largest seed (seed or --seed): seeds are 0..2**63-1
 MAX_DRAIN_LIMIT_S = 30 * 24 * 3600
@@ -103,6 +104,7 @@ class Scenario(_Strict):
         default_factory=dict, description="method -> changes to its defaults"
     )
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    trace: TraceConfig = Field(default_factory=TraceConfig)  # payments whose messages to keep
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

@@ -34,6 +34,7 @@ from upisim.actors.errors import UpisimError
 from upisim.actors.types import Address, SimTime
 from upisim.runfolder import EventRow
 from upisim.scenarios.network import Network
+from upisim.scenarios.trace import Tracer
 
 _GIL = getattr(sys, "_is_gil_enabled", lambda: True)()
 
@@ -96,6 +97,7 @@ class DeliveryLoop:
         self._raised: dict[str, str] = {}  # journaled actors whose handler raised: why
         self._noted: list[tuple[str, Outbox]] = []
         self.lost_to_crashes = 0
+        self.tracer: Tracer | None = None  # [trace]: sees what is sent and delivered
 
     def journal(self, address: str) -> None:
         """Keep a journal for ``address`` (before :meth:`start`): it can crash and restart."""
@@ -281,11 +283,16 @@ class DeliveryLoop:
                 envs = by_to[to]
                 envs.sort()  # (deliver_at, sender, seq): never the order they were queued in
                 delivered += len(envs)
+            tracer = self.tracer
+            if tracer is not None:
+                tracer.delivered({to: by_to[to] for to in recipients})
             outboxes = self._deliver(recipients, by_to, until)
             if self._journals:
                 outboxes = self._commit(outboxes, by_to, until)
             for address, out in outboxes:
                 if out.sends:
+                    if tracer is not None:
+                        tracer.sent(address, out.sends, self.network.links_from(address))
                     self.network.send_all(address, out.sends, until)
                 if out.wake_at is not None:
                     self._wake_later(address, out.wake_at)

@@ -36,6 +36,7 @@ from upisim.runfolder import (
     Notification,
     QueueRow,
     SettlementRow,
+    TraceRow,
     TransactionRow,
 )
 from upisim.scenarios.calibration import compare, measure
@@ -46,6 +47,7 @@ from upisim.scenarios.load import start_load
 from upisim.scenarios.network import build_network
 from upisim.scenarios.output import TableWriter, arrow_schema, parquet_to_csv
 from upisim.scenarios.summary import Facts, Tally, summarize, timing
+from upisim.scenarios.trace import Tracer, picker
 from upisim.scenarios.world import build_world
 
 #: the transactions columns the fraud scores read
@@ -138,6 +140,9 @@ class _Run:
         self.notes = (
             self._writer("notifications", Notification) if scenario.notifications.record else None
         )
+        self.trace = self._writer("trace", TraceRow) if scenario.trace.on else None
+        if self.trace is not None:
+            self.loop.tracer = Tracer(picker(scenario.trace), self.trace.append)
         self.ledger = Ledger(world)
         self.event_kinds: Counter[str] = Counter()
         self.switch_in_flight = 0
@@ -175,6 +180,8 @@ class _Run:
                 self._drive()
         finally:
             self.loop.stop()
+            if self.loop.tracer is not None:
+                self.loop.tracer.close()
             for writer in (
                 self.tx,
                 self.events,
@@ -183,6 +190,7 @@ class _Run:
                 self.settlement,
                 self.truth,
                 self.notes,
+                self.trace,
             ):
                 if writer is not None:
                     writer.close()

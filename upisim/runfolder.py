@@ -169,6 +169,22 @@ class QueueRow(NamedTuple):
     busy_ms: int  # worker time spent in this second (utilisation: / 1000 x workers)
 
 
+class TraceRow(NamedTuple):
+    """One message of a traced payment (``[trace]``): who sent it to whom, when it left and
+    when it arrived (none: lost, to a fault or a crash, or still in flight at the end)."""
+
+    txn_id: str
+    t_sent_ms: int  # when it left its sender, after any queueing or processing there
+    t_delivered_ms: int | None  # when its recipient handled it
+    sender: str  # an actor's address: users:3 (a PSP's app server), switch, bank:HDFC, fraud
+    recipient: str
+    seq: int  # the sender's count of messages sent: orders what it sent at one instant
+    message: str  # the message's type: ReqPay, ReqAuthDetails, RespPayLeg, ...
+    code: str  # the NPCI response code it carries, or ""
+    detail: str  # what else it says: leg=DEBIT, decision=ALLOW, result=SUCCESS, ...
+    amount_paise: int | None  # the amount it carries, if any
+
+
 #: file stem -> row type, for every table a run folder may hold
 TABLES: Final[dict[str, type[tuple[object, ...]]]] = {
     "transactions": TransactionRow,
@@ -179,6 +195,7 @@ TABLES: Final[dict[str, type[tuple[object, ...]]]] = {
     "queues": QueueRow,
     "settlement": SettlementRow,
     "fraud_truth": FraudTruthRow,
+    "trace": TraceRow,
 }
 
 #: the column types a table may have

@@ -37,6 +37,7 @@ READER_COLUMNS = {
     "queues": reports_run.QUEUE_COLUMNS,
     "settlement": reports_run.SETTLEMENT_COLUMNS,
     "fraud_truth": reports_run.FRAUD_TRUTH_COLUMNS,
+    "trace": reports_run.TRACE_COLUMNS,
 }
 
 
@@ -174,6 +175,7 @@ def test_the_quickstart_loads_every_table_it_has(documented, quickstart_run) -> 
         if not (quickstart_run / f"{stem}.parquet").exists():
             assert frame.empty, stem
     assert not (quickstart_run / "notifications.parquet").exists()
-    # notifications are off by default, and nobody in the quickstart commits fraud
+    # notifications are off by default, nobody in the quickstart commits fraud, and it
+    # traces every payment
     empty = {"notifications", "fraud_truth"}
     assert {s for s in TABLES if not getattr(run, s).empty} == set(TABLES) - empty

@@ -367,6 +367,10 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     b = run_scenario(again, tmp_path / "b", direct=True)
     for table in (f"{t}.parquet" for t in TABLES):
         assert digest(out / table) == digest(tmp_path / "b" / table), table
+    for table in ("trace.parquet", "notifications.parquet", "fraud_truth.parquet"):
+        assert (out / table).exists() == (tmp_path / "b" / table).exists(), table
+        if (out / table).exists():
+            assert digest(out / table) == digest(tmp_path / "b" / table), table
     # and the same results: only how long it took and how it was run (``timing``) differ
     results = [{k: v for k, v in r.summary.items() if k != "timing"} for r in (a, b)]
     assert results[0] == results[1]
