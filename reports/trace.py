@@ -341,9 +341,9 @@ def _list(run: Run, console: Console) -> int:
     if not ids:
         payment_trace(run, "TXN_ID")  # says why there are none, and what to do
     tx = {row["txn_id"]: row for row in run.transactions.to_dict("records")}
-    table = Table(title=f"{len(ids):,} traced payments", title_justify="left")
+    table = Table(title=f"{len(ids):,} traced payments", title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("txn_id", "kind", "amount", "state", "code", "latency"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     for txn_id in ids[:50]:
         row = tx.get(txn_id)
         table.add_row(
