@@ -50,7 +50,7 @@ def bank_outcomes(tx: pd.DataFrame, queues: pd.DataFrame) -> pd.DataFrame:
     success, business and technical declines, latency of the successful ones, and what its
     core banking went through."""
     rows = []
-    for bank in sorted(set(tx.payer_bank.dropna()) | set(tx.payee_bank.dropna()) - {""}):
+    for bank in sorted((set(tx.payer_bank.dropna()) | set(tx.payee_bank.dropna())) - {""}):
         mine = tx[(tx.payer_bank == bank) | (tx.payee_bank == bank)]
         ok = mine.latency_ms[mine.state == State.SUCCESS].to_numpy(dtype=float)
         q = queues[queues.place == f"bank:{bank}"]
@@ -73,6 +73,32 @@ def bank_outcomes(tx: pd.DataFrame, queues: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def bank_roles(tx: pd.DataFrame) -> pd.DataFrame:
+    """Per bank and side of the payment (remitter: the payer's bank; beneficiary: the
+    payee's): payments, shares of success, business and technical declines, and latency of
+    the successful ones. A payment between two customers of one bank counts on both sides."""
+    columns = ["bank", "as", "payments", "success", "business declines", "technical declines"]
+    columns += ["p50_ms", "p99_ms"]
+    rows = []
+    for side, column in (("remitter", "payer_bank"), ("beneficiary", "payee_bank")):
+        for bank, mine in tx[tx[column].fillna("") != ""].groupby(column, sort=True):
+            ok = mine.latency_ms[mine.state == State.SUCCESS].to_numpy(dtype=float)
+            rows.append(
+                {
+                    "bank": bank,
+                    "as": side,
+                    "payments": len(mine),
+                    "success": (mine.state == State.SUCCESS).mean(),
+                    "business declines": (mine.decline_type == "BD").mean(),
+                    "technical declines": (mine.decline_type == "TD").mean(),
+                    "p50_ms": float(np.percentile(ok, 50)) if ok.size else np.nan,
+                    "p99_ms": float(np.percentile(ok, 99)) if ok.size else np.nan,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["bank", "as"], ascending=[True, False], kind="stable")
 
 
 def queues_over_time(queues: pd.DataFrame, bin_ms: int) -> pd.DataFrame:

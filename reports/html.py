@@ -35,7 +35,9 @@ th, td { border-bottom: 1px solid #e0e0e0; padding: .25rem .7rem; text-align: le
   vertical-align: top; }
 th { background: #f5f5f5; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td { max-width: 36rem; overflow-wrap: anywhere; }
+td { max-width: 36rem; overflow-wrap: break-word; }
+td.num { white-space: nowrap; }
+.scroll { overflow-x: auto; max-width: 100%; }
 .bad { color: #c62828; font-weight: bold; }
 tr.changed td { background: #fff8e1; font-weight: 600; }
 .good { color: #2e7d32; font-weight: bold; }
@@ -96,7 +98,12 @@ def table(
             numeric = _is_number(value)
             cells.append(markup('<td class="{}">{}</td>', "num" if numeric else "", text))
         rows.append(markup('<tr class="{}">{}</tr>', row_class, join(cells, "")))
-    return markup("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, join(rows))
+    # wrapped at word boundaries only: a table wider than the page scrolls, never splits a code
+    return markup(
+        '<div class="scroll"><table><thead><tr>{}</tr></thead><tbody>{}</tbody></table></div>',
+        head,
+        join(rows),
+    )
 
 
 def _text(value: Any) -> str:

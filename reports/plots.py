@@ -228,18 +228,23 @@ def latency_over_time_figure(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def _maybe_log(ax: Axes, values: np.ndarray, axis: str = "y") -> None:
-    """Log scale (labelled in ms/s, no mathtext) when values span more than 50×."""
+def _maybe_log(ax: Axes, values: np.ndarray, axis: str = "y", dense: float = 300) -> None:
+    """A latency axis: log scale when values span more than 50×, linear otherwise; either
+    way its ticks carry their unit ('200 ms', '1.5 s', no mathtext)."""
     positive = values[np.isfinite(values) & (values > 0)]
     if positive.size and positive.max() / positive.min() > 50:
-        _log_ms(ax, axis, positive.max() / positive.min())
+        _log_ms(ax, axis, positive.max() / positive.min(), dense)
+    else:
+        target = ax.yaxis if axis == "y" else ax.xaxis
+        target.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
 
 
-def _log_ms(ax: Axes, axis: str, span: float) -> None:
-    """Log scale labelled '200 ms', '1 s'; 1-2-5 ticks unless `span` (max / min) is wide."""
+def _log_ms(ax: Axes, axis: str, span: float, dense: float = 300) -> None:
+    """Log scale labelled '200 ms', '1 s'; 1-2-5 ticks unless `span` (max / min) is wider
+    than `dense` (a narrow axis takes fewer)."""
     target = ax.yaxis if axis == "y" else ax.xaxis
     (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
-    subs = (1.0, 2.0, 5.0) if span <= 300 else (1.0,)
+    subs = (1.0, 2.0, 5.0) if span <= dense else (1.0,)
     target.set_major_locator(LogLocator(base=10, subs=subs))
     target.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
     target.set_minor_formatter(NullFormatter())
@@ -259,7 +264,8 @@ def latency_distribution_figure(histogram: pd.DataFrame, stages: pd.DataFrame) -
             _log_ms(ax, "x", edges[-1] / edges[0])
             ax.set_xlabel("end-to-end latency (log scale)")
         else:
-            ax.set_xlabel("end-to-end latency (ms)")
+            ax.set_xlabel("end-to-end latency")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
         whole = tables.stage(stages)
         for p in PERCENTILES:
             ax.axvline(
@@ -287,7 +293,8 @@ def latency_distribution_figure(histogram: pd.DataFrame, stages: pd.DataFrame) -
             )
         stage_ax.set_yticks(y, known["stage"])
         stage_ax.set_xlabel("latency")
-        _maybe_log(stage_ax, known[[f"p{p}_ms" for p in PERCENTILES]].to_numpy(dtype=float), "x")
+        values = known[[f"p{p}_ms" for p in PERCENTILES]].to_numpy(dtype=float)
+        _maybe_log(stage_ax, values, "x", dense=30)
         _legend_outside(stage_ax)
         stage_ax.grid(axis="y", visible=False)
     stage_ax.set_title("Latency by stage")

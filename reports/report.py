@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from upisim.reports import banks, calibration, failures, fmt, fraud, plots, tables
-from upisim.reports.html import Safe, banner, image, join, markup, page, section, table
+from upisim.reports import banks, calibration, failures, fmt, fraud, plots, refunds, tables
+from upisim.reports.html import Safe, banner, esc, image, join, markup, page, section, table
 from upisim.reports.run import Run, load_run
 from upisim.reports.spreadsheet import spreadsheet_safe
 from upisim.runfolder import State
@@ -38,6 +38,7 @@ REPORT_COLUMNS = (
     "t_credited_ms",
     "t_completed_ms",
     "latency_ms",
+    "refund_of",
 )
 COLUMNS = ["parameter", "value"]
 PNG_NAMES = (
@@ -55,6 +56,7 @@ PNG_NAMES = (
     "fraud.png",
     "fraud_truth.png",
     "collects.png",
+    "refunds.png",
 )
 
 
@@ -113,6 +115,7 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             "Settlement": _settlement(run, out),
             "Fraud": _fraud(run, bin_ms, end_ms, out),
             "Collect requests": _collects(run, out),
+            "Refunds": _refunds(run, bin_ms, end_ms, out),
             "Appendix": _appendix(run, head, out),
         }
     out.remove_stale()
@@ -241,6 +244,7 @@ def dashboard(run: Run, money: pd.DataFrame) -> pd.DataFrame:
         ("fraud flagged / declined",
          f"{fmt.count(summary.get('fraud_flagged', 0))} / "
          f"{fmt.count(summary.get('fraud_declined', 0))}"),
+        ("value moved / refunded", " / ".join(fmt.rupees(v) for v in refunds.value_moved(tx))),
         ("rate-limit hits", fmt.count(summary.get("rate_limit_hits", 0))),
         ("timeouts / reversals / deemed",
          " / ".join(fmt.count(failed[k]) for k in ("timeouts", "reversals", "deemed"))),
@@ -337,20 +341,33 @@ def _throughput(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
 
 
 def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
-    over_time = tables.latency_over_time(run.transactions, bin_ms)
-    histogram = tables.latency_histogram(run.transactions)
-    stages = tables.stage_latencies(run.transactions)
+    """The latency of payments that moved money; refusals (often a millisecond) apart."""
+    moved = tables.moved_money(run.transactions)
+    over_time = tables.latency_over_time(moved, bin_ms)
+    histogram = tables.latency_histogram(moved)
+    stages = tables.stage_latencies(moved)
+    by_outcome = tables.latency_by_outcome(run.transactions)
     out.csv("latency_over_time.csv", over_time)
     out.csv("latency_histogram.csv", histogram)
     out.csv("latency_stages.csv", stages)
+    out.csv("latency_by_outcome.csv", by_outcome)
     whole = tables.stage(stages)
-    if not whole["payments"]:
-        return section("Latency", Safe("No payments, so no latency."), [])
-    key = markup(
-        "End-to-end latency: p50 {}, p95 {}, p99 {}, max {}.",
-        *(fmt.milliseconds(whole[c]) for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
-    )
     ms = {c: fmt.milliseconds for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
+    headers = {c: c.removesuffix("_ms") for c in ms}
+    outcomes = [Safe("<h3>By how the payment ended</h3>"), table(by_outcome, ms, headers=headers)]
+    if run.transactions.empty:
+        return section("Latency", Safe("No payments, so no latency."), [])
+    if not whole["payments"]:
+        return section("Latency", Safe("No payment moved money: no latency plots."), outcomes)
+    refused = len(run.transactions) - len(moved)
+    key = markup(
+        "Payments that moved money took p50 {}, p95 {}, p99 {}, max {}; the plots show "
+        "those {} payments only. The {} that did not (declines, refusals, expiries) are "
+        "in the table below, apart.",
+        *(fmt.milliseconds(whole[c]) for c in ("p50_ms", "p95_ms", "p99_ms", "max_ms")),
+        fmt.count(int(whole["payments"])),
+        fmt.count(refused),
+    )
     return section(
         "Latency",
         key,
@@ -358,14 +375,19 @@ def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
             out.figure(
                 "latency_over_time.png",
                 plots.latency_over_time_figure(over_time),
-                "Latency percentiles over time",
+                "Latency percentiles over time, payments that moved money",
             ),
             out.figure(
                 "latency_distribution.png",
                 plots.latency_distribution_figure(histogram, stages),
-                "Latency distribution and latency by stage",
+                "Latency distribution and latency by stage, payments that moved money",
             ),
-            table(stages, ms, headers={c: c.removesuffix("_ms") for c in ms}),
+            Safe('<div class="cols"><div>'),
+            Safe("<h3>By stage, payments that moved money</h3>"),
+            table(stages, ms, headers=headers),
+            Safe("</div><div>"),
+            *outcomes,
+            Safe("</div></div>"),
         ],
     )
 
@@ -433,8 +455,17 @@ def _banks(run: Run, bin_ms: int, out: Output) -> Safe:
     formats = {c: fmt.share for c in shares} | {
         c: fmt.milliseconds for c in ("p50_ms", "p95_ms", "p99_ms", "mean wait_ms")
     }
-    body = [table(outcomes, formats, headers={c: c.removesuffix("_ms") for c in formats})]
-    if not over_time.empty:
+    roles = banks.bank_roles(tx)
+    out.csv("banks_by_side.csv", roles)
+    headers = {c: c.removesuffix("_ms") for c in formats}
+    body = [
+        table(outcomes, formats, headers=headers),
+        Safe("<h3>As remitter (the payer's bank) and as beneficiary (the payee's)</h3>"),
+        table(roles, formats, headers=headers),
+    ]
+    busy = over_time[["queue", "refused"]].fillna(0).to_numpy().any()
+    busy = busy or over_time["utilisation"].fillna(0).max() >= 0.01
+    if not over_time.empty and busy:  # an idle core banking plots as flat zeros: words do
         fig = plots.queues_figure(over_time)
         body.append(out.figure("queues.png", fig, "Core banking utilisation, queue and wait"))
     fig = plots.load_curve_figure(curve)
@@ -753,5 +784,28 @@ def _collects(run: Run, out: Output) -> Safe:
         [
             out.figure("collects.png", fig, "Collect requests and their outcomes"),
             table(table_),
+        ],
+    )
+
+
+def _refunds(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
+    tx = run.transactions
+    title = "Refunds"
+    if not refunds.any_refunds(tx):
+        return section(title, Safe("No refunds in this run."), [])
+    figures, methods = refunds.figures(tx), refunds.by_method(tx)
+    out.csv("refunds.csv", figures)
+    out.csv("refunds_by_method.csv", methods)
+    fig = refunds.figure(tx, bin_ms, end_ms)
+    return section(
+        title,
+        esc(refunds.summary_line(tx)),
+        [
+            out.figure("refunds.png", fig, "Refunds over time, and how long after the payment"),
+            Safe('<div class="cols"><div>'),
+            table(figures),
+            Safe("</div><div>"),
+            table(methods),
+            Safe("</div></div>"),
         ],
     )

@@ -137,6 +137,39 @@ def stage_latencies(tx: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: how a payment ended, as the latency table groups them: (label, state, decline type)
+OUTCOMES = (
+    ("approved", State.SUCCESS, None),
+    ("deemed approved", State.DEEMED, None),
+    ("business declines (BD)", State.FAILED, "BD"),
+    ("technical declines (TD)", State.FAILED, "TD"),
+    ("expired", State.EXPIRED, None),
+)
+
+
+def moved_money(tx: pd.DataFrame) -> pd.DataFrame:
+    """The payments that moved money (approved or deemed): the latency a payer waits for,
+    apart from refusals that end in a millisecond."""
+    return tx[tx["state"].isin(State.MOVED)]
+
+
+def latency_by_outcome(tx: pd.DataFrame) -> pd.DataFrame:
+    """Latency percentiles per way a payment ended (only the ways this run has)."""
+    rows = []
+    kind = tx["decline_type"] if "decline_type" in tx else pd.Series("", index=tx.index)
+    for label, state, decline in OUTCOMES:
+        chosen = tx["state"] == state
+        if decline is not None:
+            chosen &= kind == decline
+        if chosen.any():
+            values = tx.loc[chosen, "latency_ms"].to_numpy(dtype=np.int64)
+            rows.append(_describe(label, values) | {"stage": label})
+    frame = pd.DataFrame(
+        rows, columns=["stage", "payments", *(f"p{p}_ms" for p in PERCENTILES), "max_ms"]
+    )
+    return frame.rename(columns={"stage": "outcome"})
+
+
 def stage(stages: pd.DataFrame, name: str = "end to end") -> pd.Series:
     """One stage's row of `stage_latencies` (or of two runs' merged on `stage`)."""
     return stages.loc[stages["stage"] == name].iloc[0]

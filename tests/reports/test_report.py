@@ -27,6 +27,7 @@ SECTION_HEADINGS = [
     "Settlement",
     "Fraud",
     "Collect requests",
+    "Refunds",
     "Appendix",
 ]
 

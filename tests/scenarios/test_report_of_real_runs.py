@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.scenarios.conftest import Bundled
-from upisim.reports import build_report, compare_runs
+from upisim.reports import build_report, compare_runs, fmt
 from upisim.scenarios.config import bundled_scenarios, load_scenario
 from upisim.scenarios.run import run_scenario
 
@@ -36,19 +36,18 @@ def test_outcomes_headline_and_rate_limits_match_the_run(storm: Path) -> None:
     assert "vikram.storm@okhdfcbank" in page and "Every check passed" in page
 
 
-def test_compare_two_seeds_of_the_quickstart(tmp_path: Path) -> None:
-    scenario = load_scenario(bundled_scenarios()["collect_expiry"])
-    run_scenario(scenario, tmp_path / "a")
-    run_scenario(scenario, tmp_path / "b", seed=12)
-    html = compare_runs(tmp_path / "a", tmp_path / "b", tmp_path / "cmp")
+def test_compare_two_seeds_of_collect_expiry(bundled: Bundled, tmp_path: Path) -> None:
+    _, a = bundled("collect_expiry")
+    run_scenario(load_scenario(bundled_scenarios()["collect_expiry"]), tmp_path / "b", seed=12)
+    html = compare_runs(a, tmp_path / "b", tmp_path / "cmp")
     text = html.read_text()
     assert "collects_expired" in text and html.exists()
 
 
-def test_statements_end_at_each_accounts_closing_balance(tmp_path: Path) -> None:
+def test_statements_end_at_each_accounts_closing_balance(bundled: Bundled) -> None:
     from upisim.reports import statement
 
-    run_scenario(load_scenario(bundled_scenarios()["collect_expiry"]), tmp_path)
+    _, tmp_path = bundled("collect_expiry")
     accounts = pd.read_parquet(tmp_path / "accounts.parquet")
     assert len(accounts) == 1002 and accounts.vpa.is_unique
     movers = accounts[accounts.opening_paise != accounts.closing_paise]
@@ -101,3 +100,48 @@ def test_failure_handling_of_the_bank_outage_matches_its_events(
     assert f"{returned:,} returned to the payer (RET)" in html
     assert f"{s['messages_dropped']:,} messages lost" in html
     assert (tmp_path / "failures.png").stat().st_size > 10_000
+
+
+def test_refunds_latency_and_banks_of_collect_expiry_match_its_transactions(
+    bundled: Bundled, tmp_path: Path
+) -> None:
+    """Refunds are counted apart from collects and from the value moved; the latency plots
+    are of payments that moved money, declines and refusals apart."""
+    result, run = bundled("collect_expiry")
+    html = build_report(run, tmp_path).read_text()
+    tx = pd.read_parquet(run / "transactions.parquet")
+    refunds = tx[tx.kind == "REFUND"]
+    done = refunds[refunds.state == "SUCCESS"]
+    assert len(done) > 10 and result.summary["refunds"] == len(done)
+    shown = pd.read_csv(tmp_path / "refunds.csv").set_index("figure")["value"]
+    assert shown["refunds"] == f"{len(refunds):,}" and shown["succeeded"] == f"{len(done):,}"
+    back = int(done.amount_paise.sum())
+    moved = tx[(tx.kind != "REFUND") & tx.state.isin(["SUCCESS", "DEEMED"])].amount_paise.sum()
+    assert shown["paid back"] == fmt.rupees(back)
+    assert shown["value the other payments moved"] == fmt.rupees(int(moved))
+    collects = pd.read_csv(tmp_path / "collects.csv").set_index("outcome")["collects"]
+    assert collects["created"] == (tx.kind == "COLLECT").sum()  # no refund among them
+    dashboard = pd.read_csv(tmp_path / "dashboard.csv").set_index("figure")["value"]
+    assert dashboard["value moved / refunded"] == f"{fmt.rupees(int(moved))} / {fmt.rupees(back)}"
+    assert "<h2>Refunds</h2>" in html and (tmp_path / "refunds.png").stat().st_size > 10_000
+    # latency: payments that moved money in the plots, each outcome apart in its table
+    stages = pd.read_csv(tmp_path / "latency_stages.csv").set_index("stage")
+    moved_rows = tx[tx.state.isin(["SUCCESS", "DEEMED"])]
+    assert stages.loc["end to end", "payments"] == len(moved_rows)
+    assert stages.loc["end to end", "p50_ms"] == moved_rows.latency_ms.median()
+    outcomes = pd.read_csv(tmp_path / "latency_by_outcome.csv").set_index("outcome")
+    expired = tx[tx.state == "EXPIRED"]
+    assert outcomes.loc["expired", "payments"] == len(expired) > 0
+    assert outcomes.loc["expired", "p50_ms"] == expired.latency_ms.median()
+    assert outcomes.loc["approved", "payments"] == (tx.state == "SUCCESS").sum()
+    # banks: each bank as remitter and as beneficiary; a collect that never reached one
+    # (expired before the payer's bank was known) is no bank's
+    assert "" not in set(pd.read_csv(tmp_path / "banks.csv", keep_default_na=False).bank)
+    sides = pd.read_csv(tmp_path / "banks_by_side.csv").set_index(["bank", "as"])
+    for side, column in (("remitter", "payer_bank"), ("beneficiary", "payee_bank")):
+        for bank, mine in tx[tx[column] != ""].groupby(column):
+            row = sides.loc[(bank, side)]
+            assert row.payments == len(mine)
+            assert row.success == pytest.approx((mine.state == "SUCCESS").mean())
+            assert row["business declines"] == pytest.approx((mine.decline_type == "BD").mean())
+    assert not (tmp_path / "queues.png").exists()  # idle core banking: said, not plotted
