@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from tests.reports.test_browser import CHROMIUM, chromium, console_messages
 from tests.scenarios.conftest import Bundled
 from upisim.actors.money import parse_amount
 from upisim.reports import build_report
@@ -387,6 +388,11 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     assert page.index("<img") < first_long_table(page), "a table of 15+ rows comes first"
     appendix = page[page.index('<section id="appendix">') :]
     assert "payments_by_state" in appendix and "conservation_max_deviation_paise" in appendix
+    if CHROMIUM.exists():  # and a browser renders it, every picture, without a console error
+        shown = chromium(tmp_path / "report" / "index.html", tmp_path / "profile", "--dump-dom")
+        assert shown.returncode == 0, shown.stderr[-2000:]
+        assert console_messages(shown.stderr) == [], name
+        assert shown.stdout.count("data:image/png;base64,") == page.count("data:image/png;base64,")
 
 
 def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(bundled: Bundled) -> None:
