@@ -277,7 +277,7 @@ def _appendix(run: Run, head: pd.DataFrame, out: Output) -> Safe:
             ),
             Safe("</details>"),
             markup("<details><summary>Scenario parameters ({} rows)</summary>", len(scenario)),
-            table(scenario, {"value": _cell})
+            table(_readable(scenario, key="parameter"))
             if len(scenario)
             else Safe("<p>No scenario.json.</p>"),
             *(
@@ -299,15 +299,26 @@ def _cell(value: Any) -> str:
     return fmt.count(value) if not isinstance(value, str) else value
 
 
-def _readable(head: pd.DataFrame) -> pd.DataFrame:
-    """Headline values as text; amounts in paise also in rupees."""
+def _readable(head: pd.DataFrame, key: str = "figure") -> pd.DataFrame:
+    """Values as text: amounts in paise also in rupees (Indian grouping), seeds and ids as
+    plain integers, counts with thousands separators."""
     shown = head.copy()
-    for column in ("value", "recomputed"):
+    for column in [c for c in ("value", "recomputed") if c in head]:
         shown[column] = [
-            _paise_cell(v) if str(k).endswith("_paise") else _cell(v)
-            for k, v in zip(head["figure"], head[column], strict=True)
+            _paise_cell(v) if str(k).endswith("_paise") else _plain(v) if _is_id(k) else _cell(v)
+            for k, v in zip(head[key], head[column], strict=True)
         ]
     return shown
+
+
+def _is_id(key: Any) -> bool:
+    """A seed, a cycle or file number, a CPU: a name, not a quantity."""
+    last = str(key).rsplit(".", 1)[-1]
+    return last in ("seed", "pinned_cpu") or last.endswith(("_id", "_seed"))
+
+
+def _plain(value: Any) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else _cell(value)
 
 
 def _paise_cell(value: Any) -> str:

@@ -322,3 +322,22 @@ def test_the_banks_section_names_the_bank_that_queued_and_shades_the_fault(fixtu
     assert banks.fault_windows(run.scenario).values.tolist() == [["SBI dark", 10.0, 15.0]]
     page = build_report(fixture_run.path, fixture_run.path / "r").read_text()
     assert "SBI's core banking queued the most: 30 waiting at the peak, 825 ms mean wait" in page
+
+
+def test_seeds_read_as_plain_integers_and_rupees_in_indian_grouping(make_run, tmp_path):
+    run = make_run("seeded")
+    summary = json.loads((run.path / "summary.json").read_text())
+    summary["seed"] = 2026123
+    (run.path / "summary.json").write_text(json.dumps(summary))
+    scenario = json.loads((run.path / "scenario.json").read_text())
+    scenario["seed"] = 2026123
+    (run.path / "scenario.json").write_text(json.dumps(scenario))
+
+    page = build_report(run.path, tmp_path).read_text(encoding="utf-8")
+
+    appendix = section(page, "appendix")
+    assert appendix.count('<td class="">seed</td><td class="">2026123</td>') == 2
+    assert "2,026,123" not in page
+    start = summary["money_start_paise"]
+    assert f"{start:,} ({fmt.rupees(start)})" in appendix  # ₹ in lakhs and crores
+    assert "," in fmt.rupees(start)[:-6] and fmt.rupees(12345678_00) == "₹1,23,45,678.00"
