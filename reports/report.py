@@ -41,6 +41,7 @@ REPORT_COLUMNS = (
     "refund_of",
 )
 COLUMNS = ["parameter", "value"]
+MIN_POINTS = 3  # a curve over time or load needs this many points; fewer are said in words
 PNG_NAMES = (
     "throughput.png",
     "latency_over_time.png",
@@ -387,6 +388,11 @@ def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
                 "latency_over_time.png",
                 plots.latency_over_time_figure(over_time),
                 "Latency percentiles over time, payments that moved money",
+            )
+            if len(over_time) >= MIN_POINTS
+            else markup(
+                "<p>They all completed within {} time bin(s): too few for a curve over time.</p>",
+                len(over_time),
             ),
             out.figure(
                 "latency_distribution.png",
@@ -479,8 +485,18 @@ def _banks(run: Run, bin_ms: int, out: Output) -> Safe:
     if not over_time.empty and busy:  # an idle core banking plots as flat zeros: words do
         fig = plots.queues_figure(over_time)
         body.append(out.figure("queues.png", fig, "Core banking utilisation, queue and wait"))
-    fig = plots.load_curve_figure(curve)
-    body.append(out.figure("load_curve.png", fig, "Latency and success against offered load"))
+    if len(curve) >= MIN_POINTS:
+        fig = plots.load_curve_figure(curve)
+        body.append(out.figure("load_curve.png", fig, "Latency and success against offered load"))
+    else:
+        body.append(
+            markup(
+                "<p>Latency and success against offered load need at least {} periods of "
+                "load; this run has {}.</p>",
+                MIN_POINTS,
+                len(curve),
+            )
+        )
     return section("Banks", key, body)
 
 

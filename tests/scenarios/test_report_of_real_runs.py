@@ -145,3 +145,15 @@ def test_refunds_latency_and_banks_of_collect_expiry_match_its_transactions(
             assert row.success == pytest.approx((mine.state == "SUCCESS").mean())
             assert row["business declines"] == pytest.approx((mine.decline_type == "BD").mean())
     assert not (tmp_path / "queues.png").exists()  # idle core banking: said, not plotted
+
+
+def test_a_curve_of_too_few_points_is_said_in_words(bundled: Bundled, tmp_path: Path) -> None:
+    """The quickstart's ten payments all complete within one second: no curve over time or
+    against load is drawn from one point, and the page says why."""
+    _, run = bundled("quickstart")
+    page = build_report(run, tmp_path).read_text()
+    assert not (tmp_path / "latency_over_time.png").exists()
+    assert not (tmp_path / "load_curve.png").exists()
+    assert "within 1 time bin(s): too few for a curve over time" in page
+    assert "need at least 3 periods of load; this run has 1" in page
+    assert (tmp_path / "latency_distribution.png").exists()  # a distribution of 9 is drawn
