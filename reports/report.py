@@ -714,15 +714,15 @@ def _settlement(run: Run, out: Output) -> Safe:
         "payments": fmt.count,
     }
     headers = {c: c.removesuffix("_paise").replace("_", " ") for c in by_bank.columns}
-    fig = plots.settlement_figure(cycles, caps)
-    return section(
-        "Settlement",
-        key,
-        [
-            table(by_bank, formats, headers=headers),
-            out.figure("settlement.png", fig, "Net position per bank at each cycle's close"),
-        ],
-    )
+    body = [table(by_bank, formats, headers=headers)]
+    if cycles.cycle.nunique() >= 2:
+        fig = plots.settlement_figure(cycles, caps)
+        body.append(
+            out.figure("settlement.png", fig, "Net position per bank at each cycle's close")
+        )
+    else:
+        body.append(Safe("<p>One cycle: its positions are the table's; no curve to draw.</p>"))
+    return section("Settlement", key, body)
 
 
 RULE_AND_TYPOLOGY = {*fraud.RULE_COLUMNS, *fraud.TYPOLOGY_COLUMNS}

@@ -157,3 +157,5 @@ def test_a_curve_of_too_few_points_is_said_in_words(bundled: Bundled, tmp_path: 
     assert "within 1 time bin(s): too few for a curve over time" in page
     assert "need at least 3 periods of load; this run has 1" in page
     assert (tmp_path / "latency_distribution.png").exists()  # a distribution of 9 is drawn
+    assert pd.read_parquet(run / "settlement.parquet").cycle.nunique() == 1
+    assert not (tmp_path / "settlement.png").exists() and "One cycle: its positions" in page
