@@ -18,6 +18,7 @@ from upisim.runfolder import (
     BOOL,
     INT64,
     STRING,
+    TABLES,
     AccountRow,
     Column,
     EventRow,
@@ -86,6 +87,17 @@ class Run:
     transactions: pd.DataFrame
     events: pd.DataFrame
     money: pd.DataFrame
+
+    def table(self, stem: str) -> pd.DataFrame:
+        """Any table of the run folder by its file's stem (``upisim.runfolder.TABLES``: every
+        table a run may write, later ones included), with its documented columns; empty when
+        the run has no such file."""
+        if stem not in TABLES:
+            raise RunFolderError(f"no table {stem!r}: the tables are {', '.join(TABLES)}")
+        if stem in ("transactions", "events", "money"):
+            frame: pd.DataFrame = getattr(self, stem)
+            return frame
+        return read_parquet(self.path / f"{stem}.parquet", dtypes(TABLES[stem]), required=False)
 
     @cached_property
     def accounts(self) -> pd.DataFrame:

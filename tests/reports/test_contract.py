@@ -172,6 +172,7 @@ def test_the_quickstart_loads_every_table_it_has(documented, quickstart_run) -> 
     for stem in TABLES:
         frame: pd.DataFrame = getattr(run, stem)
         assert frame.columns.tolist() == [c.name for c in documented[stem]], stem
+        pd.testing.assert_frame_equal(run.table(stem), frame)  # by name: later tables too
         if not (quickstart_run / f"{stem}.parquet").exists():
             assert frame.empty, stem
     assert not (quickstart_run / "notifications.parquet").exists()
