@@ -117,7 +117,7 @@ def _summary(a: Run, b: Run, money: tuple[pd.DataFrame, pd.DataFrame], out: Outp
 
 def _figures(run: Run, money: pd.DataFrame) -> list[tuple[str, Any]]:
     """Headline figures, from summary.json where it has them, else from the tables."""
-    head = tables.headline(run.summary, run.transactions, money)
+    head = tables.headline(run.summary, run.transactions, money, results_only=True)
     return [
         (figure, value if value != "" else again)
         for figure, value, again in head[["figure", "value", "recomputed"]].itertuples(index=False)

@@ -403,11 +403,37 @@ def missing_figures(summary: Mapping[str, Any]) -> list[str]:
     return [key for key in CHECKED_FIGURES if summary.get(key) is None]
 
 
+# How long a run took and how it was run: summary.json keeps them in `timing` (runs made
+# before it, at the top level). Two runs of one seed differ in these and nothing else.
+TIMING_FIGURES = (
+    "build_seconds",
+    "wall_seconds",
+    "wrap_up_seconds",
+    "payments_per_wall_second",
+    "envelopes_per_wall_second",
+    "executor",
+    "pinned_cpu",
+)
+
+
+def results(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """`summary` without `timing` (nor, in a run made before it, the same figures at the
+    top level): what the run did, not how long it took to do it."""
+    return {k: v for k, v in summary.items() if k != "timing" and k not in TIMING_FIGURES}
+
+
 def headline(
-    summary: Mapping[str, Any], tx: pd.DataFrame, money_table: pd.DataFrame
+    summary: Mapping[str, Any],
+    tx: pd.DataFrame,
+    money_table: pd.DataFrame,
+    *,
+    results_only: bool = False,
 ) -> pd.DataFrame:
     """Headline figures from summary.json, each beside the same figure recomputed from
-    the tables where that is possible; `check` says whether exact counts agree."""
+    the tables where that is possible; `check` says whether exact counts agree.
+    `results_only` leaves out the wall-clock figures (`results`), as a comparison must."""
+    if results_only:
+        summary = results(summary)
     by_state = tx["state"].value_counts()
     latency = tx["latency_ms"].to_numpy(dtype=np.int64)
     recomputed: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pandas as pd
@@ -71,3 +72,26 @@ def test_payments_by_method_in_both_runs(comparison):
     assert methods.loc["UPI_PUSH", "difference"] == "-14"
     assert set(methods.drop(index="UPI_PUSH")["difference"]) == {"0"}
     assert len(methods) == 5
+
+
+def test_two_runs_that_differ_only_in_how_long_they_took_show_no_difference(
+    fixture_run, make_run, tmp_path
+):
+    b = make_run("slower")
+    summary = json.loads((b.path / "summary.json").read_text(encoding="utf-8"))
+    summary["timing"] = {
+        "build_seconds": 9.9, "wall_seconds": 60.0, "wrap_up_seconds": 3.0,
+        "payments_per_wall_second": 5.0, "envelopes_per_wall_second": 45.0,
+        "executor": "direct", "pinned_cpu": None,
+    }  # fmt: skip
+    # a run made before `timing` kept these at the top level
+    summary |= {"wall_seconds": 61.0, "executor": "direct", "payments_per_wall_second": 4.9}
+    (b.path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+    index = compare_runs(fixture_run.path, b.path, tmp_path)
+
+    head = csv(index, "compare_headline.csv")
+    assert not head["figure"].str.contains("seconds|executor|pinned_cpu|timing").any()
+    assert all(d == "" or float(d) == 0 for d in head["difference"])
+    assert {"payments_total", "latency_ms.p99", "fraud_flagged"} <= set(head["figure"])
+    assert "wall_seconds" not in index.read_text(encoding="utf-8")

@@ -314,3 +314,19 @@ def test_code_meanings_come_from_the_run_alone() -> None:
     assert plain.to_dict() == {"U86": "", "XX": "", "Z9": ""}
     assert not hasattr(tables, "CODE_MEANINGS")
     assert tables.code_meanings({"code_meanings": None}) == {}
+
+
+def test_results_only_headline_leaves_out_every_wall_clock_figure(fixture_run):
+    run = load_run(fixture_run.path)
+    money = tables.money_over_time(run.money, run.summary["money_start_paise"])
+    old_style = {**run.summary, "wall_seconds": 1.5, "executor": "pykka"}  # before `timing`
+
+    full = set(tables.headline(old_style, run.transactions, money)["figure"])
+    kept = set(tables.headline(old_style, run.transactions, money, results_only=True)["figure"])
+
+    # the single-run report's appendix still shows how long the run took
+    assert {"timing.wall_seconds", "timing.executor", "wall_seconds", "executor"} <= full
+    assert full - kept == {f"timing.{f}" for f in tables.TIMING_FIGURES} | {
+        "wall_seconds",
+        "executor",
+    }
