@@ -529,8 +529,14 @@ def runs_side_by_side(
             row += [*ranges[0], *ranges[1], _noise(diff, *ranges)]
         rows.append(row)
     names = list(key) if isinstance(key, tuple) else [key]
-    columns = [*names, "A", "B", "difference", *(SPREAD_COLUMNS if spread else [])]
-    return pd.DataFrame(rows, columns=columns)
+    numbers = ["A", "B", "difference", *(SPREAD_COLUMNS[:-1] if spread else [])]
+    columns = [*names, *numbers, *(["within noise"] if spread else [])]
+    # objects, so a count stays whole beside a mean (pandas would make both floats)
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    for column in columns:
+        if column not in numbers or all(isinstance(v, float) for v in frame[column]):
+            frame[column] = frame[column].infer_objects()
+    return frame
 
 
 def long_rows(frame: pd.DataFrame, key: str, measures: Sequence[str]) -> list[tuple[Any, Any]]:
@@ -559,7 +565,8 @@ def _pooled(values: list[Any], mean: bool, paise: bool) -> Any:
         return values[0]
     if mean and all(_is_number(v) for v in values):
         average = float(np.mean(values))
-        return round(average) if paise else average
+        whole = paise or (average.is_integer() and all(isinstance(v, int) for v in values))
+        return round(average) if whole else average
     shown = list(dict.fromkeys(str(v) for v in values))
     more = f" … ({len(shown)} values)" if len(shown) > _MAX_VALUES else ""
     return ", ".join(shown[:_MAX_VALUES]) + more
