@@ -16,7 +16,7 @@ from upisim.reports import compare_sections as sections
 from upisim.reports import fmt, tables
 from upisim.reports.html import Safe, banner, markup, page, section, table
 from upisim.reports.report import REPORT_COLUMNS, Output
-from upisim.reports.run import Run, load_run
+from upisim.reports.run import Run, RunFolderError, load_run
 from upisim.reports.sides import (
     RunDirs,
     Side,
@@ -92,7 +92,11 @@ def compare(run_a: RunDirs, run_b: RunDirs, out_dir: str | Path) -> Comparison:
 
 
 def _side(runs: RunDirs, label: str) -> Side:
-    loaded = tuple(load_run(p, transaction_columns=REPORT_COLUMNS) for p in folders(runs, label))
+    paths = folders(runs, label)
+    try:
+        loaded = tuple(load_run(p, transaction_columns=REPORT_COLUMNS) for p in paths)
+    except RunFolderError as error:  # say which side the folder was given for
+        raise RunFolderError(f"side {label}: {error}") from None
     money = tuple(
         tables.money_over_time(run.money, tables.start_paise(run.summary)) for run in loaded
     )
