@@ -134,6 +134,8 @@ def compare_latency_figure(a: Frames, b: Frames, names: tuple[str, str]) -> Figu
             )
     values = [f[f"p{p}_ms"].to_numpy(dtype=float) for f in (*a, *b) for p in PERCENTILES]
     _maybe_log(ax, np.concatenate(values) if values else np.array([]))
+    if ax.get_yscale() == "linear":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.milliseconds(v)))
     ax.set_ylabel("latency")
     ax.set_title("Latency percentiles over time")
     _legend_outside(ax, fontsize=8)
