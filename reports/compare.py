@@ -121,6 +121,7 @@ def _span(run: Run) -> int:
         run.summary,
         run.transactions["t_initiated_ms"],
         run.transactions["t_completed_ms"],
+        run.events["t_ms"],
         run.money["t_ms"],
     )
 

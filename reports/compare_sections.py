@@ -1,6 +1,6 @@
 """The comparison's sections after its Summary, in the single-run report's order: each
-computes the report's own table for every run (`tables`, `failures`, `banks`, `fraud`),
-pools them per side (`sides.pooled`) and draws both sides (`compare_plots`)."""
+computes the run report's own table for every run (`tables`, `failures`, `banks`,
+`fraud`), pools them per side (`sides.pooled`) and draws both sides (`compare_plots`)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,19 @@ from upisim.reports import banks, compare_plots, failures, fmt, fraud, tables
 from upisim.reports.html import Safe, markup, section
 from upisim.reports.report import Output
 from upisim.reports.run import Run
-from upisim.reports.sides import Side, both, per_side, pooled, share_points, shown, signed, zero
+from upisim.reports.sides import (
+    Side,
+    biggest,
+    both,
+    per_side,
+    pooled,
+    share_points,
+    shown,
+    signed,
+    zero,
+)
 
 Format = Callable[[Any], str]
-
-
-def _count(_: Any) -> Format:
-    return fmt.count
 
 
 def _share(_: Any) -> Format:
@@ -96,20 +102,15 @@ def outcomes(a: Side, b: Side, out: Output) -> Safe:
     def codes(run: Run) -> pd.DataFrame:
         return tables.outcomes(run.transactions, tables.code_meanings(run.summary))
 
-    def code_rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = codes(run)
-        return list(zip(frame["reason_code"], frame["payments"].tolist(), strict=True))
-
-    def decline_rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = tables.declines(run.transactions)
-        return list(zip(frame["label"], frame["share"].tolist(), strict=True))
-
-    by_code = pooled(a, b, code_rows, "reason_code", fill=zero)
-    declines = pooled(a, b, decline_rows, "outcome", fill=zero)
+    frames = both(a, b, codes)
+    by_code = pooled(frames, "reason_code", "payments", fill=zero)
+    declines = pooled(
+        both(a, b, lambda r: tables.declines(r.transactions)), "label", "share", fill=zero
+    ).rename(columns={"label": "outcome"})
     out.csv("compare_outcomes.csv", by_code)
     out.csv("compare_declines.csv", declines)
-    moved = by_code.iloc[by_code["difference"].abs().argmax()] if len(by_code) else None
-    if moved is None or moved["difference"] == 0:
+    moved = biggest(by_code)
+    if moved is None:
         key = Safe("Both sides have the same number of payments per reason code.")
     else:
         key = markup(
@@ -118,7 +119,6 @@ def outcomes(a: Side, b: Side, out: Output) -> Safe:
             fmt.count(moved["A"]),
             fmt.count(moved["B"]),
         )
-    frames = both(a, b, codes)
     fig = compare_plots.compare_bars_figure(
         *frames, "reason_code", [("payments", "Payments by reason code")], _names(a, b)
     )
@@ -137,20 +137,12 @@ def outcomes(a: Side, b: Side, out: Output) -> Safe:
 
 
 def failure_handling(a: Side, b: Side, out: Output) -> Safe:
-    def life(run: Run) -> pd.DataFrame:
-        return failures.lifecycle(run.transactions, run.events)
-
-    def figures(run: Run) -> list[tuple[Any, Any]]:
-        return list(failures.figures(run.transactions, run.events, run.summary).items())
-
-    paths = pooled(
-        a,
-        b,
-        lambda r: list(zip(life(r)["path"], life(r)["payments"].tolist(), strict=True)),
-        "path",
-    )
+    frames = both(a, b, lambda r: failures.lifecycle(r.transactions, r.events))
+    paths = pooled(frames, "path", "payments")
     paths = paths[(paths["A"] != 0) | (paths["B"] != 0)]
-    counts = pooled(a, b, figures, "figure")
+    counts = tables.runs_side_by_side(
+        *both(a, b, lambda r: list(failures.figures(r.transactions, r.events, r.summary).items()))
+    )
     out.csv("compare_lifecycle.csv", paths)
     out.csv("compare_failures.csv", counts)
     n = counts.set_index("figure")
@@ -158,7 +150,6 @@ def failure_handling(a: Side, b: Side, out: Output) -> Safe:
         "Timeouts: A {}, B {}; reversals: A {}, B {}; deemed approved: A {}, B {}.",
         *(fmt.count(n.loc[f, side]) for f in ("timeouts", "reversals", "deemed") for side in "AB"),
     )
-    frames = both(a, b, life)
     fig = compare_plots.compare_bars_figure(
         *frames, "path", [("payments", "The path each payment took")], _names(a, b)
     )
@@ -192,19 +183,12 @@ def _bank_format(key: Any) -> Format:
 
 
 def banks_section(a: Side, b: Side, out: Output) -> Safe:
-    def outcomes_of(run: Run) -> pd.DataFrame:
-        return banks.bank_outcomes(run.transactions, run.queues)
-
-    def rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = outcomes_of(run)
-        return tables.long_rows(frame, "bank", BANK_FIGURES) if len(frame) else []
-
-    by_bank = pooled(a, b, rows, ("bank", "figure"))
+    frames = both(a, b, lambda r: banks.bank_outcomes(r.transactions, r.queues))
+    by_bank = pooled(frames, "bank", BANK_FIGURES)
     out.csv("compare_banks.csv", by_bank)
     if by_bank.empty:
         return section("Banks", Safe("No payment reached a bank on either side."), [])
-    approved = by_bank[by_bank["figure"] == "success"]
-    moved = approved.iloc[approved["difference"].abs().argmax()]
+    moved = biggest(by_bank[by_bank["figure"] == "success"])
     key = markup(
         "Shares of the payments with a leg at each bank (as remitter or beneficiary, as the "
         "run report counts them). {}",
@@ -214,14 +198,13 @@ def banks_section(a: Side, b: Side, out: Output) -> Safe:
             fmt.share(moved["A"]),
             fmt.share(moved["B"]),
         )
-        if moved["difference"] != 0
-        else Safe("The approved share is the same at every bank."),
+        if moved is not None
+        else Safe("No bank of both sides has its approved share changed."),
     )
 
     def difference(k: Any) -> Format:
         return share_points if k[1] in dict(BANK_SHARES) else signed(_bank_format(k))
 
-    frames = both(a, b, outcomes_of)
     fig = compare_plots.compare_bars_figure(
         *frames, "bank", BANK_SHARES, _names(a, b), share=True, by_size=False
     )
@@ -241,22 +224,15 @@ def methods(a: Side, b: Side, out: Output) -> dict[str, Safe]:
     if not any("method" in r.transactions for s in (a, b) for r in s.runs):
         return {}
 
-    def by_method(run: Run) -> pd.DataFrame:
-        return tables.methods(run.transactions)
-
-    def rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = by_method(run)
-        return list(zip(frame["method"], frame["payments"].tolist(), strict=True))
-
-    counts = pooled(a, b, rows, "method", fill=zero)
+    frames = both(a, b, lambda r: tables.methods(r.transactions))
+    counts = pooled(frames, "method", "payments", fill=zero)
     out.csv("compare_methods.csv", counts)
     if counts.empty:
         return {title: section(title, Safe("No payments on either side."), [])}
-    used = [sorted({m for r in s.runs for m in by_method(r)["method"]}) for s in (a, b)]
+    used = [sorted({m for f in side for m in f["method"]}) for side in frames]
     key = markup(
         "Methods used: A {}; B {}.", ", ".join(used[0]) or "none", ", ".join(used[1]) or "none"
     )
-    frames = both(a, b, by_method)
     fig = compare_plots.compare_bars_figure(
         *frames, "method", [("payments", "Payments by method")], _names(a, b)
     )
@@ -267,11 +243,9 @@ def methods(a: Side, b: Side, out: Output) -> dict[str, Safe]:
 def rate_limits(a: Side, b: Side, bin_ms: int, end_ms: int, out: Output) -> Safe:
     title = "Rate-limit hits"
 
-    def rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = tables.rate_limit_windows(run.events)
-        return list(zip(frame["window"], frame["hits"].tolist(), strict=True))
-
-    windows = pooled(a, b, rows, "window", fill=zero)
+    windows = pooled(
+        both(a, b, lambda r: tables.rate_limit_windows(r.events)), "window", "hits", fill=zero
+    )
     out.csv("compare_rate_limits.csv", windows)
     if windows.empty:
         return section(title, Safe("No rate-limit hits on either side."), [])
@@ -324,26 +298,20 @@ def settlement(a: Side, b: Side, out: Output) -> dict[str, Safe]:
 
     def by_bank(run: Run) -> pd.DataFrame:
         caps = banks.net_debit_caps(run.scenario)
-        return banks.settlement_by_bank(run.settlement, run.transactions, caps)
+        frame = banks.settlement_by_bank(run.settlement, run.transactions, caps)
+        return frame.assign(net_debit=frame["largest_net_debit_paise"] / 100)  # rupees, drawn
 
-    def rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = by_bank(run)
-        return [(k, v) for k, v in tables.long_rows(frame, "bank", SETTLEMENT_FIGURES) if v == v]
-
-    table = pooled(a, b, rows, ("bank", "figure"))
+    frames = both(a, b, by_bank)
+    table = pooled(frames, "bank", SETTLEMENT_FIGURES)
     out.csv("compare_settlement.csv", table)
-    largest = both(a, b, lambda r: int(by_bank(r)["largest_net_debit_paise"].max()))
-    rupees = [[v / 100 for v in side] for side in largest]
+    largest = [
+        [float(f["largest_net_debit_paise"].max()) if len(f) else 0.0 for f in side]
+        for side in frames
+    ]
     key = markup(
         "The largest net debit of any bank at a cycle's close: A {}, B {}.",
-        *(per_side(side, lambda v: fmt.rupees(round(v * 100))) for side in rupees),
+        *(per_side(side, lambda v: fmt.rupees(round(v))) for side in largest),
     )
-
-    def in_rupees(run: Run) -> pd.DataFrame:
-        frame = by_bank(run)
-        return frame.assign(net_debit=frame["largest_net_debit_paise"] / 100)
-
-    frames = both(a, b, in_rupees)
     fig = compare_plots.compare_bars_figure(
         *frames,
         "bank",
@@ -376,11 +344,9 @@ def _fraud_format(key: Any) -> Format:
 
 
 def fraud_section(a: Side, b: Side, out: Output) -> Safe:
-    def rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = tables.fraud_by_rule(run.events)
-        return tables.long_rows(frame, "rule", [c for c in frame.columns if c != "rule"])
-
-    by_rule = pooled(a, b, rows, ("rule", "figure"), fill=zero)
+    frames = both(a, b, lambda r: tables.fraud_by_rule(r.events))
+    kinds = [c for f in (*frames[0], *frames[1]) for c in f.columns if c != "rule"]
+    by_rule = pooled(frames, "rule", list(dict.fromkeys(kinds)), fill=zero)
     out.csv("compare_fraud.csv", by_rule)
     truth = any(not r.fraud_truth.empty for s in (a, b) for r in s.runs)
     if by_rule.empty and not truth:
@@ -396,7 +362,6 @@ def fraud_section(a: Side, b: Side, out: Output) -> Safe:
     )
     body = []
     if not by_rule.empty:
-        frames = both(a, b, lambda r: tables.fraud_by_rule(r.events))
         fig = compare_plots.compare_bars_figure(
             *frames,
             "rule",
@@ -407,15 +372,14 @@ def fraud_section(a: Side, b: Side, out: Output) -> Safe:
         )
         body += [out.figure("compare_fraud.png", fig, "Fraud flags and declines by rule")]
         body += [shown(by_rule)]
-    if truth:  # scored against the ground truth
+    if truth:  # scored against the ground truth (a side's runs without it: no scores)
 
-        def scores(run: Run) -> list[tuple[Any, Any]]:
+        def scores(run: Run) -> pd.DataFrame:
             if run.fraud_truth.empty:
-                return []
-            frame = fraud.by_rule(run.transactions, run.fraud_truth)
-            return [(k, v) for k, v in tables.long_rows(frame, "rule", FRAUD_SCORES) if v == v]
+                return pd.DataFrame(columns=["rule", *FRAUD_SCORES])
+            return fraud.by_rule(run.transactions, run.fraud_truth)
 
-        scored = pooled(a, b, scores, ("rule", "figure"))
+        scored = pooled(both(a, b, scores), "rule", FRAUD_SCORES)
         out.csv("compare_fraud_scores.csv", scored)
         body += [
             Safe("<h3>Scored against the ground truth (rule <code>any</code>: every alert)</h3>"),
@@ -428,11 +392,8 @@ def collects(a: Side, b: Side, out: Output) -> dict[str, Safe]:
     """What became of collect requests on both sides; none when no run created one."""
     title = "Collect requests"
 
-    def rows(run: Run) -> list[tuple[Any, Any]]:
-        frame = tables.collects(run.transactions)
-        return list(zip(frame["outcome"], frame["collects"].tolist(), strict=True))
-
-    table = pooled(a, b, rows, "outcome", fill=zero)
+    frames = both(a, b, lambda r: tables.collects(r.transactions))
+    table = pooled(frames, "outcome", "collects", fill=zero)
     out.csv("compare_collects.csv", table)
     if not (table.set_index("outcome").loc["created", ["A", "B"]] != 0).any():
         return {}

@@ -64,15 +64,43 @@ def folders(runs: RunDirs, label: str) -> list[Path]:
 
 
 def pooled(
-    a: Side,
-    b: Side,
-    rows: Callable[[Run], Rows],
-    key: str | tuple[str, ...],
+    frames: tuple[Sequence[pd.DataFrame], Sequence[pd.DataFrame]],
+    key: str,
+    value: str | Sequence[str],
     *,
     fill: Callable[[Any], Any] | None = None,
 ) -> pd.DataFrame:
-    """`rows` of every run of both sides as one table (`tables.runs_side_by_side`)."""
-    return tables.runs_side_by_side(a.each(rows), b.each(rows), key, fill=fill)
+    """One per-`key` table of every run (side A's runs', side B's) as one table of both
+    sides (`tables.runs_side_by_side`): its `value` column, keyed by `key`; or its `value`
+    columns, a row for each key and column (`key`, "figure"). A value a run does not have
+    (NaN: no latency without a payment, no cap used without a cap) is left out of the
+    side's mean; a key a run lacks is `fill(key)` there, or left out."""
+
+    def rows(frame: pd.DataFrame) -> list[tuple[Any, Any]]:
+        if isinstance(value, str):
+            found = list(zip(frame[key], frame[value].tolist(), strict=True))
+        else:
+            found = tables.long_rows(frame, key, value)
+        return [(k, v) for k, v in found if not (v is None or v is pd.NA or v != v)]
+
+    return tables.runs_side_by_side(
+        [rows(f) for f in frames[0]],
+        [rows(f) for f in frames[1]],
+        key if isinstance(value, str) else (key, "figure"),
+        fill=fill,
+    )
+
+
+def biggest(frame: pd.DataFrame) -> pd.Series | None:
+    """The row of a pooled table with the largest difference (a number, not 0), if any."""
+    size = [abs(d) if _is_number(d) else 0 for d in frame["difference"]]
+    if not any(size):
+        return None
+    return frame.iloc[size.index(max(size))]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def zero(_: Any) -> int:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from tests.reports.fake_run import MALICIOUS_VPA
+from tests.reports.fake_run import MALICIOUS_VPA, TRANSACTIONS_SCHEMA
 from upisim.reports import compare_runs, tables
 from upisim.reports.compare import compare, differences, differences_table
 
@@ -180,3 +183,20 @@ def test_the_terminal_shows_the_biggest_relative_differences_first(several):
     assert [c.header for c in table.columns] == [
         "figure", "A (mean)", "B (mean)", "difference", "change", "noise?"]  # fmt: skip
     assert table.row_count == 4
+
+
+def test_a_bank_on_one_side_only_is_shown_not_subtracted(fixture_run, tmp_path):
+    b = tmp_path / "b"
+    shutil.copytree(fixture_run.path, b, ignore=shutil.ignore_patterns("report", "compare"))
+    tx = pq.read_table(b / "transactions.parquet").to_pandas()
+    tx[["payer_bank", "payee_bank"]] = tx[["payer_bank", "payee_bank"]].replace("SBI", "AXIS")
+    table = pa.Table.from_pandas(tx, schema=TRANSACTIONS_SCHEMA, preserve_index=False)
+    pq.write_table(table, b / "transactions.parquet")
+
+    index = compare_runs(fixture_run.path, b, tmp_path / "compare")
+
+    banks = csv(index, "compare_banks.csv").set_index(["bank", "figure"])
+    assert banks.loc[("AXIS", "success"), ["A", "difference"]].tolist() == ["", "changed"]
+    assert banks.loc[("SBI", "payments"), ["B", "difference"]].tolist() == ["", "changed"]
+    assert banks.loc[("HDFC", "success"), "difference"] == "0.0"
+    assert "No bank of both sides has its approved share changed." in index.read_text()
