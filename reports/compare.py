@@ -21,7 +21,9 @@ from upisim.reports.sides import (
     RunDirs,
     Side,
     beyond_noise,
+    cell,
     folders,
+    is_number,
     noise_note,
     several,
     shown,
@@ -220,7 +222,7 @@ def _summary(a: Side, b: Side, head: pd.DataFrame, out: Output) -> Safe:
             Safe("<h3>Scenario parameters</h3>"),
             table(
                 params,
-                {"A": _cell, "B": _cell, "difference": signed()},
+                {"A": cell, "B": cell, "difference": signed()},
                 classes=beyond_noise(params),
             ),
             Safe("<h3>Runs</h3>"),
@@ -230,23 +232,15 @@ def _summary(a: Side, b: Side, head: pd.DataFrame, out: Output) -> Safe:
     )
 
 
-def _cell(value: Any) -> str:
-    return fmt.count(value) if not isinstance(value, str) else value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 # -- the terminal -------------------------------------------------------------------------
 
 
 def differences(head: pd.DataFrame, limit: int = MAX_TERMINAL_ROWS) -> pd.DataFrame:
     """The headline figures that differ, biggest relative change (|B − A| / |A|) first (a
     change from 0 counts as the biggest), then those whose text changed; at most `limit`."""
-    numbers = head[[_is_number(d) and d != 0 for d in head["difference"]]]
+    numbers = head[[is_number(d) and d != 0 for d in head["difference"]]]
     relative = [
-        abs(d) / abs(va) if _is_number(va) and va != 0 else float("inf")
+        abs(d) / abs(va) if is_number(va) and va != 0 else float("inf")
         for va, d in zip(numbers["A"], numbers["difference"], strict=True)
     ]
     numbers = numbers.assign(change=relative).sort_values(
@@ -277,16 +271,18 @@ def differences_table(comparison: Comparison, limit: int = MAX_TERMINAL_ROWS) ->
     if many:
         out.add_column("noise?")
     for row in rows.to_dict("records"):
-        cells = [row["figure"], _cell(row["A"]), _cell(row["B"]), signed()(row["difference"])]
-        change = row["change"]
-        cells.append(
-            ""
-            if change != change
-            else "from 0"
-            if change == float("inf")
-            else f"{'+' if row['difference'] > 0 else '−'}{100 * change:.1f}%"
-        )
+        cells = [row["figure"], cell(row["A"]), cell(row["B"]), signed()(row["difference"])]
+        cells.append(_change(row["change"], row["difference"]))
         if many:
             cells.append({"yes": "within noise", "no": "beyond"}.get(row["within noise"], ""))
         out.add_row(*(escape(str(c)) for c in cells))
     return out
+
+
+def _change(relative: float, difference: Any) -> str:
+    """'+12.3%', 'from 0' (A was 0), or '' (text that changed)."""
+    if relative != relative:
+        return ""
+    if relative == float("inf"):
+        return "from 0"
+    return f"{'+' if difference > 0 else '−'}{100 * relative:.1f}%"

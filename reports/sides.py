@@ -16,7 +16,6 @@ from upisim.reports.html import Safe, markup, table
 from upisim.reports.run import Run, RunFolderError
 
 T = TypeVar("T")
-Rows = list[tuple[Any, Any]]
 #: one run folder, or several
 RunDirs = str | Path | Sequence[str | Path]
 
@@ -93,13 +92,14 @@ def pooled(
 
 def biggest(frame: pd.DataFrame) -> pd.Series | None:
     """The row of a pooled table with the largest difference (a number, not 0), if any."""
-    size = [abs(d) if _is_number(d) else 0 for d in frame["difference"]]
+    size = [abs(d) if is_number(d) else 0 for d in frame["difference"]]
     if not any(size):
         return None
     return frame.iloc[size.index(max(size))]
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A number, and not a bool (which Python counts as one)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -132,6 +132,7 @@ def beyond_noise(frame: pd.DataFrame) -> list[str]:
 
 
 def cell(value: Any) -> str:
+    """A count, or text as it is."""
     return fmt.count(value) if not isinstance(value, str) else value
 
 
