@@ -1,54 +1,121 @@
-"""Two runs side by side: headline figures, parameters, and overlaid plots in one page."""
+"""Runs side by side: side A against side B, each one run folder or several (the same
+scenario at several seeds), in one page of headline figures, parameters and overlaid
+plots; and the headline differences as a table for the terminal."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rich.markup import escape
+from rich.table import Table
 
-from upisim.reports import fmt, plots, tables
+from upisim.reports import compare_sections as sections
+from upisim.reports import fmt, tables
 from upisim.reports.html import Safe, banner, markup, page, section, table
 from upisim.reports.report import REPORT_COLUMNS, Output
-from upisim.reports.run import Run, load_run
+from upisim.reports.run import Run, RunFolderError, load_run
+from upisim.reports.sides import (
+    RunDirs,
+    Side,
+    beyond_noise,
+    cell,
+    folders,
+    is_number,
+    noise_note,
+    several,
+    shown,
+    signed,
+)
+
+#: figures that name a run rather than measure it: a side shows the values they take
+IDENTITIES = ("seed",)
+#: figure families of counts: a run without a key there counted none
+COUNTED = ("payments_by_", "events_by_kind.", "notifications.")
+MAX_TERMINAL_ROWS = 15
 
 
-def compare_runs(run_a: str | Path, run_b: str | Path, out_dir: str | Path) -> Path:
-    """Write `index.html` comparing run B with run A (differences are B − A), with its
-    PNGs and CSVs, into `out_dir`; return the HTML file's path."""
-    a = load_run(run_a, transaction_columns=REPORT_COLUMNS)
-    b = load_run(run_b, transaction_columns=REPORT_COLUMNS)
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """A comparison written: its page, the headline table (`compare_headline.csv`) and
+    the two sides."""
+
+    html: Path
+    headline: pd.DataFrame
+    a: Side
+    b: Side
+
+
+def compare_runs(run_a: RunDirs, run_b: RunDirs, out_dir: str | Path) -> Path:
+    """Write `index.html` comparing side B with side A (differences are B − A, of the
+    sides' means when a side has several runs), with its PNGs and CSVs, into `out_dir`;
+    return the HTML file's path. `run_a` and `run_b` are each a run folder or several."""
+    return compare(run_a, run_b, out_dir).html
+
+
+def compare(run_a: RunDirs, run_b: RunDirs, out_dir: str | Path) -> Comparison:
+    """`compare_runs`, returning the headline table and the sides with the page."""
+    a, b = (_side(runs, label) for runs, label in ((run_a, "A"), (run_b, "B")))
     out = Output(Path(out_dir))
     out.folder.mkdir(parents=True, exist_ok=True)
-    names = (f"A: {a.path.resolve().name}", f"B: {b.path.resolve().name}")
-    end_ms = max(_span(a), _span(b))
+    end_ms = max(_span(run) for side in (a, b) for run in side.runs)
     bin_ms = tables.bin_ms_for(end_ms)
-    money = (
-        tables.money_over_time(a.money, tables.start_paise(a.summary)),
-        tables.money_over_time(b.money, tables.start_paise(b.summary)),
-    )
-    sections = {
-        "Summary": _summary(a, b, money, out),
-        "Throughput": _throughput(a, b, bin_ms, end_ms, names, out),
-        "Latency": _latency(a, b, bin_ms, names, out),
-        "Outcomes": _outcomes(a, b, names, out),
-        **_methods(a, b, names, out),
-        "Balance conservation": _money(money, names, out),
+    head = headline(a, b)
+    body = {
+        "Summary": _summary(a, b, head, out),
+        "Throughput": sections.throughput(a, b, bin_ms, end_ms, out),
+        "Latency": sections.latency(a, b, bin_ms, out),
+        "Outcomes": sections.outcomes(a, b, out),
+        "Failure handling": sections.failure_handling(a, b, out),
+        "Banks": sections.banks_section(a, b, out),
+        **sections.methods(a, b, out),
+        "Rate-limit hits": sections.rate_limits(a, b, bin_ms, end_ms, out),
+        "Balance conservation": sections.money(a, b, out),
+        **sections.settlement(a, b, out),
+        "Fraud": sections.fraud_section(a, b, out),
+        **sections.collects(a, b, out),
     }
+    for stale in out.folder.glob("compare_*"):  # an earlier comparison's, not this one's
+        if stale.name not in out.written:
+            stale.unlink()
     target = out.folder / "index.html"
     subtitle = markup(
-        "{} vs {} · differences are B − A · time bins of {}",
-        a.path.resolve(),
-        b.path.resolve(),
+        "{} vs {} · differences are B − A{} · time bins of {}",
+        _where(a),
+        _where(b),
+        " (of the means)" if several(a, b) else "",
         fmt.seconds_label(bin_ms),
     )
     title = f"upisim comparison: {_name(a)} vs {_name(b)}"
-    target.write_text(page(title, subtitle, _banner(a, b, money), sections), encoding="utf-8")
-    return target
+    target.write_text(page(title, subtitle, _banner(a, b), body), encoding="utf-8")
+    return Comparison(target, head, a, b)
 
 
-def _name(run: Run) -> str:
-    return str(run.summary.get("scenario") or run.scenario.get("name") or run.path.name)
+def _side(runs: RunDirs, label: str) -> Side:
+    paths = folders(runs, label)
+    try:
+        loaded = tuple(load_run(p, transaction_columns=REPORT_COLUMNS) for p in paths)
+    except RunFolderError as error:  # say which side the folder was given for
+        raise RunFolderError(f"side {label}: {error}") from None
+    money = tuple(
+        tables.money_over_time(run.money, tables.start_paise(run.summary)) for run in loaded
+    )
+    return Side(label, loaded, money)
+
+
+def _where(side: Side) -> str:
+    first = side.runs[0].path.resolve()
+    return str(first) if len(side.runs) == 1 else f"{first} and {len(side.runs) - 1} more"
+
+
+def _name(side: Side) -> str:
+    names = dict.fromkeys(
+        str(run.summary.get("scenario") or run.scenario.get("name") or run.path.name)
+        for run in side.runs
+    )
+    return " / ".join(names)
 
 
 def _span(run: Run) -> int:
@@ -56,21 +123,24 @@ def _span(run: Run) -> int:
         run.summary,
         run.transactions["t_initiated_ms"],
         run.transactions["t_completed_ms"],
+        run.events["t_ms"],
         run.money["t_ms"],
     )
 
 
-def _banner(a: Run, b: Run, money: tuple[pd.DataFrame, pd.DataFrame]) -> Safe:
+def _banner(a: Side, b: Side) -> Safe:
     failed = [
-        label
-        for label, run, m in (("A", a, money[0]), ("B", b, money[1]))
-        if run.summary.get("ok") is False or tables.max_deviation(m)
+        side.run_label(run)
+        for side in (a, b)
+        for run, money in zip(side.runs, side.money, strict=True)
+        if run.summary.get("ok") is False or tables.max_deviation(money)
     ]
     if failed:
         return banner(False, markup("Invariant check failed in run {}.", " and ".join(failed)))
     incomplete = [
-        f"{label}'s summary.json lacks {', '.join(missing)}"
-        for label, run in (("A", a), ("B", b))
+        f"{side.run_label(run)}'s summary.json lacks {', '.join(missing)}"
+        for side in (a, b)
+        for run in side.runs
         if (missing := tables.missing_figures(run.summary))
     ]
     if incomplete:
@@ -80,204 +150,139 @@ def _banner(a: Run, b: Run, money: tuple[pd.DataFrame, pd.DataFrame]) -> Safe:
                 "Summary incomplete: {}; the checks cannot be confirmed.", "; ".join(incomplete)
             ),
         )
-    return banner(True, Safe("Both runs held every invariant."))
+    every = "Both runs" if not several(a, b) else "Every run of both sides"
+    return banner(True, Safe(f"{every} held every invariant."))
 
 
-def _summary(a: Run, b: Run, money: tuple[pd.DataFrame, pd.DataFrame], out: Output) -> Safe:
-    head = tables.side_by_side(_figures(a, money[0]), _figures(b, money[1]))
-    params = tables.side_by_side(
-        tables.flatten(a.scenario), tables.flatten(b.scenario), key="parameter"
+# -- summary ------------------------------------------------------------------------------
+
+
+def headline(a: Side, b: Side) -> pd.DataFrame:
+    """Every result figure of summary.json (no `timing`), each side's beside the other's."""
+
+    def fill(figure: Any) -> Any:
+        return 0 if str(figure).startswith(COUNTED) else ""
+
+    def figures(side: Side) -> list[list[tuple[Any, Any]]]:
+        return [_figures(run, money) for run, money in zip(side.runs, side.money, strict=True)]
+
+    return tables.runs_side_by_side(figures(a), figures(b), fill=fill)
+
+
+def _figures(run: Run, money: pd.DataFrame) -> list[tuple[Any, Any]]:
+    """Headline figures, from summary.json where it has them, else from the tables."""
+    head = tables.headline(run.summary, run.transactions, money, results_only=True)
+    rows = head[["figure", "value", "recomputed"]].itertuples(index=False)
+    return [
+        (figure, str(value) if figure in IDENTITIES else value)
+        for figure, value in ((f, v if v != "" else again) for f, v, again in rows)
+    ]
+
+
+def _summary(a: Side, b: Side, head: pd.DataFrame, out: Output) -> Safe:
+    params = tables.runs_side_by_side(
+        a.each(lambda r: tables.flatten(r.scenario)),
+        b.each(lambda r: tables.flatten(r.scenario)),
+        key="parameter",
+        mean=False,
     )
     out.csv("compare_headline.csv", head)
     out.csv("compare_scenario.csv", params)
-    changed = params[[c == "changed" for c in _changed(params)]]
+    changed = params[[c == "changed" for c in beyond_noise(params)]]
     if changed.empty:
-        key = Safe("The two scenarios have the same parameters.")
+        key = Safe("The two sides' scenarios have the same parameters.")
     else:
-        shown = "; ".join(
+        listed = "; ".join(
             f"{p}: {va} → {vb}" for p, va, vb, _ in changed.head(5).itertuples(index=False)
         )
         more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
-        key = markup("{} parameter(s) differ: {}{}.", len(changed), shown, more)
-    formats = {"A": _cell, "B": _cell, "difference": _signed}
+        key = markup("{} parameter(s) differ: {}{}.", len(changed), listed, more)
+    runs = pd.DataFrame(
+        [
+            (
+                side.label,
+                run.path.resolve().name,
+                run.summary.get("seed", ""),
+                len(run.transactions),
+            )
+            for side in (a, b)
+            for run in side.runs
+        ],
+        columns=["side", "run folder", "seed", "payments"],
+    )
     return section(
         "Summary",
         key,
         [
+            noise_note(a, b),
             Safe('<div class="cols"><div>'),
             Safe("<h3>Headline figures</h3>"),
-            table(head, formats, classes=_changed(head)),
+            shown(head),
             Safe("</div><div>"),
             Safe("<h3>Scenario parameters</h3>"),
-            table(params, formats, classes=_changed(params)),
+            table(
+                params,
+                {"A": cell, "B": cell, "difference": signed()},
+                classes=beyond_noise(params),
+            ),
+            Safe("<h3>Runs</h3>"),
+            table(runs, {"seed": str}),
             Safe("</div></div>"),
         ],
     )
 
 
-def _figures(run: Run, money: pd.DataFrame) -> list[tuple[str, Any]]:
-    """Headline figures, from summary.json where it has them, else from the tables."""
-    head = tables.headline(run.summary, run.transactions, money)
-    return [
-        (figure, value if value != "" else again)
-        for figure, value, again in head[["figure", "value", "recomputed"]].itertuples(index=False)
+# -- the terminal -------------------------------------------------------------------------
+
+
+def differences(head: pd.DataFrame, limit: int = MAX_TERMINAL_ROWS) -> pd.DataFrame:
+    """The headline figures that differ, biggest relative change (|B − A| / |A|) first (a
+    change from 0 counts as the biggest), then those whose text changed; at most `limit`."""
+    numbers = head[[is_number(d) and d != 0 for d in head["difference"]]]
+    relative = [
+        abs(d) / abs(va) if is_number(va) and va != 0 else float("inf")
+        for va, d in zip(numbers["A"], numbers["difference"], strict=True)
     ]
-
-
-def _changed(frame: pd.DataFrame) -> list[str]:
-    return ["changed" if d not in ("", 0) else "" for d in frame["difference"]]
-
-
-def _cell(value: Any) -> str:
-    return fmt.count(value) if not isinstance(value, str) else value
-
-
-def _signed(value: Any) -> str:
-    if isinstance(value, str | bool):
-        return str(value)
-    return "0" if value == 0 else ("+" if value > 0 else "−") + fmt.count(abs(value))
-
-
-def _throughput(
-    a: Run, b: Run, bin_ms: int, end_ms: int, names: tuple[str, str], out: Output
-) -> Safe:
-    tp_a = tables.throughput(a.transactions, bin_ms, end_ms)
-    tp_b = tables.throughput(b.transactions, bin_ms, end_ms)
-    both = pd.DataFrame(
-        {
-            "t_s": tp_a["t_s"],
-            "offered_a": tp_a["offered"],
-            "offered_b": tp_b["offered"],
-            "completed_a": tp_a["completed"],
-            "completed_b": tp_b["completed"],
-        }
+    numbers = numbers.assign(change=relative).sort_values(
+        ["change", "figure"], ascending=[False, True], kind="stable"
     )
-    out.csv("compare_throughput.csv", both)
-    per_second = 1000 / bin_ms
-    key = markup(
-        "Peak completed per second: A {}, B {}.",
-        f"{tp_a['completed'].max() * per_second:,.1f}",
-        f"{tp_b['completed'].max() * per_second:,.1f}",
-    )
-    fig = plots.compare_throughput_figure(tp_a, tp_b, bin_ms, names)
-    return section(
-        "Throughput",
-        key,
-        [
-            out.figure("compare_throughput.png", fig, "Throughput of both runs"),
-        ],
-    )
+    texts = head[head["difference"] == "changed"].assign(change=float("nan"))
+    return pd.concat([numbers, texts]).head(limit).reset_index(drop=True)
 
 
-def _latency(a: Run, b: Run, bin_ms: int, names: tuple[str, str], out: Output) -> Safe:
-    lat_a = tables.latency_over_time(a.transactions, bin_ms)
-    lat_b = tables.latency_over_time(b.transactions, bin_ms)
-    stages = pd.merge(
-        tables.stage_latencies(a.transactions),
-        tables.stage_latencies(b.transactions),
-        on="stage",
-        suffixes=("_a", "_b"),
+def differences_table(comparison: Comparison, limit: int = MAX_TERMINAL_ROWS) -> Table:
+    """The headline differences for the terminal: figure, A, B, difference, the relative
+    change and, with several runs a side, whether the difference is within noise."""
+    head = comparison.headline
+    rows = differences(head, limit)
+    n = len(differences(head, len(head)))
+    many = several(comparison.a, comparison.b)
+    title = (
+        f"headline figures that differ ({n}; the {len(rows)} biggest relative changes)"
+        if n > len(rows)
+        else f"headline figures that differ ({n})"
     )
-    out.csv("compare_latency_stages.csv", stages)
-    whole = tables.stage(stages)
-    key = markup(
-        "End-to-end p99: A {}, B {} (p50: A {}, B {}).",
-        fmt.milliseconds(whole["p99_ms_a"]),
-        fmt.milliseconds(whole["p99_ms_b"]),
-        fmt.milliseconds(whole["p50_ms_a"]),
-        fmt.milliseconds(whole["p50_ms_b"]),
-    )
-    fig = plots.compare_latency_figure(lat_a, lat_b, names)
-    return section(
-        "Latency",
-        key,
-        [
-            out.figure("compare_latency.png", fig, "Latency percentiles of both runs"),
-        ],
-    )
+    out = Table(title=title, title_justify="left")
+    out.add_column("figure")
+    for side in ("A", "B"):
+        out.add_column(side + (" (mean)" if many else ""), justify="right")
+    out.add_column("difference", justify="right")
+    out.add_column("change", justify="right")
+    if many:
+        out.add_column("noise?")
+    for row in rows.to_dict("records"):
+        cells = [row["figure"], cell(row["A"]), cell(row["B"]), signed()(row["difference"])]
+        cells.append(_change(row["change"], row["difference"]))
+        if many:
+            cells.append({"yes": "within noise", "no": "beyond"}.get(row["within noise"], ""))
+        out.add_row(*(escape(str(c)) for c in cells))
+    return out
 
 
-def _payments_side_by_side(a: pd.DataFrame, b: pd.DataFrame, key: str) -> pd.DataFrame:
-    """Payments per ``key`` in run A and run B (0 where a run has none), and B - A."""
-    both = tables.side_by_side(
-        list(zip(a[key], a["payments"], strict=True)),
-        list(zip(b[key], b["payments"], strict=True)),
-        key=key,
-    )
-    both[["A", "B"]] = both[["A", "B"]].replace("", 0)
-    both["difference"] = both["B"] - both["A"]
-    return both
-
-
-def _outcomes(a: Run, b: Run, names: tuple[str, str], out: Output) -> Safe:
-    out_a = tables.outcomes(a.transactions, tables.code_meanings(a.summary))
-    out_b = tables.outcomes(b.transactions, tables.code_meanings(b.summary))
-    codes = _payments_side_by_side(out_a, out_b, "reason_code")
-    out.csv("compare_outcomes.csv", codes)
-    moved = codes.iloc[codes["difference"].abs().argmax()] if len(codes) else None
-    if moved is None or moved["difference"] == 0:
-        key = Safe("Both runs have the same number of payments per reason code.")
-    else:
-        key = markup(
-            "The biggest change is in code {}: {} (A) → {} (B).",
-            moved["reason_code"],
-            fmt.count(int(moved["A"])),
-            fmt.count(int(moved["B"])),
-        )
-    fig = plots.compare_outcomes_figure(out_a, out_b, names)
-    return section(
-        "Outcomes",
-        key,
-        [
-            out.figure("compare_outcomes.png", fig, "Payments by reason code in both runs"),
-            table(codes, {"difference": _signed}, classes=_changed(codes)),
-        ],
-    )
-
-
-def _methods(a: Run, b: Run, names: tuple[str, str], out: Output) -> dict[str, Safe]:
-    """Payments per method in both runs; none when neither run's rows carry a method."""
-    title = "Payment methods"
-    if "method" not in a.transactions and "method" not in b.transactions:
-        return {}
-    by_a, by_b = tables.methods(a.transactions), tables.methods(b.transactions)
-    counts = _payments_side_by_side(by_a, by_b, "method")
-    out.csv("compare_methods.csv", counts)
-    if counts.empty:
-        return {title: section(title, Safe("No payments in either run."), [])}
-    key = markup(
-        "Methods used: A {}; B {}.",
-        ", ".join(by_a["method"]) or "none",
-        ", ".join(by_b["method"]) or "none",
-    )
-    fig = plots.compare_methods_figure(counts, names)
-    return {
-        title: section(
-            title,
-            key,
-            [
-                out.figure("compare_methods.png", fig, "Payments by method in both runs"),
-                table(counts, {"difference": _signed}, classes=_changed(counts)),
-            ],
-        )
-    }
-
-
-def _money(money: tuple[pd.DataFrame, pd.DataFrame], names: tuple[str, str], out: Output) -> Safe:
-    title = "Balance conservation"
-    if money[0].empty and money[1].empty:
-        return section(title, Safe("No money samples in either run."), [])
-    deviations = [tables.max_deviation(m) for m in money]
-    key = markup(
-        'Largest deviation of total money: A <span class="{}">{}</span>, '
-        'B <span class="{}">{}</span> paise.',
-        *(item for d in deviations for item in ("bad" if d else "good", fmt.count(d or 0))),
-    )
-    fig = plots.compare_money_figure(money[0], money[1], names)
-    return section(
-        title,
-        key,
-        [
-            out.figure("compare_money.png", fig, "Money in flight and deviation in both runs"),
-        ],
-    )
+def _change(relative: float, difference: Any) -> str:
+    """'+12.3%', 'from 0' (A was 0), or '' (text that changed)."""
+    if relative != relative:
+        return ""
+    if relative == float("inf"):
+        return "from 0"
+    return f"{'+' if difference > 0 else '−'}{100 * relative:.1f}%"

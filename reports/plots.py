@@ -44,7 +44,6 @@ STATE_COLOURS = {
 }
 DECLINE_COLOURS = {"": "#2e7d32", "BD": "#ef6c00", "TD": "#c62828"}
 PERCENTILE_COLOURS = {50: "#1565c0", 95: "#ef6c00", 99: "#c62828"}
-RUN_STYLES = ("-", "--")
 CYCLE = ("#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#6d4c41", "#ad1457")
 STYLE: dict[Any, Any] = {
     # Names and VPAs come from the run: never let a "$" start mathtext.
@@ -607,125 +606,6 @@ def collects_figure(table: pd.DataFrame) -> Figure:
     ax.set_xlabel("collect requests")
     ax.grid(axis="y", visible=False)
     ax.set_title("Collect requests")
-    return fig
-
-
-# -- two runs ---------------------------------------------------------------------------
-
-
-@_styled
-def compare_throughput_figure(
-    a: pd.DataFrame, b: pd.DataFrame, bin_ms: int, names: tuple[str, str]
-) -> Figure:
-    """Completed (and offered, thin) payments per second of two runs on one axis."""
-    fig, axes = _figure(4.0)
-    ax = axes[0, 0]
-    per_second = 1000 / bin_ms
-    for table, other, name, line in zip((a, b), (b, a), names, RUN_STYLES, strict=True):
-        x = _time_axis(ax, table["t_s"], other["t_s"])
-        ax.plot(
-            x,
-            table["completed"] * per_second,
-            linestyle=line,
-            color="#1565c0",
-            label=f"{short(name)} completed",
-        )
-        ax.plot(
-            x,
-            table["offered"] * per_second,
-            linestyle=line,
-            color="grey",
-            linewidth=0.8,
-            label=f"{short(name)} offered",
-        )
-    ax.set_ylabel(f"payments per second ({fmt.seconds_label(bin_ms)} bins)")
-    ax.set_ylim(bottom=0)
-    ax.set_title("Throughput")
-    _legend_outside(ax)
-    return fig
-
-
-@_styled
-def compare_latency_figure(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> Figure:
-    """p50/p95/p99 latency over time of two runs (A solid, B dashed)."""
-    fig, axes = _figure(4.0)
-    ax = axes[0, 0]
-    values = []
-    for table, other, name, line in zip((a, b), (b, a), names, RUN_STYLES, strict=True):
-        x = _time_axis(ax, table["t_s"], other["t_s"])
-        for p in PERCENTILES:
-            ax.plot(
-                x,
-                table[f"p{p}_ms"],
-                linestyle=line,
-                color=PERCENTILE_COLOURS[p],
-                label=f"{short(name)} p{p}",
-            )
-            values.append(table[f"p{p}_ms"].to_numpy(dtype=float))
-    _maybe_log(ax, np.concatenate(values) if values else np.array([]))
-    ax.set_ylabel("latency")
-    ax.set_title("Latency percentiles over time")
-    _legend_outside(ax, fontsize=8)
-    return fig
-
-
-@_styled
-def compare_outcomes_figure(
-    a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str], top: int = 15
-) -> Figure:
-    """Payments per reason code in two runs, side by side."""
-    both = pd.merge(
-        a[["reason_code", "payments"]],
-        b[["reason_code", "payments"]],
-        on="reason_code",
-        how="outer",
-        suffixes=("_a", "_b"),
-    ).fillna(0)
-    both["most"] = both[["payments_a", "payments_b"]].max(axis=1)
-    both = both.sort_values(["most", "reason_code"], ascending=[False, True]).head(top)
-    return _paired_bars(both, "reason_code", names, "Payments by reason code")
-
-
-@_styled
-def compare_methods_figure(methods: pd.DataFrame, names: tuple[str, str]) -> Figure:
-    """Payments per method in two runs, side by side; `methods` has `method`, `A`, `B`."""
-    both = methods.rename(columns={"A": "payments_a", "B": "payments_b"})
-    return _paired_bars(both, "method", names, "Payments by method")
-
-
-def _paired_bars(both: pd.DataFrame, key: str, names: tuple[str, str], title: str) -> Figure:
-    """Horizontal bars of `payments_a` and `payments_b` per `key`, first row on top."""
-    fig, axes = _figure(max(3.0, 0.35 * len(both) + 1.2))
-    ax = axes[0, 0]
-    y = np.arange(len(both))[::-1]
-    ax.barh(y + 0.2, both["payments_a"], height=0.4, color="#1565c0", label=short(names[0]))
-    ax.barh(y - 0.2, both["payments_b"], height=0.4, color="#ef6c00", label=short(names[1]))
-    ax.set_yticks(y, [short(c) for c in both[key]])
-    ax.set_xlabel("payments")
-    ax.grid(axis="y", visible=False)
-    ax.set_title(title)
-    ax.legend(loc="lower right")
-    return fig
-
-
-@_styled
-def compare_money_figure(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> Figure:
-    """Money in flight and deviation from the starting total of two runs."""
-    fig, axes = _figure(5.0, nrows=2, sharex=True)
-    flight_ax, dev_ax = axes[:, 0]
-    for table, other, name, line in zip((a, b), (b, a), names, RUN_STYLES, strict=True):
-        x = _time_axis(dev_ax, table["t_ms"] / 1000, other["t_ms"] / 1000)
-        flight_ax.plot(x, table["in_flight_paise"] / 100, linestyle=line, label=short(name))
-        dev_ax.plot(x, table["deviation_paise"], linestyle=line, label=short(name))
-    flight_ax.set_title("Money in flight")
-    _rupee_axis(flight_ax)
-    dev_ax.set_title("Deviation of total money from the start (0 when conserved)")
-    dev_ax.set_ylabel("paise")
-    low, high = dev_ax.get_ylim()
-    dev_ax.set_ylim(min(low, -1), max(high, 1))  # whole paise, even when all zero
-    dev_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in (flight_ax, dev_ax):
-        _legend_outside(ax)
     return fig
 
 

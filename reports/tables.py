@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -436,11 +436,37 @@ def missing_figures(summary: Mapping[str, Any]) -> list[str]:
     return [key for key in CHECKED_FIGURES if summary.get(key) is None]
 
 
+# How long a run took and how it was run: summary.json keeps them in `timing` (runs made
+# before it, at the top level). Two runs of one seed differ in these and nothing else.
+TIMING_FIGURES = (
+    "build_seconds",
+    "wall_seconds",
+    "wrap_up_seconds",
+    "payments_per_wall_second",
+    "envelopes_per_wall_second",
+    "executor",
+    "pinned_cpu",
+)
+
+
+def results(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """`summary` without `timing` (nor, in a run made before it, the same figures at the
+    top level): what the run did, not how long it took to do it."""
+    return {k: v for k, v in summary.items() if k != "timing" and k not in TIMING_FIGURES}
+
+
 def headline(
-    summary: Mapping[str, Any], tx: pd.DataFrame, money_table: pd.DataFrame
+    summary: Mapping[str, Any],
+    tx: pd.DataFrame,
+    money_table: pd.DataFrame,
+    *,
+    results_only: bool = False,
 ) -> pd.DataFrame:
     """Headline figures from summary.json, each beside the same figure recomputed from
-    the tables where that is possible; `check` says whether exact counts agree."""
+    the tables where that is possible; `check` says whether exact counts agree.
+    `results_only` leaves out the wall-clock figures (`results`), as a comparison must."""
+    if results_only:
+        summary = results(summary)
     by_state = tx["state"].value_counts()
     latency = tx["latency_ms"].to_numpy(dtype=np.int64)
     recomputed: dict[str, Any] = {
@@ -491,6 +517,104 @@ def side_by_side(
         va, vb = values_a.get(k, ""), values_b.get(k, "")
         rows.append((k, va, vb, difference(va, vb)))
     return pd.DataFrame(rows, columns=[key, "A", "B", "difference"])
+
+
+#: how a comparison of several runs a side calls a difference noise (README, the page)
+NOISE_RULE = (
+    "a difference is within noise when the two sides' ranges (lowest to highest value "
+    "over their runs) overlap"
+)
+SPREAD_COLUMNS = ["A min", "A max", "B min", "B max", "within noise"]
+_MAX_VALUES = 5
+
+
+def runs_side_by_side(
+    a: Sequence[Sequence[tuple[Any, Any]]],
+    b: Sequence[Sequence[tuple[Any, Any]]],
+    key: str | tuple[str, ...] = "figure",
+    *,
+    fill: Callable[[Any], Any] | None = None,
+    mean: bool = True,
+) -> pd.DataFrame:
+    """Several runs a side, each run's (key, value) rows, as `key, A, B, difference`: each
+    side's value is the mean over its runs (`mean`; integer paise stay whole), or, when its
+    runs disagree and `mean` is false or the values are not numbers, the values they
+    take; `difference` is B − A as `difference` says. When either side has several runs
+    (and `mean`), `A min` … `B max` give each side's range and `within noise` says "yes"
+    or "no" for a difference (`NOISE_RULE`).
+
+    A run lacking a key has the value `fill(key)` (say 0 for a count) or, without `fill`,
+    is left out of that key's mean. A tuple `key` names one column per part of a key."""
+    sides = [[dict(run) for run in side] for side in (a, b)]
+    keys = list(dict.fromkeys(k for side in sides for run in side for k in run))
+    spread = mean and max(len(a), len(b)) > 1
+    rows = []
+    for k in keys:
+        values = [
+            [run[k] if k in run else (fill(k) if fill else "") for run in side] for side in sides
+        ]
+        values = [[v for v in side if not _is_blank(v)] for side in values]
+        va, vb = (_pooled(side, mean, _is_paise(k)) for side in values)
+        diff = difference(va, vb)
+        row = [*(k if isinstance(key, tuple) else (k,)), va, vb, diff]
+        if spread:
+            ranges = [_range(side) for side in values]
+            row += [*ranges[0], *ranges[1], _noise(diff, *ranges)]
+        rows.append(row)
+    names = list(key) if isinstance(key, tuple) else [key]
+    numbers = ["A", "B", "difference", *(SPREAD_COLUMNS[:-1] if spread else [])]
+    columns = [*names, *numbers, *(["within noise"] if spread else [])]
+    # objects, so a count stays whole beside a mean (pandas would make both floats)
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    for column in columns:
+        if column not in numbers or all(isinstance(v, float) for v in frame[column]):
+            frame[column] = frame[column].infer_objects()
+    return frame
+
+
+def long_rows(frame: pd.DataFrame, key: str, measures: Sequence[str]) -> list[tuple[Any, Any]]:
+    """A per-`key` table's `measures` as ((key, measure), value) rows, for
+    `runs_side_by_side` with a two-part key; numpy numbers become Python ones."""
+    return [((row[key], m), _plain(row[m])) for row in frame.to_dict("records") for m in measures]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _is_blank(value: Any) -> bool:
+    return isinstance(value, str) and value == ""
+
+
+def _is_paise(key: Any) -> bool:
+    last = key[-1] if isinstance(key, tuple) else key
+    return str(last).endswith("_paise")
+
+
+def _pooled(values: list[Any], mean: bool, paise: bool) -> Any:
+    if not values:
+        return ""
+    if all(v == values[0] for v in values[1:]):
+        return values[0]
+    if mean and all(_is_number(v) for v in values):
+        average = float(np.mean(values))
+        whole = paise or (average.is_integer() and all(isinstance(v, int) for v in values))
+        return round(average) if whole else average
+    shown = list(dict.fromkeys(str(v) for v in values))
+    more = f" … ({len(shown)} values)" if len(shown) > _MAX_VALUES else ""
+    return ", ".join(shown[:_MAX_VALUES]) + more
+
+
+def _range(values: list[Any]) -> tuple[Any, Any]:
+    if not values or not all(_is_number(v) for v in values):
+        return ("", "")
+    return (min(values), max(values))
+
+
+def _noise(diff: Any, a: tuple[Any, Any], b: tuple[Any, Any]) -> str:
+    if not _is_number(diff) or diff == 0 or "" in (*a, *b):
+        return ""
+    return "yes" if max(a[0], b[0]) <= min(a[1], b[1]) else "no"
 
 
 def difference(a: Any, b: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
 from upisim.reports import export, trace
-from upisim.scenarios import chaos, sweep
+from upisim.scenarios import chaos, compare, sweep
 from upisim.scenarios.folders import default_out_dir, output_folder, run_folder
 
 if TYPE_CHECKING:
@@ -176,16 +175,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from upisim.reports import compare_runs
-
-    out_dir = Path(args.out) if args.out else Path(args.run_b) / "compare"
-    with output_folder(out_dir, "--out") if args.out else contextlib.nullcontext():
-        html = compare_runs(Path(args.run_a), Path(args.run_b), out_dir)
-    out.print(f"comparison: {escape(str(html))}")
-    return 0
-
-
 def cmd_statement(args: argparse.Namespace) -> int:
     from upisim.reports import card_statement, statement
     from upisim.reports.spreadsheet import spreadsheet_safe
@@ -296,11 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="report folder (default: RUN_DIR/report)")
     report.set_defaults(func=cmd_report)
 
-    compare = sub.add_parser("compare", help="put two runs side by side")
-    compare.add_argument("run_a")
-    compare.add_argument("run_b")
-    compare.add_argument("--out", help="folder for the comparison (default: RUN_B/compare)")
-    compare.set_defaults(func=cmd_compare)
+    compare.add_parser(sub)
 
     bench = sub.add_parser("bench", help="measure payments per wall second and peak memory")
     bench.add_argument(

@@ -14,7 +14,7 @@ from upisim.reports import build_report
 @pytest.fixture(scope="session")
 def make_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Fixture]:
     """Write a fresh fixture run: `make_run(name, rate_limited=24, per_minute=5, leak_paise=0,
-    cards=True, card_leak_paise=0)`."""
+    cards=True, card_leak_paise=0, seed=42)`."""
 
     def make(name: str = "run", **kwargs: int | bool) -> Fixture:
         return write_run(tmp_path_factory.mktemp(name), **kwargs)

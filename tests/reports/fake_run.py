@@ -133,12 +133,14 @@ def write_run(
     leak_paise: int = 0,
     cards: bool = True,
     card_leak_paise: int = 0,
+    seed: int = 42,
 ) -> Fixture:
     """Write a run folder; `leak_paise` makes HDFC lose money from the 10th second on
     (summary.json still claims 0 deviation, as a buggy simulator might). Push payments
     use every method in turn; `cards=False` writes a run from before cards (all UPI,
     no `card_outstanding_paise`); `card_leak_paise` makes SBI's card book grow from the
-    20th second on with no deposits to match (money created from nothing)."""
+    20th second on with no deposits to match (money created from nothing). `seed` is only
+    written down: the run is the same at any seed."""
     path.mkdir(parents=True, exist_ok=True)
     plan = [*OUTCOME_PLAN, ("PAY", "FAILED", "Z7", "Z7", "BD", rate_limited)]
     rows = []
@@ -156,8 +158,8 @@ def write_run(
         path / "money.parquet",
     )
     pq.write_table(pa.Table.from_pylist(_queues(), schema=QUEUES_SCHEMA), path / "queues.parquet")
-    _write_json(path / "summary.json", _summary(tx, events, money, cards))
-    _write_json(path / "scenario.json", _scenario(per_minute))
+    _write_json(path / "summary.json", _summary(tx, events, money, cards) | {"seed": seed})
+    _write_json(path / "scenario.json", _scenario(per_minute) | {"seed": seed})
     return Fixture(path, rate_limited, per_minute, leak_paise, cards, card_leak_paise)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from upisim.reports import plots, tables
+from upisim.reports import compare_plots, plots, tables
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # Unbalanced or unknown mathtext makes matplotlib raise if "$" is parsed as math.
@@ -72,7 +72,7 @@ def test_two_runs_share_one_time_unit():
     short_run = pd.DataFrame({"t_ms": [0, 60_000], "in_flight_paise": 0, "deviation_paise": 0})
     long_run = pd.DataFrame({"t_ms": [0, 3_600_000], "in_flight_paise": 0, "deviation_paise": 0})
 
-    fig = plots.compare_money_figure(short_run, long_run, ("A", "B"))
+    fig = compare_plots.compare_money_figure([short_run], [long_run], ("A", "B"))
 
     lines = fig.axes[1].get_lines()
     assert [line.get_xdata()[-1] for line in lines] == [1.0, 60.0]  # minutes, both
@@ -115,9 +115,45 @@ def test_a_day_long_run_is_plotted_in_hours_with_its_faults_shaded_there():
         {"fault": ["SBI core offline"], "from_s": [36_000.0], "to_s": [39_600.0]}
     )
     with plots.shading(windows):
-        fig = plots.compare_money_figure(day, day, ("A", "B"))
+        fig = compare_plots.compare_money_figure([day], [day], ("A", "B"))
     ax = fig.axes[1]
     assert ax.get_xlabel() == "simulated time (h)"
     assert [line.get_xdata()[-1] for line in ax.get_lines()] == [24.0, 24.0]
     (span,) = [p for p in ax.patches if p.get_label() == "fault window"]
     assert span.get_x() == 10.0 and span.get_width() == 1.0  # 10:00 to 11:00
+
+
+def test_each_side_has_its_colour_and_each_run_of_a_side_a_thin_line():
+    def run(offered: list[int]) -> pd.DataFrame:
+        return pd.DataFrame({"t_s": [0, 1, 2], "offered": offered, "completed": offered})
+
+    a = [run([1, 2, 3]), run([3, 4, 5])]
+    b = [run([10, 10, 10])]
+
+    fig = compare_plots.compare_throughput_figure(a, b, 1000, ("A: 2 runs", "B: one"))
+
+    lines = fig.axes[0].get_lines()
+    blue, orange = compare_plots.SIDE_COLOURS
+    by_colour = {c: [ln for ln in lines if ln.get_color() == c] for c in (blue, orange)}
+    assert len(by_colour[blue]) + len(by_colour[orange]) == len(lines)
+    # A: two thin, light runs, their mean thick, and offered; B: its one run and offered
+    thin = [ln for ln in by_colour[blue] if ln.get_alpha() == compare_plots.RUN_ALPHA]
+    assert len(thin) == 2 and all(ln.get_linewidth() < 1 for ln in thin)
+    (mean,) = [ln for ln in by_colour[blue] if ln.get_label() == "A: 2 runs completed, mean"]
+    assert list(mean.get_ydata()) == [2, 3, 4] and mean.get_linewidth() == 2
+    assert len(by_colour[orange]) == 2 and all(ln.get_alpha() is None for ln in by_colour[orange])
+
+
+def test_bars_of_two_sides_are_means_with_a_dot_per_run():
+    a = [pd.DataFrame({"code": ["Z7", "00"], "payments": [20, 240]}),
+         pd.DataFrame({"code": ["Z7", "00"], "payments": [28, 240]})]  # fmt: skip
+    b = [pd.DataFrame({"code": ["00", "U16"], "payments": [240, 0]})]  # U16: 0 everywhere
+
+    fig = compare_plots.compare_bars_figure(a, b, "code", [("payments", "by code")], ("A", "B"))
+
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["00", "Z7"]  # largest first
+    widths = {(round(p.get_y(), 1), p.get_facecolor()[:3]): p.get_width() for p in ax.patches}
+    assert sorted(widths.values()) == [0, 24, 240, 240]  # B never had a Z7: it counts 0
+    dots = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert len(dots) == 2 and sorted(x for d in dots for x in d.get_xdata()) == [20, 28, 240, 240]

@@ -314,3 +314,79 @@ def test_code_meanings_come_from_the_run_alone() -> None:
     assert plain.to_dict() == {"U86": "", "XX": "", "Z9": ""}
     assert not hasattr(tables, "CODE_MEANINGS")
     assert tables.code_meanings({"code_meanings": None}) == {}
+
+
+def test_results_only_headline_leaves_out_every_wall_clock_figure(fixture_run):
+    run = load_run(fixture_run.path)
+    money = tables.money_over_time(run.money, run.summary["money_start_paise"])
+    old_style = {**run.summary, "wall_seconds": 1.5, "executor": "pykka"}  # before `timing`
+
+    full = set(tables.headline(old_style, run.transactions, money)["figure"])
+    kept = set(tables.headline(old_style, run.transactions, money, results_only=True)["figure"])
+
+    # the single-run report's appendix still shows how long the run took
+    assert {"timing.wall_seconds", "timing.executor", "wall_seconds", "executor"} <= full
+    assert full - kept == {f"timing.{f}" for f in tables.TIMING_FIGURES} | {
+        "wall_seconds",
+        "executor",
+    }
+
+
+def test_one_run_a_side_is_side_by_side():
+    a, b = [("payments", 10), ("ok", True)], [("payments", 7), ("ok", False), ("new", 1)]
+
+    pooled = tables.runs_side_by_side([a], [b])
+
+    assert pooled.equals(tables.side_by_side(a, b))
+    assert list(pooled.columns) == ["figure", "A", "B", "difference"]
+
+
+def test_several_runs_a_side_give_means_ranges_and_noise():
+    a = [
+        [("payments", 10), ("p99_ms", 100.0), ("lost_paise", 1), ("by_code.Z9", 2), ("app", "x")],
+        [("payments", 12), ("p99_ms", 200.0), ("lost_paise", 2), ("app", "x")],
+        [("payments", 14), ("p99_ms", 300.0), ("lost_paise", 2), ("app", "y")],
+    ]
+    b = [
+        [("payments", 20), ("p99_ms", 250.0), ("lost_paise", 2), ("by_code.Z9", 5), ("app", "x")],
+        [("payments", 22), ("p99_ms", 350.0), ("lost_paise", 2), ("app", "x")],
+    ]
+
+    counts = tables.runs_side_by_side(a, b, fill=lambda k: 0 if k.startswith("by_") else "")
+    kept = tables.runs_side_by_side(a, b).set_index("figure")
+    pooled = counts.set_index("figure")
+
+    assert list(pooled.columns) == ["A", "B", "difference", *tables.SPREAD_COLUMNS]
+    assert pooled.loc["payments"].tolist() == [12.0, 21.0, 9.0, 10, 14, 20, 22, "no"]
+    assert pooled.loc["p99_ms"].tolist() == [200.0, 300.0, 100.0, 100.0, 300.0, 250.0, 350.0,
+                                             "yes"]  # fmt: skip
+    assert pooled.loc["lost_paise", ["A", "B", "difference"]].tolist() == [2, 2, 0]  # 1.67 → 2
+    assert pooled.loc["lost_paise", "within noise"] == ""  # no difference, no verdict
+    # a code a run never saw counted 0 there; without `fill`, the mean of those that saw it
+    assert pooled.loc["by_code.Z9", ["A", "B", "difference"]].tolist() == [2 / 3, 2.5, 2.5 - 2 / 3]
+    assert kept.loc["by_code.Z9", ["A", "B", "difference"]].tolist() == [2, 5, 3]
+    assert pooled.loc["app", ["A", "B", "difference", "within noise"]].tolist() == [
+        "x, y", "x", "changed", ""]  # fmt: skip
+
+
+def test_parameters_of_several_runs_are_the_values_they_take():
+    a = [[("seed", 1), ("per_minute", 5)], [("seed", 2), ("per_minute", 5)]]
+    b = [[("seed", 1), ("per_minute", 10)], [("seed", 2), ("per_minute", 10)]]
+
+    pooled = tables.runs_side_by_side(a, b, key="parameter", mean=False).set_index("parameter")
+
+    assert list(pooled.columns) == ["A", "B", "difference"]
+    assert pooled.loc["seed"].tolist() == ["1, 2", "1, 2", ""]
+    assert pooled.loc["per_minute"].tolist() == [5, 10, 5]
+
+
+def test_a_two_part_key_has_a_column_per_part():
+    banks = pd.DataFrame({"bank": ["HDFC", "SBI"], "success": [0.5, 0.25], "p99_ms": [1.0, 2.0]})
+    rows = tables.long_rows(banks, "bank", ["success"])
+
+    pooled = tables.runs_side_by_side([rows], [rows], key=("bank", "figure"))
+
+    assert rows == [(("HDFC", "success"), 0.5), (("SBI", "success"), 0.25)]
+    assert type(rows[0][1]) is float
+    assert pooled[["bank", "figure", "A", "difference"]].values.tolist() == [
+        ["HDFC", "success", 0.5, 0.0], ["SBI", "success", 0.25, 0.0]]  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reports.fake_run import write_run
 from upisim.scenarios.cli import main
 
 
@@ -136,3 +137,70 @@ def test_a_run_is_never_mixed_with_another_runs_files(
     assert main(["run", "quickstart", "--out", str(other), "--force", "--no-report"]) == 0
     assert (other / "mine.txt").read_text() == "keep me"  # --force replaces run files only
     assert (other / "summary.json").exists()
+
+
+def test_compare_prints_the_headline_differences_then_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = write_run(tmp_path / "a").path  # 24 payments rate-limited at 5 a minute
+    b = write_run(tmp_path / "b", rate_limited=10, per_minute=10).path
+
+    assert main(["compare", str(a), str(b)]) == 0
+
+    shown = capsys.readouterr().out.splitlines()
+    rows = [line.split("│")[1:-1] for line in shown if line.startswith("│")]
+    assert [[c.strip() for c in r] for r in rows] == [
+        ["payments_by_state.FAILED", "67", "53", "−14", "−20.9%"],
+        ["payments_by_method.UPI_PUSH", "132", "118", "−14", "−10.6%"],
+        ["envelopes", "2,853", "2,727", "−126", "−4.4%"],
+        ["payments_total", "317", "303", "−14", "−4.4%"],
+    ]
+    assert shown[-1] == f"comparison: {b / 'compare' / 'index.html'}"
+    assert (b / "compare" / "compare_headline.csv").exists()
+
+
+def test_compare_several_runs_a_side_says_what_is_within_noise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the same scenario; the seeds' runs are rate-limited 20 and 24 times on one side, 22
+    # and 26 on the other: every difference is inside the other side's range
+    a = [write_run(tmp_path / f"a{s}", rate_limited=n, seed=s).path for s, n in ((1, 20), (2, 24))]
+    b = [write_run(tmp_path / f"b{s}", rate_limited=n, seed=s).path for s, n in ((1, 22), (2, 26))]
+    out = tmp_path / "out"
+
+    args = ["compare", "--a", *map(str, a), "--b", *map(str, b), "--out", str(out)]
+    assert main(args) == 0
+
+    shown = capsys.readouterr().out
+    rows = [line for line in shown.splitlines() if line.startswith("│")]
+    assert "noise?" in shown and "A (mean)" in shown
+    assert len(rows) == 4 and all(r.split("│")[-2].strip() == "within noise" for r in rows)
+    assert any("payments_total" in r and "315" in r and "317" in r and "+2" in r for r in rows)
+    assert shown.splitlines()[-1] == f"comparison: {out / 'index.html'}"
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["{run}"], "1 run folder(s) given"),
+        (["--a", "{run}"], "--a without --b"),
+        (["--b", "{run}"], "--b without --a"),
+        (["{run}", "--a", "{run}", "--b", "{run}"], "both run folders and --a/--b given"),
+        (["{empty}", "{run}"], "side A: {empty}/summary.json: missing"),
+        (["--a", "{run}", "--b", "{run}", "{missing}"], "side B: {missing}: no such run folder"),
+        (["--a", "{run}", "{run}", "--b", "{run}"], "side A: {run} is given twice"),
+    ],
+)
+def test_compare_refuses_bad_input_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    run = write_run(tmp_path / "run").path
+    (tmp_path / "empty").mkdir()
+    names = {"run": run, "empty": tmp_path / "empty", "missing": tmp_path / "missing"}
+
+    assert main(["compare", *(a.format(**names) for a in args)]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and says.format(**names) in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (run / "compare").exists()
