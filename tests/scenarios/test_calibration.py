@@ -21,7 +21,9 @@ from upisim.scenarios.run import run_scenario
 from upisim.scenarios.sections import RateLimitConfig
 from upisim.scenarios.world import build_world
 
-SEEDS = (2026, 1, 2)  # the bundled seed, and two it was not tuned on
+# the bundled seed and one it was not tuned on: one round on two workers (.ci/run checks a
+# third day, seed 2, from the command line)
+SEEDS = (2026, 1)
 TOLERANCE = 0.05
 NPCI_APPROVED = {"SBI": 0.932, "HDFC": 0.952, "ICICI": 0.961}
 
