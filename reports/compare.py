@@ -14,7 +14,7 @@ from rich.table import Table
 
 from upisim.reports import compare_sections as sections
 from upisim.reports import fmt, tables
-from upisim.reports.html import Safe, banner, markup, page, section, table
+from upisim.reports.html import Safe, banner, columns, markup, page, section, table
 from upisim.reports.report import REPORT_COLUMNS, Output
 from upisim.reports.run import Run, RunFolderError, load_run
 from upisim.reports.sides import (
@@ -215,19 +215,22 @@ def _summary(a: Side, b: Side, head: pd.DataFrame, out: Output) -> Safe:
         key,
         [
             noise_note(a, b),
-            Safe('<div class="cols"><div>'),
-            Safe("<h3>Headline figures</h3>"),
-            shown(head),
-            Safe("</div><div>"),
-            Safe("<h3>Scenario parameters</h3>"),
-            table(
-                params,
-                {"A": cell, "B": cell, "difference": signed()},
-                classes=beyond_noise(params),
+            columns(
+                [
+                    Safe("<h3>Headline figures</h3>"),
+                    shown(head),
+                ],
+                [
+                    Safe("<h3>Scenario parameters</h3>"),
+                    table(
+                        params,
+                        {"A": cell, "B": cell, "difference": signed()},
+                        classes=beyond_noise(params),
+                    ),
+                    Safe("<h3>Runs</h3>"),
+                    table(runs, {"seed": str}),
+                ],
             ),
-            Safe("<h3>Runs</h3>"),
-            table(runs, {"seed": str}),
-            Safe("</div></div>"),
         ],
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from upisim.reports import banks, compare_plots, failures, fmt, fraud, tables
-from upisim.reports.html import Safe, markup, section
+from upisim.reports.html import Safe, columns, markup, section
 from upisim.reports.report import Output
 from upisim.reports.run import Run
 from upisim.reports.sides import (
@@ -130,11 +130,10 @@ def outcomes(a: Side, b: Side, out: Output) -> Safe:
         key,
         [
             out.figure("compare_outcomes.png", fig, "Payments by reason code on both sides"),
-            Safe('<div class="cols"><div>'),
-            shown(by_code),
-            Safe("</div><div>"),
-            shown(declines, _share, _points),
-            Safe("</div></div>"),
+            columns(
+                [shown(by_code)],
+                [shown(declines, _share, _points)],
+            ),
         ],
     )
 
@@ -161,11 +160,10 @@ def failure_handling(a: Side, b: Side, out: Output) -> Safe:
         key,
         [
             out.figure("compare_failures.png", fig, "The path each payment took on both sides"),
-            Safe('<div class="cols"><div>'),
-            shown(paths),
-            Safe("</div><div>"),
-            shown(counts),
-            Safe("</div></div>"),
+            columns(
+                [shown(paths)],
+                [shown(counts)],
+            ),
         ],
     )
 
@@ -308,8 +306,7 @@ def settlement(a: Side, b: Side, out: Output) -> dict[str, Safe]:
     table = pooled(frames, "bank", SETTLEMENT_FIGURES)
     out.csv("compare_settlement.csv", table)
     largest = [
-        [float(f["largest_net_debit_paise"].max()) if len(f) else 0.0 for f in side]
-        for side in frames
+        [int(f["largest_net_debit_paise"].max()) if len(f) else 0 for f in side] for side in frames
     ]
     key = markup(
         "The largest net debit of any bank at a cycle's close: A {}, B {}.",

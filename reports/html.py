@@ -128,6 +128,12 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def columns(*blocks: Iterable[Safe]) -> Safe:
+    """Blocks of tables or figures side by side (wrapping on a narrow page)."""
+    inner = join(markup("<div>{}</div>", join(block)) for block in blocks)
+    return markup('<div class="cols">{}</div>', inner)
+
+
 def anchor(title: str) -> str:
     """'Rate-limit hits' -> 'rate-limit-hits'."""
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")

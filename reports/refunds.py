@@ -5,7 +5,6 @@ part of the value the run's payments moved. Read from the transactions table onl
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -133,4 +132,4 @@ def summary_line(tx: pd.DataFrame) -> str:
 
 
 def any_refunds(tx: pd.DataFrame) -> bool:
-    return bool(np.any(tx["kind"].to_numpy() == Kind.REFUND))
+    return bool((tx["kind"] == Kind.REFUND).any())

@@ -12,7 +12,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from upisim.reports import banks, calibration, failures, fmt, fraud, plots, refunds, tables
-from upisim.reports.html import Safe, banner, esc, image, join, markup, page, section, table
+from upisim.reports.html import (
+    Safe,
+    banner,
+    columns,
+    esc,
+    image,
+    join,
+    markup,
+    page,
+    section,
+    table,
+)
 from upisim.reports.run import Run, load_run
 from upisim.reports.spreadsheet import spreadsheet_safe
 from upisim.runfolder import State
@@ -346,9 +357,7 @@ def _throughput(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
     return section(
         "Throughput",
         key,
-        [
-            out.figure("throughput.png", fig, "Throughput over simulated time"),
-        ],
+        [out.figure("throughput.png", fig, "Throughput over simulated time")],
     )
 
 
@@ -399,12 +408,13 @@ def _latency(run: Run, bin_ms: int, out: Output) -> Safe:
                 plots.latency_distribution_figure(histogram, stages),
                 "Latency distribution and latency by stage, payments that moved money",
             ),
-            Safe('<div class="cols"><div>'),
-            Safe("<h3>By stage, payments that moved money</h3>"),
-            table(stages, ms, headers=headers),
-            Safe("</div><div>"),
-            *outcomes,
-            Safe("</div></div>"),
+            columns(
+                [
+                    Safe("<h3>By stage, payments that moved money</h3>"),
+                    table(stages, ms, headers=headers),
+                ],
+                outcomes,
+            ),
         ],
     )
 
@@ -431,11 +441,10 @@ def _outcomes(run: Run, out: Output) -> Safe:
         key,
         [
             out.figure("outcomes.png", fig, "Payments by reason code and decline type"),
-            Safe('<div class="cols"><div>'),
-            table(codes, {"share": fmt.share}),
-            Safe("</div><div>"),
-            table(declines, {"share": fmt.share}),
-            Safe("</div></div>"),
+            columns(
+                [table(codes, {"share": fmt.share})],
+                [table(declines, {"share": fmt.share})],
+            ),
         ],
     )
 
@@ -574,8 +583,7 @@ def _failures(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         fig = failures.figure(life, failures.over_time(events, bin_ms, end_ms))
         alt = "The path each payment took; timeouts, reversals and deemed approvals over time"
         body.insert(0, out.figure("failures.png", fig, alt))
-        body += [Safe('<div class="cols"><div>'), table(legs), Safe("</div><div>")]
-        body += [table(undone), Safe("</div></div>")]
+        body.append(columns([table(legs)], [table(undone)]))
     else:
         key = markup("{} Nothing failed that needed handling: no plot.", key)
     return section("Failure handling", key, body)
@@ -606,11 +614,10 @@ def _rate_limits(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         key,
         [
             out.figure("rate_limits.png", fig, "Rate-limit hits over time and top users"),
-            Safe('<div class="cols"><div>'),
-            table(windows),
-            Safe("</div><div>"),
-            table(top),
-            Safe("</div></div>"),
+            columns(
+                [table(windows)],
+                [table(top)],
+            ),
         ],
     )
 
@@ -648,9 +655,7 @@ def _money(run: Run, money: pd.DataFrame, out: Output) -> Safe:
     return section(
         title,
         key,
-        [
-            out.figure("money.png", fig, "Total money, money in flight and bank net positions"),
-        ],
+        [out.figure("money.png", fig, "Total money, money in flight and bank net positions")],
     )
 
 
@@ -829,10 +834,9 @@ def _refunds(run: Run, bin_ms: int, end_ms: int, out: Output) -> Safe:
         esc(refunds.summary_line(tx)),
         [
             out.figure("refunds.png", fig, "Refunds over time, and how long after the payment"),
-            Safe('<div class="cols"><div>'),
-            table(figures),
-            Safe("</div><div>"),
-            table(methods),
-            Safe("</div></div>"),
+            columns(
+                [table(figures)],
+                [table(methods)],
+            ),
         ],
     )

@@ -61,15 +61,19 @@ def traced_ids(run: Run) -> list[str]:
     return list(trace.sort_values(["t_sent_ms", "seq"], kind="stable")["txn_id"].unique())
 
 
+def _nothing_traced(run: Run, txn_id: str = "TXN_ID") -> RunFolderError:
+    return RunFolderError(
+        f"{run.path}: no payment was traced in this run. Add `[trace]` to the scenario "
+        f'(share = 0.01, or txn_ids = ["{txn_id}"]) and run it again: the same seed gives '
+        "the same payments"
+    )
+
+
 def payment_trace(run: Run, txn_id: str) -> PaymentTrace:
     """The messages and events of ``txn_id``; a RunFolderError says why there are none."""
     trace = run.trace
     if trace.empty:
-        raise RunFolderError(
-            f"{run.path}: no payment was traced in this run. Add `[trace]` to the scenario "
-            f'(share = 0.01, or txn_ids = ["{txn_id}"]) and run it again: the same seed gives '
-            "the same payments"
-        )
+        raise _nothing_traced(run, txn_id)
     messages = trace[trace["txn_id"] == txn_id]
     if messages.empty:
         some = ", ".join(traced_ids(run)[:5])
@@ -339,7 +343,7 @@ def _list(run: Run, console: Console) -> int:
     """The traced payments, with what became of each."""
     ids = traced_ids(run)
     if not ids:
-        payment_trace(run, "TXN_ID")  # says why there are none, and what to do
+        raise _nothing_traced(run)
     tx = {row["txn_id"]: row for row in run.transactions.to_dict("records")}
     table = Table(title=f"{len(ids):,} traced payments", title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("txn_id", "kind", "amount", "state", "code", "latency"):
