@@ -7,13 +7,13 @@ threads: test it directly) run inside the one thin Pykka shell,
 """
 
 from upisim.actors import addresses
-from upisim.actors.bank import Bank, BankLimits, Books, pin_block
+from upisim.actors.bank import Bank, BankLimits, Books
 from upisim.actors.base import Deliver, Envelope, Logic, LogicActor, Outbox, derive_seed, envelope
 from upisim.actors.errors import AmountError, InvariantError, ScenarioError, UpisimError
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour, Draws
 from upisim.actors.money import format_inr, parse_amount
-from upisim.actors.records import AccountSpec
+from upisim.actors.records import AccountSpec, pin_block
 from upisim.actors.switch import TRANSITIONS, Stage, Switch, SwitchLoad, SwitchTimeouts
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 from upisim.actors.user import User, UserCohort

@@ -14,7 +14,6 @@ settlement and adds it to the card's outstanding balance, so over all banks
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,16 +51,6 @@ from upisim.actors.messages import (
 from upisim.actors.methods import CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
 from upisim.actors.records import Account, AccountSpec, Leg
 from upisim.actors.types import DAY, HOUR, Address, BankCode, Paise, SimTime, TxnId
-
-
-def pin_block(vpa: str, pin: str) -> str:
-    """What the payer's app sends for a PIN, and what the bank stores: never the PIN itself."""
-    return hashlib.sha256(f"upisim|{vpa}|{pin}".encode()).hexdigest()[:32]
-
-
-def credential(vpa: str, pin: str, pin_hash: str = "") -> str:
-    """The right PIN block of a user: the hash given for them, or their PIN's."""
-    return pin_hash or pin_block(vpa, pin)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,6 @@ from typing import NamedTuple
 
 from upisim.actors import addresses
 from upisim.actors.app import AppServer
-from upisim.actors.bank import pin_block
 from upisim.actors.load import Draws
 from upisim.actors.messages import (
     ReqFraudReport,
@@ -44,7 +43,7 @@ from upisim.actors.messages import (
     Result,
 )
 from upisim.actors.methods import UPI_PUSH
-from upisim.actors.records import User
+from upisim.actors.records import User, pin_block
 from upisim.actors.types import Address, TxnId, Vpa
 from upisim.runfolder import FraudTruthRow
 
@@ -130,7 +129,6 @@ class Crimes(AppServer):
 
     # the cohort's own (actors/user.py)
     by_vpa: dict[Vpa, User]
-    _creds: dict[Vpa, str]
     draws: Draws
     _pay: Callable[[User, Vpa, int, str, str], ReqPay]
     _request: Callable[[User, Vpa, int], ReqPayCollect]
@@ -174,7 +172,7 @@ class Crimes(AppServer):
             request: ReqPay | ReqPayCollect = self._request(user, act.other, act.amount)
             roles = (VICTIM, FRAUDSTER)
         else:
-            cred = self._creds[user.vpa] if act.right_pin else pin_block(user.vpa, user.pin + "0")
+            cred = user.pin_hash if act.right_pin else pin_block(user.vpa, user.pin + "0")
             request = self._pay(user, act.other, act.amount, cred, act.method)
             roles = (VICTIM, act.other_role)
             self._thefts[request.txn_id] = act.case
@@ -202,7 +200,7 @@ class Crimes(AppServer):
         if part < MIN_FORWARD:
             return
         for hop, cash_out in zip(plan.hops, plan.cash_out, strict=True):
-            request = self._pay(user, hop, part, self._creds[user.vpa], UPI_PUSH)
+            request = self._pay(user, hop, part, user.pin_hash, UPI_PUSH)
             payee_role, stage = (CASH_OUT, CASH_OUT) if cash_out else (MULE, LAYERING)
             self._label(
                 request.txn_id, MULE_NETWORK, plan.case, MULE, payee_role, stage, plan.pattern

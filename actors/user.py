@@ -18,7 +18,6 @@ import numpy as np
 
 from upisim.actors import addresses, codes
 from upisim.actors.app import RateLimits, refused_row
-from upisim.actors.bank import credential, pin_block
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import Capacity
 from upisim.actors.crime import Crime, Crimes
@@ -40,6 +39,7 @@ from upisim.actors.messages import (
 )
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT, UPI_PUSH, Method
 from upisim.actors.records import User as User  # where users have always found it
+from upisim.actors.records import pin_block
 from upisim.actors.status import Request, StatusChecks
 from upisim.actors.types import SECOND, Address, Paise, SimTime, TxnId, Vpa
 from upisim.runfolder import Kind, Notice
@@ -87,11 +87,10 @@ class UserCohort(Crimes):
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
-        self.users = list(users)
+        self.users = [u.with_credential() for u in users]  # each knows its PIN block
         self.by_vpa = {u.vpa: u for u in self.users}
         self.payees = payees
         self.behaviour = behaviour
-        self._creds = {u.vpa: credential(u.vpa, u.pin, u.pin_hash) for u in self.users}
         self._txn_counter = 0
         self.outcomes: Counter[str] = Counter()
         self.notifying(record_notifications)
@@ -144,13 +143,13 @@ class UserCohort(Crimes):
 
     def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
         """Start ``msg.number`` generated payments, drawn for the whole batch at once."""
-        users, creds, draws = self.users, self._creds, self.draws
+        users, draws = self.users, self.draws
         batch = draws.payments(msg.number, users)
         picks = batch.picks
         for i, payer in enumerate(batch.payers):
             user = users[payer]
             payee = batch.payees[i]
-            cred = pin_block(user.vpa, user.pin + "0") if batch.wrong_pin[i] else creds[user.vpa]
+            cred = pin_block(user.vpa, user.pin + "0") if batch.wrong_pin[i] else user.pin_hash
             method = UPI_PUSH if picks is None else draws.method(user, payee, picks[i])
             self._pay(user, payee, batch.amounts[i], cred, method)
 
@@ -197,7 +196,7 @@ class UserCohort(Crimes):
         if user is None:
             self.event("UNKNOWN_PAYER", subject=msg.payer)
             return
-        cred = self._creds[user.vpa] if msg.pin is None else pin_block(user.vpa, msg.pin)
+        cred = user.pin_hash if msg.pin is None else pin_block(user.vpa, msg.pin)
         self._pay(user, msg.payee, msg.amount, cred, msg.method)
 
     # -- payee PSP ------------------------------------------------------------------------
@@ -240,7 +239,7 @@ class UserCohort(Crimes):
         user = self.by_vpa[msg.payer]
         if msg.approve:
             answer = RespAuthDetails(
-                msg.txn_id, user.vpa, codes.APPROVED, user.bank, user.account, self._creds[user.vpa]
+                msg.txn_id, user.vpa, codes.APPROVED, user.bank, user.account, user.pin_hash
             )
         else:
             answer = RespAuthDetails(msg.txn_id, user.vpa, codes.DECLINED_BY_CUSTOMER)
@@ -306,7 +305,7 @@ class UserCohort(Crimes):
             msg.amount,
             merchant.bank,
             merchant.account,
-            self._creds[merchant.vpa],
+            merchant.pin_hash,
             SimTime(self.now),
             msg.original,
             msg.method,

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from upisim.actors.bank import credential, pin_block
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
+from upisim.actors.records import credential, pin_block
 from upisim.actors.status import StatusChecks
 from upisim.scenarios.apps import AppConfig, check_apps, slowest_app_ms
 from upisim.scenarios.calibration import CalibrationConfig, check_calibration

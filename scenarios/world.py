@@ -6,14 +6,12 @@ always give the same world.
 
 from __future__ import annotations
 
-import math
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upisim.actors import addresses
-from upisim.actors.bank import Bank, BankLimits, credential
-from upisim.actors.base import Logic, derive_seed
+from upisim.actors.bank import Bank, BankLimits
+from upisim.actors.base import Logic
 from upisim.actors.capacity import Pool
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
@@ -33,10 +31,7 @@ from upisim.scenarios.apps import (
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.crime import plan_crimes
 from upisim.scenarios.faults import capacity_of, server_capacity
-from upisim.scenarios.names import FIRST_NAMES, LAST_NAMES
-
-Opening = tuple[User, int, bool, int]
-"""A user as the run opens: opening balance, new to UPI?, credit-card limit (0: no card)."""
+from upisim.scenarios.people import Opening, everyone
 
 TINY = 8  # up to this many users, one user actor each
 DEFAULT_COHORTS = 2  # beyond: under the GIL fewer, fuller actors run faster (measured)
@@ -65,63 +60,9 @@ class World:
         return [(place, pool) for place, pool in places if pool is not None]
 
 
-def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
-    """Users with Indian names, VPAs at their bank's handle, PINs and opening balances."""
-    pop = scenario.population
-    if pop is None:
-        return []
-    rng = random.Random(derive_seed(seed, "population"))
-    banks = scenario.banks
-    weights = [pop.bank_weights.get(b.code, 0.0 if pop.bank_weights else 1.0) for b in banks]
-
-    spread = {b.code: pop.customers(b.code) for b in banks}
-    mu = {code: (math.log(median / 100), sigma) for code, (median, sigma) in spread.items()}
-    apps = scenario.apps
-    app_weights = [app.share for app in apps]
-    out: list[Opening] = []
-    offset = len(scenario.users)
-    for i in range(pop.size):
-        first = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))]
-        last = LAST_NAMES[rng.randrange(len(LAST_NAMES))]
-        bank = rng.choices(banks, weights)[0]
-        handle_name = f"{first}.{last}".lower().replace("'", "")
-        account = f"{bank.code}{offset + i:012d}"
-        pin = f"{rng.randrange(10_000):04d}"
-        balance = round(rng.lognormvariate(*mu[bank.code])) * 100
-        merchant = rng.random() < pop.merchant_share
-        new = rng.random() < pop.new_user_share
-        card = pop.card_share > 0 and rng.random() < pop.card_share
-        handle = bank.handle
-        if apps:  # on an app, at one of its handles
-            app = rng.choices(apps, app_weights)[0]
-            handle = app.handles[rng.randrange(len(app.handles))]
-        vpa = Vpa(f"{handle_name}{offset + i}@{handle}")
-        user = User(f"{first} {last}", vpa, BankCode(bank.code), account, pin, merchant, card)
-        out.append((user, balance, new, pop.card_limit if card else 0))
-    return out
-
-
 def build_world(scenario: Scenario, seed: int) -> World:
     """All actors' logic for ``scenario`` run at ``seed``."""
-    listed: list[Opening] = [
-        (
-            User(
-                u.name,
-                Vpa(u.vpa),
-                BankCode(u.bank),
-                f"{u.bank}{i:012d}",
-                "" if u.pin_hash else u.pin,
-                u.merchant,
-                u.card_limit > 0,
-                u.pin_hash or "",
-            ),
-            u.balance,
-            u.new_user,
-            u.card_limit,
-        )
-        for i, u in enumerate(scenario.users)
-    ]
-    people = listed + generate_population(scenario, seed)
+    people = everyone(scenario, seed)
     users = [person[0] for person in people]
     methods = scenario_methods(scenario)
 
@@ -141,7 +82,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
                 user.account,
                 user.vpa,
                 Paise(balance),
-                credential(user.vpa, user.pin, user.pin_hash),
+                user.pin_hash,
                 0 if new else None,
                 Paise(card_limit),
             )
@@ -219,7 +160,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
         for i in range(n_cohorts)
     ]
 
-    directory = {vpa: addresses.users(c) for vpa, c in cohort_of.items()}
+    servers = [addresses.users(i) for i in range(n_cohorts)]  # one string per server
+    directory = {vpa: servers[c] for vpa, c in cohort_of.items()}
     switch = Switch(
         directory,
         set(banks),

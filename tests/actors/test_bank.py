@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from upisim.actors import codes
-from upisim.actors.bank import Bank, BankLimits, pin_block
+from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.capacity import Capacity
 from upisim.actors.messages import (
@@ -23,7 +23,7 @@ from upisim.actors.messages import (
     SettlementAck,
     SettlementFile,
 )
-from upisim.actors.records import AccountSpec
+from upisim.actors.records import AccountSpec, pin_block
 from upisim.actors.types import DAY, HOUR, BankCode, Paise, SimTime, TxnId
 
 RAHUL, PRIYA = "HDFC000000000001", "HDFC000000000002"

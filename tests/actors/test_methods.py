@@ -7,7 +7,7 @@ from typing import Any
 
 from upisim.actors import codes
 from upisim.actors.app import RateLimits
-from upisim.actors.bank import Bank, BankLimits, pin_block
+from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.load import Behaviour
 from upisim.actors.messages import (
@@ -41,7 +41,7 @@ from upisim.actors.methods import (
     UPI_PUSH,
     methods_with,
 )
-from upisim.actors.records import AccountSpec
+from upisim.actors.records import AccountSpec, pin_block
 from upisim.actors.switch import CollectRules, Switch
 from upisim.actors.types import Address, BankCode, Paise, SimTime, TxnId, Vpa
 from upisim.actors.user import CollectHabits, User, UserCohort

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from upisim.actors import codes
 from upisim.actors.app import RateLimits
-from upisim.actors.bank import pin_block
 from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.load import Behaviour
 from upisim.actors.messages import (
@@ -13,6 +12,7 @@ from upisim.actors.messages import (
     StartPayment,
     StartPayments,
 )
+from upisim.actors.records import pin_block
 from upisim.actors.types import MINUTE, BankCode, Paise, TxnId, Vpa
 from upisim.actors.user import User, UserCohort
 from upisim.runfolder import EventRow, TransactionRow

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, cast
 import pytest
 
 from upisim.actors import addresses, codes
-from upisim.actors.bank import Books, pin_block
+from upisim.actors.bank import Books
 from upisim.actors.base import envelope
 from upisim.actors.messages import ReqPayDebit, RespPayLeg
+from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
 from upisim.scenarios.checks import Ledger, problems, unreconciled

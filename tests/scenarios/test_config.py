@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from upisim.actors.bank import pin_block
 from upisim.actors.errors import ScenarioError
+from upisim.actors.records import pin_block
 from upisim.scenarios.config import (
     bundled_scenarios,
     load_scenario,

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from upisim.actors import codes
-from upisim.actors.bank import Bank, pin_block
+from upisim.actors.bank import Bank
 from upisim.actors.base import Journal, envelope
 from upisim.actors.capacity import OPS, Capacity, Service
 from upisim.actors.errors import ScenarioError
 from upisim.actors.fraud import FraudMonitor
 from upisim.actors.messages import DEBIT, ReqPayDebit, ReqPayReversal, RespPayLeg
-from upisim.actors.records import AccountSpec
+from upisim.actors.records import AccountSpec, pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.reports.audit import audit
 from upisim.reports.run import load_run

@@ -408,14 +408,14 @@ def test_the_fraud_lab_plays_every_typology_and_scores_its_rules(bundled: Bundle
     assert 0.005 < result.summary["fraud_payments"] / result.summary["payments_total"] < 0.05
 
 
-@pytest.mark.parametrize("seed", [30, 37])
+@pytest.mark.parametrize("seed", [37, 39])
 def test_a_reversal_overtaken_by_a_status_check_cannot_undo_a_confirmed_credit(
     tmp_path: Path, seed: int
 ) -> None:
     """Replies overtake each other (3 s jitter, 300 ms reversal timeout): a credit reversal
     sent before a status check may arrive after it. Once the check said the credit stands
-    (TCC), it stands. Seed 37 lost money this way before the fix; with the banks' service
-    times, 18 of seeds 20-59 reach the race (30 and 37 among them)."""
+    (TCC), it stands. Seed 37 lost money this way before the fix; with the population drawn
+    a trait at a time, 21 of seeds 20-59 reach the race (37 and 39 among them)."""
     chaos = {
         "name": "overtaken",
         "seed": seed,
