@@ -13,9 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import pandas as pd
+import pyarrow as pa
+
 from upisim.actors.bank import Books
 from upisim.actors.types import Address
 from upisim.runfolder import MoneyRow
+from upisim.scenarios.output import ACCOUNTS
 from upisim.scenarios.world import World
 
 if TYPE_CHECKING:
@@ -72,19 +76,46 @@ class Ledger:
         return [MoneyRow(at, self._names[a], *self.books[a]) for a in self._order]
 
 
-def unreconciled(world: World, tally: Tally) -> int:
-    """Users whose closing balance is not opening + what the payments they were told
-    succeeded brought in - took out, or whose card does not owe what they were told they
-    charged to it (invariant 9: reply truth)."""
-    banks = world.banks
-    wrong = 0
-    for user, opening, _, _ in world.openings:
-        bank = banks[user.bank]
-        if bank.balance(user.account) != opening + tally.net.get(
-            user.vpa, 0
-        ) or bank.card_outstanding(user.account) != tally.card.get(user.vpa, 0):
-            wrong += 1
-    return wrong
+def accounts_table(world: World) -> pa.Table:
+    """Every user's account as the run opened and as it closed (the accounts table), built a
+    column at a time: a million users take about a second, not the seven of row by row."""
+    if not world.openings:
+        return ACCOUNTS.empty_table()
+    users, opening, new, card_limit = zip(*world.openings, strict=True)
+    name, vpa, bank, number, _pin, merchant, *_ = zip(*users, strict=True)
+    books = world.banks
+    accounts = [books[code].accounts[n] for code, n in zip(bank, number, strict=True)]
+    columns = (
+        vpa,
+        name,
+        bank,
+        number,
+        merchant,
+        new,
+        opening,
+        [a.balance for a in accounts],
+        card_limit,
+        [a.outstanding for a in accounts],
+    )
+    arrays = [pa.array(c, type=f.type) for c, f in zip(columns, ACCOUNTS, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=ACCOUNTS)
+
+
+RECONCILED = ("vpa", "opening_paise", "closing_paise", "card_outstanding_paise")
+"""The accounts table's columns :func:`unreconciled` reads."""
+
+
+def unreconciled(accounts: pa.Table, tally: Tally) -> int:
+    """Users whose closing balance in the accounts table is not opening + what the payments
+    they were told succeeded brought in - took out, or whose card does not owe what they were
+    told they charged to it (invariant 9: reply truth)."""
+    vpa = accounts.column("vpa").to_pandas()
+    net = pd.Series(tally.net, dtype="int64").reindex(vpa, fill_value=0).to_numpy()
+    card = pd.Series(tally.card, dtype="int64").reindex(vpa, fill_value=0).to_numpy()
+    closing = accounts.column("closing_paise").to_numpy()
+    opening = accounts.column("opening_paise").to_numpy()
+    owed = accounts.column("card_outstanding_paise").to_numpy()
+    return int(((closing != opening + net) | (owed != card)).sum())
 
 
 def problems(

@@ -38,10 +38,13 @@ NOTIFICATIONS = arrow_schema(Notification)
 MONEY = arrow_schema(MoneyRow)
 
 
+CHUNK_ROWS = 65_536  # rows per Parquet row group of every table
+
+
 class TableWriter:
     """Rows (tuples in schema order) in, Parquet row groups of ``chunk_rows`` out."""
 
-    def __init__(self, path: Path, schema: pa.Schema, chunk_rows: int = 65_536) -> None:
+    def __init__(self, path: Path, schema: pa.Schema, chunk_rows: int = CHUNK_ROWS) -> None:
         self.path = path
         self.schema = schema
         self.chunk_rows = chunk_rows

@@ -147,7 +147,7 @@ def timing(facts: Facts, tally: Tally) -> dict[str, Any]:
     }
 
 
-def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
+def summarize(facts: Facts, tally: Tally, accounts: pa.Table) -> dict[str, Any]:
     """summary.json's figures (docs/run-folder.md), ending with ``problems`` and ``ok``; how
     long it took is apart, in :func:`timing`."""
     world, stats, ledger = facts.world, facts.stats, facts.ledger
@@ -209,7 +209,7 @@ def summarize(facts: Facts, tally: Tally) -> dict[str, Any]:
         "envelopes_left": facts.envelopes_left,
         "actors_waiting": facts.actors_waiting,
     }
-    wrong = unreconciled(world, tally)
+    wrong = unreconciled(accounts, tally)
     summary["accounts_unreconciled"] = wrong
     summary["problems"] = found = problems(
         ledger,

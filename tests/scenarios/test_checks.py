@@ -15,7 +15,7 @@ from upisim.actors.messages import ReqPayDebit, RespPayLeg
 from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
-from upisim.scenarios.checks import Ledger, problems, unreconciled
+from upisim.scenarios.checks import Ledger, accounts_table, problems, unreconciled
 from upisim.scenarios.config import bundled_scenarios, load_scenario
 from upisim.scenarios.world import World, build_world
 
@@ -145,10 +145,13 @@ def test_problems_name_stuck_payments_and_unreconciled_accounts(world: World) ->
 
 
 def test_every_account_reconciles_before_anything_moved(world: World) -> None:
-    assert unreconciled(world, tally()) == 0
-    assert unreconciled(world, tally(net={"rahul@okhdfcbank": 1})) == 1
-    assert unreconciled(world, tally(net={"rahul@okhdfcbank": 1, "priya@oksbi": -1})) == 2
-    assert unreconciled(world, tally(card={"amit@okicici": 100})) == 1
+    assert unreconciled(accounts_table(world), tally()) == 0
+    assert unreconciled(accounts_table(world), tally(net={"rahul@okhdfcbank": 1})) == 1
+    assert (
+        unreconciled(accounts_table(world), tally(net={"rahul@okhdfcbank": 1, "priya@oksbi": -1}))
+        == 2
+    )
+    assert unreconciled(accounts_table(world), tally(card={"amit@okicici": 100})) == 1
 
 
 def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: World) -> None:
@@ -162,6 +165,6 @@ def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: Wor
     ledger = Ledger(world)  # the books as the bank reports them now
     assert ledger.books[HDFC] == Books(55_700_00, 300_00, 0)
     assert ledger.total == MONEY
-    assert unreconciled(world, tally()) == 1  # Rahul was not told of it
-    assert unreconciled(world, tally(net={rahul.vpa: -300_00})) == 0
+    assert unreconciled(accounts_table(world), tally()) == 1  # Rahul was not told of it
+    assert unreconciled(accounts_table(world), tally(net={rahul.vpa: -300_00})) == 0
     assert problems(ledger, 0, 0) == ["30000 paise left in settlement with no payment in flight"]
