@@ -25,16 +25,19 @@ from rich.table import Table
 from upisim.actors.errors import UpisimError
 
 BENCH_RATE_PER_S = 8_400
+MAX_MAPPER_S = 30 * 24 * 3600  # as network.mapper_s
 
 
-def bench_scenario(users: int, payments: int) -> dict[str, Any]:
-    """A scenario dict for ``users`` paying ``payments`` times at the bench rate."""
+def bench_scenario(users: int, payments: int, mapper_s: float = 0) -> dict[str, Any]:
+    """A scenario dict for ``users`` paying ``payments`` times at the bench rate; with
+    ``mapper_s``, the switch's mapper spares the lookups of payees it resolved lately."""
     return {
         "name": f"bench-{users}x{payments}",
         "seed": 7,
         "duration_s": payments / BENCH_RATE_PER_S,
         "population": {"size": users, "balance_median": "20000.00"},
         "load": {"rate_per_s": BENCH_RATE_PER_S, "amount_median": "400.00"},
+        "network": {"mapper_s": mapper_s},
     }
 
 
@@ -43,12 +46,14 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def run_one(users: int, payments: int, direct: bool, keep: Path | None = None) -> dict[str, Any]:
+def run_one(
+    users: int, payments: int, direct: bool, keep: Path | None = None, mapper_s: float = 0
+) -> dict[str, Any]:
     """Run one size in this process and measure it; the run folder goes unless ``keep``."""
     from upisim.scenarios.config import parse_scenario
     from upisim.scenarios.run import run_scenario
 
-    scenario = parse_scenario(bench_scenario(users, payments), "bench")
+    scenario = parse_scenario(bench_scenario(users, payments, mapper_s), "bench")
     folder = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="upisim-bench-")
     with folder as out_dir:
         summary = run_scenario(scenario, Path(out_dir), direct=direct).summary
@@ -63,6 +68,8 @@ def run_one(users: int, payments: int, direct: bool, keep: Path | None = None) -
         "build_seconds": timing["build_seconds"],
         "wrap_up_seconds": timing["wrap_up_seconds"],
         "sim_seconds": summary["sim_duration_ms"] / 1000,
+        "envelopes_per_payment": round(summary["envelopes"] / max(summary["payments_total"], 1), 2),
+        "mapper_hits": summary["mapper_hits"],
         "user_actors": summary["user_actors"],
         "executor": timing["executor"],
         "ok": summary["ok"],
@@ -114,10 +121,12 @@ def _in_child(what: str, *bench_args: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
+    if not 0 <= args.mapper_s <= MAX_MAPPER_S:
+        raise UpisimError(f"--mapper-s: {args.mapper_s:g} is not 0..{MAX_MAPPER_S} seconds")
     if args.one:
         users, payments = _parse_sizes(args.one)[0]
         keep = Path(args.keep) if args.keep else None
-        print(json.dumps(run_one(users, payments, args.direct, keep)))
+        print(json.dumps(run_one(users, payments, args.direct, keep, args.mapper_s)))
         return 0
     if args.report_of:
         print(json.dumps(report_one(Path(args.report_of))))
@@ -126,7 +135,10 @@ def main(args: argparse.Namespace) -> int:
     # The report is timed on the run with the most payments: the one that can be slow.
     keep_at = None if args.no_report else max(range(len(sizes)), key=lambda i: sizes[i][1])
     console = Console()
-    table = Table(title="upisim bench (push payments)", title_justify="left")
+    title = "upisim bench (push payments" + (
+        f", mapper {args.mapper_s:g} s)" if args.mapper_s else ")"
+    )
+    table = Table(title=title, title_justify="left")
     for col in (
         "users",
         "payments",
@@ -147,6 +159,8 @@ def main(args: argparse.Namespace) -> int:
             flags = ["--one", f"{users}x{payments}"]
             if args.direct:
                 flags.append("--direct")
+            if args.mapper_s:
+                flags += ["--mapper-s", str(args.mapper_s)]
             if i == keep_at:
                 flags += ["--keep", str(kept)]
             result = _in_child(f"{users}x{payments}", *flags)

@@ -298,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--direct", action="store_true", help="bench without Pykka")
     bench.add_argument(
+        "--mapper-s",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the switch remembers resolved payees for S s (network.mapper_s; default: 0, off)",
+    )
+    bench.add_argument(
         "--no-report",
         action="store_true",
         help="do not time building the report of the largest run",

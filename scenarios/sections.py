@@ -339,6 +339,9 @@ class NetworkConfig(_Strict):
     )
     switch_fraud_ms: int = Field(default=20, ge=1, description="switch <-> fraud monitor, one way")
     jitter_ms: int = Field(default=0, ge=0, description="extra uniform delay 0..jitter per message")
+    mapper_s: float = Field(
+        default=0, ge=0, le=30 * 24 * 3600, description="switch remembers resolved payees (0: off)"
+    )
 
 
 class TimeoutsConfig(_Strict):

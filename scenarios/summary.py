@@ -200,6 +200,7 @@ def summarize(facts: Facts, tally: Tally, accounts: pa.Table) -> dict[str, Any]:
         "notifications": {kind: notifications[kind] for kind in Notice.ALL},
         "events_by_kind": dict(sorted(kinds.items())),
         "late_messages": world.switch.late_messages,
+        "mapper_hits": world.switch.mapper_hits,
         "settlement_cycles": world.switch.net.closed,
         "largest_net_debit_paise": world.switch.net.largest_debit,
         "settlement_files_resent": world.switch.files_resent,

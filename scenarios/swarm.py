@@ -126,6 +126,9 @@ def draw(seed: int) -> tuple[dict[str, Any], list[str]]:
             "mule_network": {"delay_s": r.choice((2, 60))},
         }
         faults.append("fraud")
+    if r.random() < 0.3:  # the switch pays payees it resolved lately without asking again
+        scenario["network"]["mapper_s"] = r.choice((2, 600))
+        faults.append("mapper")
     return scenario, faults
 
 

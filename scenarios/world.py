@@ -187,6 +187,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         load_end=scenario.duration_ms,
         capacity=server_capacity(scenario.capacity.switch),
         watch_collects=scenario.fraud.collect_strangers_action != "off",
+        mapper_ms=round(scenario.network.mapper_s * 1000),
     )
     f = scenario.fraud
     fraud = FraudMonitor(

@@ -13,6 +13,8 @@ The payment's method (:mod:`upisim.actors.methods`) rides along: the switch
 refuses a merchant-only method to a person (``B3``), adds the method's extra
 hop to the remitter leg, and sends a refund of a card payment back to the
 card. Refunds are checked against the payment they name (:mod:`.refunds`).
+With a mapper (``mapper_ms``), as NPCI's, a payee resolved lately is paid again without
+asking their PSP (no ``ReqAuthDetails`` round trip); by default every payment asks.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Switch(Disputes, Legs):
         load_end: int = 0,
         capacity: Capacity | None = None,
         watch_collects: bool = False,
+        mapper_ms: int = 0,
     ) -> None:
         super().__init__(addresses.SWITCH, seed)
         # the switch's servers: None takes every request in at once (the default)
@@ -103,6 +106,13 @@ class Switch(Disputes, Legs):
         self.watch_collects = watch_collects  # tell the fraud monitor of each collect request
         self.payments: dict[TxnId, Payment] = {}
         self.late_messages = 0
+        # NPCI's mapper: payees resolved in the last mapper_ms ms, paid again without asking
+        # their PSP: (bank, account, merchant, when resolved); None asks every time
+        self.mapper_ms = mapper_ms
+        self.mapper: RecentMap[tuple[BankCode, str, bool, int]] | None = (
+            RecentMap(mapper_ms) if mapper_ms else None
+        )
+        self.mapper_hits = 0
         # Payments to merchants that may still be refunded, for refund_window ms; 0 keeps
         # none and refuses every refund.
         self.refund_book = RefundBook(refund_window)
@@ -198,9 +208,15 @@ class Switch(Disputes, Legs):
             refusal = codes.VALIDATION_ERROR if unknown else ""
         delay = self._taken_in()
         payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal, delay)
-        if payee_psp is not None:
+        if payee_psp is None:
+            return
+        known = None if self.mapper is None else self.mapper.get(msg.payee)
+        if known is None or self.now - known[3] >= self.mapper_ms:
             self._expect(p, self.timeouts.auth)
             self.send(payee_psp, ReqAuthDetails(p.txn_id, msg.payee), delay or 0)
+        else:  # the mapper knows the address: no round trip to the payee's PSP
+            self.mapper_hits += 1
+            self._resolved(p, known[0], known[1], known[2], delay or 0)
 
     def on_ReqPayCollect(self, msg: ReqPayCollect, sender: Address) -> None:
         if self._repeat(msg, sender):
@@ -340,23 +356,30 @@ class Switch(Disputes, Legs):
         p = self._current(msg.txn_id, Stage.RESOLVING)
         if p is None:
             return
-        p.t_resolved = self.now
         if msg.code != codes.APPROVED or msg.bank not in self.banks:
+            p.t_resolved = self.now
             reason = msg.code if msg.code != codes.APPROVED else codes.INVALID_VPA
             self._finish(p, Stage.FAILED, codes.ADDRESS_RESOLUTION_FAILED, reason)
             return
-        p.payee_bank = msg.bank
-        p.payee_account = msg.account
-        p.merchant = msg.merchant
-        if not msg.merchant and p.method in self._p2m_only and p.kind == Kind.PAY:
+        if self.mapper is not None:
+            self.mapper.put(p.payee, (msg.bank, msg.account, msg.merchant, self.now), self.now)
+        self._resolved(p, msg.bank, msg.account, msg.merchant)
+
+    def _resolved(
+        self, p: Payment, bank: BankCode, account: str, merchant: bool, delay: int = 0
+    ) -> None:
+        """The payee is known (by their PSP, or by the mapper ``delay`` ms from now)."""
+        p.t_resolved = self.now + delay
+        p.payee_bank, p.payee_account, p.merchant = bank, account, merchant
+        if not merchant and p.method in self._p2m_only and p.kind == Kind.PAY:
             self._finish(p, Stage.FAILED, codes.NOT_PERMITTED)  # a card pays merchants only
             return
-        self._score(p)
+        self._score(p, delay)
 
-    def _score(self, p: Payment) -> None:
+    def _score(self, p: Payment, delay: int = 0) -> None:
         self._move(p, Stage.RISK, self.timeouts.risk)
         refund = p.kind == Kind.REFUND
-        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount, refund))
+        self.send(self.fraud, ReqRiskScore(p.txn_id, p.payer, p.payee, p.amount, refund), delay)
 
     def on_RespRiskScore(self, msg: RespRiskScore, sender: Address) -> None:
         p = self._current(msg.txn_id, Stage.RISK)

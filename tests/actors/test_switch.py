@@ -76,10 +76,12 @@ class Drive:
         self.t += ms
         return self.take(self.switch.advance(self.t + 1))
 
-    def pay(self, amount: int = 1_000_00, payee: Vpa = PAYEE) -> list[tuple[str, Any]]:
+    def pay(
+        self, amount: int = 1_000_00, payee: Vpa = PAYEE, txn: TxnId = T
+    ) -> list[tuple[str, Any]]:
         return self.tell(
             ReqPay(
-                T, PAYER, payee, Paise(amount), BankCode("HDFC"), "ACC1", "cred", SimTime(self.t)
+                txn, PAYER, payee, Paise(amount), BankCode("HDFC"), "ACC1", "cred", SimTime(self.t)
             ),
             "users:0",
         )
@@ -290,6 +292,32 @@ def test_unanswered_address_resolution_is_u09() -> None:
     d.pay()
     d.wait(10_000)
     assert d.told_payer().code == codes.AUTH_TIMEOUT
+
+
+def test_the_mapper_pays_a_payee_it_resolved_lately_without_asking_their_psp() -> None:
+    d = Drive(mapper_ms=60_000)
+    t2, t3, t4 = TxnId("T2"), TxnId("T3"), TxnId("T4")
+    d.pay()
+    d.tell(RespAuthDetails(T, PAYEE, codes.INVALID_VPA), "users:1")  # a failure is not kept
+    assert d.pay(txn=t2) == [("users:1", ReqAuthDetails(t2, PAYEE))]
+    resolved = d.t + 10
+    d.tell(RespAuthDetails(t2, PAYEE, "00", BankCode("SBI"), "ACC2", "", True), "users:1")
+    # known: straight to the risk score, resolved the moment it came in
+    assert d.pay(txn=t3) == [("fraud", ReqRiskScore(t3, PAYER, PAYEE, Paise(1_000_00)))]
+    p = d.switch.payments[t3]
+    assert (p.payee_bank, p.payee_account, p.merchant, p.t_resolved) == ("SBI", "ACC2", True, d.t)
+    assert d.switch.mapper_hits == 1
+    d.wait(60_000 - (d.t - resolved) - 10)  # the mapper forgets 60 s after it resolved
+    assert d.pay(txn=t4) == [("users:1", ReqAuthDetails(t4, PAYEE))]
+    assert d.switch.mapper_hits == 1
+
+
+def test_without_a_mapper_every_payment_asks_the_payees_psp() -> None:
+    d = Drive()
+    d.up_to_debit()
+    t2 = TxnId("T2")
+    assert d.pay(txn=t2) == [("users:1", ReqAuthDetails(t2, PAYEE))]
+    assert d.switch.mapper is None and d.switch.mapper_hits == 0
 
 
 def refused_as_duplicate(sent: list[tuple[str, Any]], to: str = "users:0") -> bool:

@@ -56,3 +56,20 @@ def test_no_report_times_the_sizes_only(capsys: pytest.CaptureFixture[str]) -> N
 
     [size] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert size["users"] == 50 and size["ok"] is True
+
+
+def test_the_mapper_spares_the_lookups_of_payees_it_knows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 3,000 payees, 10,000 payments: most payees are paid more than once
+    size = ["--sizes", "3000x10000"]
+    assert main(["bench", "--json", "--no-report", *size]) == 0
+    assert main(["bench", "--json", "--no-report", "--mapper-s", "600", *size]) == 0
+    plain, mapped = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert plain["mapper_hits"] == 0 and mapped["mapper_hits"] > 0.4 * mapped["payments"]
+    assert mapped["envelopes_per_payment"] < plain["envelopes_per_payment"] - 1
+
+
+def test_a_mapper_time_out_of_range_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--mapper-s", "-5"]) == 2
+    assert "--mapper-s: -5 is not 0..2592000 seconds" in capsys.readouterr().err
