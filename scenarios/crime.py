@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import TYPE_CHECKING, Literal
 
@@ -42,6 +42,7 @@ from upisim.scenarios.sections import Amount, _Strict
 
 if TYPE_CHECKING:
     from upisim.scenarios.config import Scenario
+    from upisim.scenarios.people import Openings
 
 RESEARCH = 1_000  # the research preset's rates: a thousand times reality's
 PATTERNS = ("fan_out", "chain", "cycle", "scatter_gather")
@@ -129,7 +130,7 @@ def expected_payments(scenario: Scenario) -> float:
 def plan_crimes(
     scenario: Scenario,
     seed: int,
-    people: Sequence[tuple[User, int, bool, int]],
+    people: Openings,
     cohort_of: Mapping[Vpa, int],
     cohorts: int,
 ) -> list[Crime]:
@@ -147,7 +148,7 @@ class _Planner:
         scenario: Scenario,
         config: FraudTypologiesConfig,
         seed: int,
-        people: Sequence[tuple[User, int, bool, int]],
+        people: Openings,
         cohort_of: Mapping[Vpa, int],
         cohorts: int,
     ) -> None:
@@ -156,7 +157,9 @@ class _Planner:
         self.r = random.Random(derive_seed(seed, "fraud_typologies"))
         self.counts = np.random.Generator(np.random.PCG64(derive_seed(seed, "fraud_cases")))
         self.people = people
-        self.balance = {p[0].vpa: p[1] for p in people}
+        self.balance = dict(
+            zip((u.vpa for u in people.users), people.balance.tolist(), strict=True)
+        )
         self.used: set[Vpa] = set()  # a user plays one part, at most
         self.acts: list[list[tuple[int, Act]]] = [[] for _ in range(cohorts)]
         self.mules: list[dict[Vpa, Forwarding]] = [{} for _ in range(cohorts)]
@@ -203,7 +206,8 @@ class _Planner:
         for _ in range(200):
             if first >= len(self.people):
                 break
-            user, _, _, limit = self.people[self.r.randrange(first, len(self.people))]
+            at = self.r.randrange(first, len(self.people))
+            user, limit = self.people.users[at], int(self.people.card_limit[at])
             if user.vpa in self.used or (merchant is not None and user.merchant != merchant):
                 continue
             if card and not limit:

@@ -8,6 +8,7 @@ seconds, most of it making their strings and PIN blocks.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
@@ -18,31 +19,53 @@ from upisim.actors.types import BankCode, Vpa
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.names import FIRST_NAMES, LAST_NAMES
 
-Opening = tuple[User, int, bool, int]
-"""A user as the run opens: opening balance, new to UPI?, credit-card limit (0: no card)."""
 
+@dataclass(frozen=True, slots=True)
+class Openings:
+    """Every user of a run as it opens, a column per trait in the order of ``users``: kept as
+    columns for the run's whole life (the accounts table is written from them), not as a
+    tuple per user."""
 
-def everyone(scenario: Scenario, seed: int) -> list[Opening]:
-    """Every user of a run as it opens: the listed ones, then the generated population."""
-    listed: list[Opening] = [
-        (
-            User(
-                u.name,
-                Vpa(u.vpa),
-                BankCode(u.bank),
-                f"{u.bank}{i:012d}",
-                "" if u.pin_hash else u.pin,
-                u.merchant,
-                u.card_limit > 0,
-                credential(u.vpa, u.pin, u.pin_hash or ""),
-            ),
-            u.balance,
-            u.new_user,
-            u.card_limit,
+    users: list[User]
+    balance: np.ndarray  # int64: opening balance in paise
+    new_user: np.ndarray  # bool: new to UPI (a cooling period, a first-day cap)
+    card_limit: np.ndarray  # int64: the credit card's limit in paise (0: no card)
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def then(self, more: Openings) -> Openings:
+        """These users, then ``more``."""
+        return Openings(
+            self.users + more.users,
+            np.concatenate((self.balance, more.balance)),
+            np.concatenate((self.new_user, more.new_user)),
+            np.concatenate((self.card_limit, more.card_limit)),
         )
-        for i, u in enumerate(scenario.users)
+
+
+def everyone(scenario: Scenario, seed: int) -> Openings:
+    """Every user of a run as it opens: the listed ones, then the generated population."""
+    listed = scenario.users
+    users = [
+        User(
+            u.name,
+            Vpa(u.vpa),
+            BankCode(u.bank),
+            f"{u.bank}{i:012d}",
+            "" if u.pin_hash else u.pin,
+            u.merchant,
+            u.card_limit > 0,
+            credential(u.vpa, u.pin, u.pin_hash or ""),
+        )
+        for i, u in enumerate(listed)
     ]
-    return listed + generate_population(scenario, seed)
+    return Openings(
+        users,
+        np.array([u.balance for u in listed], np.int64),
+        np.array([u.new_user for u in listed], np.bool_),
+        np.array([u.card_limit for u in listed], np.int64),
+    ).then(generate_population(scenario, seed))
 
 
 def in_shares(draw: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
@@ -59,7 +82,7 @@ def in_shares(draw: np.random.Generator, weights: np.ndarray, n: int) -> np.ndar
     return draw.permutation(np.repeat(np.arange(len(weights)), counts))
 
 
-def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
+def generate_population(scenario: Scenario, seed: int) -> Openings:
     """Users with Indian names, VPAs at their bank's handle, PINs and opening balances.
 
     Every trait is drawn for the whole population at once, a column per trait from one
@@ -68,7 +91,7 @@ def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
     """
     pop = scenario.population
     if pop is None:
-        return []
+        return Openings([], np.zeros(0, np.int64), np.zeros(0, np.bool_), np.zeros(0, np.int64))
     n = pop.size
     draw = np.random.Generator(np.random.PCG64(derive_seed(seed, "population")))
     banks = scenario.banks
@@ -113,25 +136,12 @@ def generate_population(scenario: Scenario, seed: int) -> list[Opening]:
     )
     code_of = cast("list[BankCode]", [banks[b].code for b in bank_of.tolist()])
     pin_of = [pin_text[p] for p in pins.tolist()]
-    limit = pop.card_limit
-    return [
-        (
-            # the PIN block is made once: the bank stores it, the app sends it
-            User(full_name[k], vpa, code, f"{code}{i:012d}", pin, m, c, pin_block(vpa, pin)),
-            balance,
-            nu,
-            limit if c else 0,
-        )
-        for k, vpa, code, i, pin, m, c, balance, nu in zip(
-            name_of,
-            vpas,
-            code_of,
-            ids,
-            pin_of,
-            merchant.tolist(),
-            card.tolist(),
-            (rupees * 100).tolist(),
-            new.tolist(),
-            strict=True,
+    users = [
+        # the PIN block is made once: the bank stores it, the app sends it
+        User(full_name[k], vpa, code, f"{code}{i:012d}", pin, m, c, pin_block(vpa, pin))
+        for k, vpa, code, i, pin, m, c in zip(
+            name_of, vpas, code_of, ids, pin_of, merchant.tolist(), card.tolist(), strict=True
         )
     ]
+    limit = np.where(card, pop.card_limit, 0).astype(np.int64)
+    return Openings(users, rupees * 100, new, limit)

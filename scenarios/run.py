@@ -41,12 +41,18 @@ from upisim.runfolder import (
     TransactionRow,
 )
 from upisim.scenarios.calibration import compare, measure
-from upisim.scenarios.checks import RECONCILED, Ledger, accounts_table
+from upisim.scenarios.checks import RECONCILED, Ledger, account_chunks
 from upisim.scenarios.config import Scenario, load_scenario, resolve_path, resolved_dict
 from upisim.scenarios.engine import DeliveryLoop
 from upisim.scenarios.load import start_load
 from upisim.scenarios.network import build_network
-from upisim.scenarios.output import CHUNK_ROWS, TableWriter, arrow_schema, parquet_to_csv
+from upisim.scenarios.output import (
+    ACCOUNTS,
+    TableWriter,
+    arrow_schema,
+    parquet_to_csv,
+    parquet_writer,
+)
 from upisim.scenarios.summary import Facts, Tally, summarize, timing
 from upisim.scenarios.trace import Tracer, picker
 from upisim.scenarios.world import build_world
@@ -253,9 +259,9 @@ class _Run:
         """Every user's account at the start and the end: statements start from here, and
         reply truth is checked from the table as written."""
         path = self.out_dir / "accounts.parquet"
-        pq.write_table(
-            accounts_table(self.world), path, row_group_size=CHUNK_ROWS, compression="zstd"
-        )
+        with parquet_writer(path, ACCOUNTS) as writer:
+            for chunk in account_chunks(self.world):
+                writer.write_table(chunk)
         return pq.read_table(path, columns=list(RECONCILED))
 
     def _drive(self) -> None:

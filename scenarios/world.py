@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import cycle
+from operator import attrgetter
 
 from upisim.actors import addresses
 from upisim.actors.bank import Bank, BankLimits
@@ -31,7 +33,7 @@ from upisim.scenarios.apps import (
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.crime import plan_crimes
 from upisim.scenarios.faults import capacity_of, server_capacity
-from upisim.scenarios.people import Opening, everyone
+from upisim.scenarios.people import Openings, everyone
 
 TINY = 8  # up to this many users, one user actor each
 DEFAULT_COHORTS = 2  # beyond: under the GIL fewer, fuller actors run faster (measured)
@@ -48,7 +50,7 @@ class World:
     switch: Switch
     fraud: FraudMonitor
     money_start: int
-    openings: list[Opening]
+    openings: Openings
 
     def logics(self) -> list[Logic]:
         return [*self.cohorts, *self.banks.values(), self.switch, self.fraud]
@@ -63,7 +65,7 @@ class World:
 def build_world(scenario: Scenario, seed: int) -> World:
     """All actors' logic for ``scenario`` run at ``seed``."""
     people = everyone(scenario, seed)
-    users = [person[0] for person in people]
+    users = people.users
     methods = scenario_methods(scenario)
 
     t = scenario.timeouts
@@ -76,7 +78,13 @@ def build_world(scenario: Scenario, seed: int) -> World:
     )
 
     accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
-    for user, balance, new, card_limit in people:
+    for user, balance, new, card_limit in zip(
+        users,
+        people.balance.tolist(),
+        people.new_user.tolist(),
+        people.card_limit.tolist(),
+        strict=True,
+    ):
         accounts[user.bank].append(
             AccountSpec(
                 user.account,
@@ -105,11 +113,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
             BankCode(b.code), accounts[b.code], limits, seed, methods, core
         )
 
-    cohort_of = deal_cohorts(scenario, users)
-    n_cohorts = max(cohort_of.values()) + 1
-    members: list[list[User]] = [[] for _ in range(n_cohorts)]
-    for user in users:
-        members[cohort_of[user.vpa]].append(user)
+    cohort_of, members = deal_cohorts(scenario, users)
+    n_cohorts = len(members)
     load = scenario.load
     behaviour = Behaviour(
         Paise(load.amount_median),
@@ -161,7 +166,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
     ]
 
     servers = [addresses.users(i) for i in range(n_cohorts)]  # one string per server
-    directory = {vpa: servers[c] for vpa, c in cohort_of.items()}
+    directory = dict(zip(cohort_of, map(servers.__getitem__, cohort_of.values()), strict=True))
     switch = Switch(
         directory,
         set(banks),
@@ -214,17 +219,20 @@ def build_world(scenario: Scenario, seed: int) -> World:
         seed,
         replay_window=replay,
     )
-    money = sum(person[1] for person in people)
+    money = int(people.balance.sum())  # at most 10**17 paise (config.py): int64 holds it
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
 
 
-def deal_cohorts(scenario: Scenario, users: list[User]) -> dict[Vpa, int]:
-    """Each user's app server (cohort index). Without apps, users are dealt to ``cohorts``
-    servers in turn; with apps, each joins its handle's app, dealt to its servers in turn."""
+def deal_cohorts(scenario: Scenario, users: list[User]) -> tuple[dict[Vpa, int], list[list[User]]]:
+    """Each user's app server (cohort index), and each server's users in order. Without
+    apps, users are dealt to ``cohorts`` servers in turn; with apps, each joins its handle's
+    app, dealt to its servers in turn."""
     if not scenario.apps:
         n = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
         n = min(n, len(users))
-        return {user.vpa: i % n for i, user in enumerate(users)}
+        # in turn: every n-th user from the i-th (slices and zip, no loop in Python)
+        vpas = map(attrgetter("vpa"), users)
+        return dict(zip(vpas, cycle(range(n)))), [users[i::n] for i in range(n)]
     app_of = app_of_handle(scenario)
     first = first_servers(scenario)
     dealt = [0] * len(scenario.apps)
@@ -233,7 +241,10 @@ def deal_cohorts(scenario: Scenario, users: list[User]) -> dict[Vpa, int]:
         app = app_of[user.vpa.rsplit("@", 1)[1]]
         cohort_of[user.vpa] = first[app] + dealt[app] % scenario.apps[app].servers
         dealt[app] += 1
-    return cohort_of
+    members: list[list[User]] = [[] for _ in range(max(cohort_of.values(), default=0) + 1)]
+    for user in users:
+        members[cohort_of[user.vpa]].append(user)
+    return cohort_of, members
 
 
 def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:
