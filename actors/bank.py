@@ -87,7 +87,7 @@ class Bank(Served):
     def __init__(
         self,
         code: BankCode,
-        accounts: Iterable[AccountSpec],
+        accounts: Iterable[AccountSpec] | dict[str, Account],
         limits: BankLimits = BankLimits(),
         seed: int = 0,
         methods: Mapping[str, Method] = DEFAULT_METHODS,
@@ -101,11 +101,15 @@ class Bank(Served):
         self.code = code
         self.limits = limits
         self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}  # by ReqPayDebit.method
-        self.accounts: dict[str, Account] = {}
-        for spec in accounts:
-            if spec.balance < 0:
-                raise ValueError(f"account {spec.number} opens with a negative balance")
-            self.accounts[spec.number] = Account(spec)
+        if isinstance(accounts, dict):  # opened already (a world's: world.open_accounts)
+            self.accounts: dict[str, Account] = accounts
+        else:
+            specs = list(accounts)
+            self.accounts = {spec.number: Account.of(spec) for spec in specs}
+            if len(self.accounts) != len(specs):
+                numbers = [spec.number for spec in specs]
+                twice = next(n for n in numbers if numbers.count(n) > 1)
+                raise ValueError(f"account {twice} is opened twice")
         self.customers_total = sum(a.balance for a in self.accounts.values())
         self.settlement = 0
         self.outstanding_total = 0  # owed on all credit cards: money this bank lent

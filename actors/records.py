@@ -31,6 +31,9 @@ class AccountSpec(NamedTuple):
 
 
 class Account:
+    """A customer's account at a bank: its balance, its card, its PIN tries and its limits'
+    counters (one object, its fields together: a debit reads a dozen of them)."""
+
     __slots__ = (
         "balance",
         "card_limit",
@@ -46,19 +49,32 @@ class Account:
         "pin_hash",
     )
 
-    def __init__(self, spec: AccountSpec) -> None:
-        self.number = spec.number
-        self.balance = int(spec.balance)
-        self.new_since = spec.new_since
+    def __init__(
+        self,
+        number: str,
+        balance: int,
+        pin_hash: str,
+        new_since: int | None = None,
+        card_limit: int = 0,
+    ) -> None:
+        if balance < 0:
+            raise ValueError(f"account {number} opens with a negative balance")
+        self.number = number
+        self.balance = balance
+        self.new_since = new_since
         self.cooling_sent = 0
-        self.pin_hash = spec.pin_hash
+        self.pin_hash = pin_hash
         self.pin_failures = 0
         self.locked_until = -1
         self.day = -1
         self.day_amount = 0
         self.day_count = 0
-        self.card_limit = int(spec.card_limit)
+        self.card_limit = card_limit
         self.outstanding = 0  # owed on the credit card
+
+    @classmethod
+    def of(cls, spec: AccountSpec) -> Account:
+        return cls(spec.number, int(spec.balance), spec.pin_hash, spec.new_since, spec.card_limit)
 
 
 class Leg:

@@ -94,9 +94,7 @@ def closing_books(world: World) -> tuple[np.ndarray, np.ndarray]:
     for k, code in enumerate(codes.dictionary.to_pylist()):
         at = np.flatnonzero(where == k)
         accounts = world.banks[code].accounts
-        if len(at) != len(accounts) or (
-            len(at) and next(iter(accounts)) != users[at[0]].account
-        ):  # the order this relies on
+        if list(accounts) != [users[i].account for i in at.tolist()]:  # what this relies on
             raise InvariantError(f"bank {code}'s accounts are not in the order of its users")
         balance[at] = np.fromiter(map(_BALANCE, accounts.values()), np.int64, len(at))
         owed[at] = np.fromiter(map(_OUTSTANDING, accounts.values()), np.int64, len(at))

@@ -15,10 +15,11 @@ from upisim.actors import addresses
 from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Logic
 from upisim.actors.capacity import Pool
+from upisim.actors.errors import InvariantError
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
-from upisim.actors.records import AccountSpec
+from upisim.actors.records import Account
 from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
@@ -77,24 +78,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         t.reversal_tries,
     )
 
-    accounts: dict[str, list[AccountSpec]] = {b.code: [] for b in scenario.banks}
-    for user, balance, new, card_limit in zip(
-        users,
-        people.balance.tolist(),
-        people.new_user.tolist(),
-        people.card_limit.tolist(),
-        strict=True,
-    ):
-        accounts[user.bank].append(
-            AccountSpec(
-                user.account,
-                user.vpa,
-                Paise(balance),
-                user.pin_hash,
-                0 if new else None,
-                Paise(card_limit),
-            )
-        )
+    accounts = open_accounts(scenario, people)
     banks: dict[BankCode, Bank] = {}
     heal_at = scenario.duration_ms if scenario.faults.heal_after_load else None
     for b in scenario.banks:
@@ -221,6 +205,27 @@ def build_world(scenario: Scenario, seed: int) -> World:
     )
     money = int(people.balance.sum())  # at most 10**17 paise (config.py): int64 holds it
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
+
+
+def open_accounts(scenario: Scenario, people: Openings) -> dict[str, dict[str, Account]]:
+    """Each bank's accounts by number, opened from the people's columns in their order (the
+    order the accounts table relies on: :func:`upisim.scenarios.checks.closing_books`), with
+    no :class:`AccountSpec` made for each."""
+    accounts: dict[str, dict[str, Account]] = {b.code: {} for b in scenario.banks}
+    for user, balance, new, card_limit in zip(
+        people.users,
+        people.balance.tolist(),
+        people.new_user.tolist(),
+        people.card_limit.tolist(),
+        strict=True,
+    ):
+        accounts[user.bank][user.account] = Account(
+            user.account, balance, user.pin_hash, 0 if new else None, card_limit
+        )
+    opened = sum(map(len, accounts.values()))
+    if opened != len(people):
+        raise InvariantError(f"{len(people) - opened} account numbers are used twice")
+    return accounts
 
 
 def deal_cohorts(scenario: Scenario, users: list[User]) -> tuple[dict[Vpa, int], list[list[User]]]:

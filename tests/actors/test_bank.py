@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -299,3 +300,9 @@ def test_a_frozen_account_holds_what_it_has_and_posts_nothing_more() -> None:
     assert ask(bank, credit).code == codes.BENEFICIARY_FROZEN
     assert bank.balance(PRIYA) == 500_00
     assert ask(bank, debit("T3", 100_00)).code == codes.APPROVED  # other accounts go on
+
+
+def test_an_account_opened_twice_is_refused() -> None:
+    twice = [AccountSpec(RAHUL, "rahul@okhdfcbank", Paise(100), GOOD)] * 2
+    with pytest.raises(ValueError, match=f"account {RAHUL} is opened twice"):
+        Bank(BankCode("HDFC"), twice)
