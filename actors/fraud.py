@@ -29,7 +29,6 @@ nothing back twice.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,13 +85,21 @@ class FraudRules:
     pin_burst_action: str = "off"
 
 
+def _stale(times: list[int], start: int) -> int:
+    """How many of ``times`` (oldest first) are at or before ``start``."""
+    stale = 0
+    while stale < len(times) and times[stale] <= start:
+        stale += 1
+    return stale
+
+
 class _Payer:
     __slots__ = ("day", "day_amount", "recent")
 
     def __init__(self) -> None:
         self.day = -1
         self.day_amount = 0
-        self.recent: deque[int] = deque()
+        self.recent: list[int] = []  # a list: an empty deque alone is 624 bytes
 
 
 class FraudMonitor(Logic):
@@ -158,8 +165,8 @@ class FraudMonitor(Logic):
         if state.day != day:
             state.day, state.day_amount = day, 0
         recent = state.recent
-        while recent and recent[0] <= now - HOUR:
-            recent.popleft()
+        if recent and recent[0] <= now - HOUR:
+            del recent[: _stale(recent, now - HOUR)]
         high = amount >= rules.high_value
         cap = state.day_amount + amount > rules.daily_cap
         fast = len(recent) >= rules.velocity_per_hour
@@ -233,10 +240,10 @@ class _Behaviour:
             rules.new_payee_action != "off" or rules.collect_strangers_action != "off"
         )
         self.paid: dict[Vpa, set[Vpa]] = {}  # payer -> payees paid before
-        self.payers: dict[Vpa, deque[tuple[int, Vpa]]] = {}  # payee -> (when, payer), an hour
-        self.received: dict[Vpa, deque[tuple[int, int]]] = {}  # account -> (when, amount)
-        self.asking: dict[Vpa, deque[tuple[int, Vpa]]] = {}  # requester -> (when, stranger)
-        self.wrong: dict[Vpa, deque[tuple[int, int]]] = {}  # payer -> (when, 0): wrong PINs
+        self.payers: dict[Vpa, list[tuple[int, Vpa]]] = {}  # payee -> (when, payer), an hour
+        self.received: dict[Vpa, list[tuple[int, int]]] = {}  # account -> (when, amount)
+        self.asking: dict[Vpa, list[tuple[int, Vpa]]] = {}  # requester -> (when, stranger)
+        self.wrong: dict[Vpa, list[tuple[int, int]]] = {}  # payer -> (when, 0): wrong PINs
 
     @staticmethod
     def wanted(rules: FraudRules) -> bool:
@@ -246,7 +253,7 @@ class _Behaviour:
 
     def wrong_pin(self, payer: Vpa, now: int) -> None:
         if self.rules.pin_burst_action != "off":
-            self.wrong.setdefault(payer, deque()).append((now, 0))
+            self.wrong.setdefault(payer, []).append((now, 0))
 
     def asked(self, requester: Vpa, payer: Vpa, now: int) -> None:
         """A collect request: remembered when it goes to someone the requester never dealt
@@ -255,7 +262,7 @@ class _Behaviour:
             return
         if requester in self.paid.get(payer, ()) or payer in self.paid.get(requester, ()):
             return
-        self.asking.setdefault(requester, deque()).append((now, payer))
+        self.asking.setdefault(requester, []).append((now, payer))
 
     def fired(self, payer: Vpa, payee: Vpa, amount: int, now: int) -> tuple[str, ...]:
         r, out = self.rules, []
@@ -291,14 +298,18 @@ class _Behaviour:
         if self._remembers_payees:
             self.paid.setdefault(payer, set()).add(payee)
         if r.fan_in_action != "off":
-            self.payers.setdefault(payee, deque()).append((now, payer))
+            self.payers.setdefault(payee, []).append((now, payer))
         if r.forward_action != "off":
-            self.received.setdefault(payee, deque()).append((now, amount))
+            self.received.setdefault(payee, []).append((now, amount))
 
     @staticmethod
-    def _since(window: deque[tuple[int, Any]] | None, start: int) -> deque[tuple[int, Any]]:
+    def _since(window: list[tuple[int, Any]] | None, start: int) -> list[tuple[int, Any]]:
+        """``window`` without its entries at or before ``start`` (they are dropped for good)."""
         if window is None:
-            return deque()
-        while window and window[0][0] <= start:
-            window.popleft()
+            return []
+        stale = 0
+        while stale < len(window) and window[stale][0] <= start:
+            stale += 1
+        if stale:
+            del window[:stale]
         return window

