@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from upisim.actors.errors import UpisimError
+from upisim.scenarios.sections import DEFAULT_BANKS
 
 BENCH_RATE_PER_S = 8_400
 MAX_MAPPER_S = 30 * 24 * 3600  # as network.mapper_s
@@ -30,13 +31,24 @@ MAX_MAPPER_S = 30 * 24 * 3600  # as network.mapper_s
 
 def bench_scenario(users: int, payments: int, mapper_s: float = 0) -> dict[str, Any]:
     """A scenario dict for ``users`` paying ``payments`` times at the bench rate; with
-    ``mapper_s``, the switch's mapper spares the lookups of payees it resolved lately."""
+    ``mapper_s``, the switch's mapper spares the lookups of payees it resolved lately.
+
+    Every payment takes all its hops: the apps' rate limits are off, and the fraud monitor's
+    velocity rule and the banks' daily count are out of reach, however many payments each
+    user makes (at 100,000 users x 1,000,000 payments they would refuse one in four)."""
+    many = 10 * payments
     return {
         "name": f"bench-{users}x{payments}",
         "seed": 7,
         "duration_s": payments / BENCH_RATE_PER_S,
+        "banks": [
+            {"code": b.code, "name": b.name, "handle": b.handle, "daily_count_limit": many}
+            for b in DEFAULT_BANKS
+        ],
         "population": {"size": users, "balance_median": "20000.00"},
         "load": {"rate_per_s": BENCH_RATE_PER_S, "amount_median": "400.00"},
+        "rate_limits": {"per_minute": 0, "per_hour": 0},
+        "fraud": {"velocity_per_hour": many},
         "network": {"mapper_s": mapper_s},
     }
 

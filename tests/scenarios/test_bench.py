@@ -73,3 +73,12 @@ def test_the_mapper_spares_the_lookups_of_payees_it_knows(
 def test_a_mapper_time_out_of_range_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--mapper-s", "-5"]) == 2
     assert "--mapper-s: -5 is not 0..2592000 seconds" in capsys.readouterr().err
+
+
+def test_every_bench_payment_takes_all_its_hops_however_often_its_users_pay(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 40 payments a user in 2.4 s: over the default rate limits, velocity and daily count
+    assert main(["bench", "--json", "--no-report", "--sizes", "500x20000"]) == 0
+    [size] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert size["ok"] is True and size["envelopes_per_payment"] > 10.8
