@@ -84,7 +84,7 @@ _BALANCE, _OUTSTANDING = attrgetter("balance"), attrgetter("outstanding")
 
 def closing_books(world: World) -> tuple[np.ndarray, np.ndarray]:
     """Each user's closing balance and card outstanding (int64 paise), in the order of
-    ``world.openings``. A bank opens its accounts in that order (:func:`build_world`), so each
+    ``world.openings``. A bank opens its accounts in that order (``world.open_accounts``), so each
     bank's column is read off its accounts in one pass and put back at its users' places."""
     users = world.openings.users
     balance = np.zeros(len(users), np.int64)
