@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from upisim.actors import addresses, codes
@@ -15,7 +16,7 @@ from upisim.actors.messages import ReqPayDebit, RespPayLeg
 from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
-from upisim.scenarios.checks import Ledger, accounts_table, problems, unreconciled
+from upisim.scenarios.checks import Ledger, accounts_table, lined_up, problems, unreconciled
 from upisim.scenarios.config import bundled_scenarios, load_scenario
 from upisim.scenarios.world import World, build_world
 
@@ -33,8 +34,21 @@ def world() -> World:
 
 
 def tally(net: dict[str, int] | None = None, card: dict[str, int] | None = None) -> Tally:
-    """What :func:`unreconciled` reads of a run's tally: money in and out, card charges."""
-    return cast("Tally", SimpleNamespace(net=Counter(net), card=Counter(card)))
+    """What :func:`unreconciled` reads of a run's tally: money in and out, card charges (each
+    VPA's split over two row groups, as a run's may be)."""
+
+    def parts(amounts: dict[str, int] | None) -> list[pa.Table]:
+        moved = [(vpa, paise) for vpa, paise in (amounts or {}).items()]
+        halves = [[(vpa, paise // 2) for vpa, paise in moved], [(v, p - p // 2) for v, p in moved]]
+        schema = pa.schema([("vpa", pa.string()), ("paise", pa.int64())])
+        return [
+            pa.Table.from_pylist([{"vpa": v, "paise": p} for v, p in h], schema) for h in halves
+        ]
+
+    def by_account(vpa: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        return lined_up(vpa, parts(net)), lined_up(vpa, parts(card))
+
+    return cast("Tally", SimpleNamespace(by_account=by_account))
 
 
 def test_the_ledger_opens_with_every_banks_books_and_the_money_of_the_world(
@@ -152,6 +166,16 @@ def test_every_account_reconciles_before_anything_moved(world: World) -> None:
         == 2
     )
     assert unreconciled(accounts_table(world), tally(card={"amit@okicici": 100})) == 1
+
+
+def test_moves_line_up_with_the_accounts_summed_over_row_groups() -> None:
+    vpa = pa.chunked_array([["a@x", "b@x"], ["c@x"]])
+    groups = [
+        pa.table({"vpa": ["c@x", "a@x", "nobody@x"], "paise": [5, -7, 99]}),
+        pa.table({"vpa": ["c@x"], "paise": [-2]}),
+    ]
+    assert lined_up(vpa, groups).tolist() == [-7, 0, 3]  # in the accounts' order
+    assert lined_up(vpa, []).tolist() == [0, 0, 0]
 
 
 def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: World) -> None:
