@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from upisim.actors import addresses, codes
+from upisim.actors.accounts import AccountBook
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import (
     CREDIT_OP,
@@ -87,7 +88,7 @@ class Bank(Served):
     def __init__(
         self,
         code: BankCode,
-        accounts: Iterable[AccountSpec] | dict[str, Account],
+        accounts: Iterable[AccountSpec] | AccountBook,
         limits: BankLimits = BankLimits(),
         seed: int = 0,
         methods: Mapping[str, Method] = DEFAULT_METHODS,
@@ -101,16 +102,10 @@ class Bank(Served):
         self.code = code
         self.limits = limits
         self._rules = {**methods, REFUND_DEBIT.name: REFUND_DEBIT}  # by ReqPayDebit.method
-        if isinstance(accounts, dict):  # opened already (a world's: world.open_accounts)
-            self.accounts: dict[str, Account] = accounts
-        else:
-            specs = list(accounts)
-            self.accounts = {spec.number: Account.of(spec) for spec in specs}
-            if len(self.accounts) != len(specs):
-                numbers = [spec.number for spec in specs]
-                twice = next(n for n in numbers if numbers.count(n) > 1)
-                raise ValueError(f"account {twice} is opened twice")
-        self.customers_total = sum(a.balance for a in self.accounts.values())
+        # opened already (a world's: world.open_accounts), or from specs (an actor test's)
+        book = accounts if isinstance(accounts, AccountBook) else AccountBook.of(accounts, code)
+        self.accounts = book
+        self.customers_total = book.opening_total
         self.settlement = 0
         self.outstanding_total = 0  # owed on all credit cards: money this bank lent
         self.settled = 0  # settlement cycles' net positions posted (credits - debits)

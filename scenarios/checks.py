@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from upisim.actors.bank import Books
-from upisim.actors.errors import InvariantError
 from upisim.actors.types import Address
 from upisim.runfolder import MoneyRow
 from upisim.scenarios.output import ACCOUNTS, CHUNK_ROWS
@@ -84,20 +83,14 @@ _BALANCE, _OUTSTANDING = attrgetter("balance"), attrgetter("outstanding")
 
 def closing_books(world: World) -> tuple[np.ndarray, np.ndarray]:
     """Each user's closing balance and card outstanding (int64 paise), in the order of
-    ``world.openings``. A bank opens its accounts in that order (``world.open_accounts``), so each
-    bank's column is read off its accounts in one pass and put back at its users' places."""
-    users = world.openings.users
-    balance = np.zeros(len(users), np.int64)
-    owed = np.zeros(len(users), np.int64)
-    codes = pa.array([u.bank for u in users], pa.string()).dictionary_encode()
-    where = codes.indices.to_numpy()
-    for k, code in enumerate(codes.dictionary.to_pylist()):
-        at = np.flatnonzero(where == k)
-        accounts = world.banks[code].accounts
-        if list(accounts) != [users[i].account for i in at.tolist()]:  # what this relies on
-            raise InvariantError(f"bank {code}'s accounts are not in the order of its users")
-        balance[at] = np.fromiter(map(_BALANCE, accounts.values()), np.int64, len(at))
-        owed[at] = np.fromiter(map(_OUTSTANDING, accounts.values()), np.int64, len(at))
+    ``world.openings``: the opening columns, with each account a payment touched read back
+    at its row."""
+    balance = world.openings.balance.copy()
+    owed = np.zeros(len(balance), np.int64)
+    for bank in world.banks.values():
+        rows, accounts = bank.accounts.opened()
+        balance[rows] = np.fromiter(map(_BALANCE, accounts), np.int64, len(accounts))
+        owed[rows] = np.fromiter(map(_OUTSTANDING, accounts), np.int64, len(accounts))
     return balance, owed
 
 

@@ -13,6 +13,7 @@ from typing import cast
 
 import numpy as np
 
+from upisim.actors.accounts import account_number
 from upisim.actors.base import derive_seed
 from upisim.actors.records import User, credential, pin_block
 from upisim.actors.types import BankCode, Vpa
@@ -52,7 +53,7 @@ def everyone(scenario: Scenario, seed: int) -> Openings:
             u.name,
             Vpa(u.vpa),
             BankCode(u.bank),
-            f"{u.bank}{i:012d}",
+            account_number(u.bank, i),
             "" if u.pin_hash else u.pin,
             u.merchant,
             u.card_limit > 0,
@@ -138,7 +139,7 @@ def generate_population(scenario: Scenario, seed: int) -> Openings:
     pin_of = [pin_text[p] for p in pins.tolist()]
     users = [
         # the PIN block is made once: the bank stores it, the app sends it
-        User(full_name[k], vpa, code, f"{code}{i:012d}", pin, m, c, pin_block(vpa, pin))
+        User(full_name[k], vpa, code, account_number(code, i), pin, m, c, pin_block(vpa, pin))
         for k, vpa, code, i, pin, m, c in zip(
             name_of, vpas, code_of, ids, pin_of, merchant.tolist(), card.tolist(), strict=True
         )

@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from itertools import cycle
 from operator import attrgetter
 
+import numpy as np
+
 from upisim.actors import addresses
+from upisim.actors.accounts import AccountBook
 from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Logic
 from upisim.actors.capacity import Pool
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
-from upisim.actors.records import Account
 from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
@@ -206,22 +208,25 @@ def build_world(scenario: Scenario, seed: int) -> World:
     return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
 
 
-def open_accounts(scenario: Scenario, people: Openings) -> dict[str, dict[str, Account]]:
-    """Each bank's accounts by number, opened from the people's columns in their order (the
-    order the accounts table relies on: :func:`upisim.scenarios.checks.closing_books`), with
-    no :class:`AccountSpec` made for each."""
-    accounts: dict[str, dict[str, Account]] = {b.code: {} for b in scenario.banks}
-    for user, balance, new, card_limit in zip(
-        people.users,
-        people.balance.tolist(),
-        people.new_user.tolist(),
-        people.card_limit.tolist(),
-        strict=True,
-    ):
-        accounts[user.bank][user.account] = Account(
-            user.account, balance, user.pin_hash, 0 if new else None, card_limit
+def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook]:
+    """Each bank's book of accounts, opened from the people's columns (an account is made an
+    object only when a payment first touches it: :mod:`upisim.actors.accounts`)."""
+    codes = [b.code for b in scenario.banks]
+    where = {code: k for k, code in enumerate(codes)}
+    bank_of = np.fromiter((where[u.bank] for u in people.users), np.int64, len(people))
+    pin_hash = [u.pin_hash for u in people.users]
+    new_since = [0 if new else None for new in people.new_user.tolist()]
+    return {
+        code: AccountBook(
+            code,
+            np.flatnonzero(bank_of == k),
+            people.balance,
+            pin_hash,
+            new_since,
+            people.card_limit,
         )
-    return accounts
+        for k, code in enumerate(codes)
+    }
 
 
 def deal_cohorts(scenario: Scenario, users: list[User]) -> tuple[dict[Vpa, int], list[list[User]]]:
