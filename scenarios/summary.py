@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -15,7 +14,7 @@ import pyarrow.parquet as pq
 from upisim.actors import codes
 from upisim.actors.methods import CREDIT_CARD
 from upisim.runfolder import Kind, Notice, State
-from upisim.scenarios.checks import Ledger, lined_up, problems, unreconciled
+from upisim.scenarios.checks import Ledger, Moves, problems, unreconciled
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.engine import LoopStats
 from upisim.scenarios.world import World
@@ -35,10 +34,8 @@ class Tally:
         self.refunds: Counter[str] = Counter()  # refunds by state
         self.by_method: Counter[str] = Counter()
         self.by_decline: Counter[str] = Counter()  # BD / TD, as the table says
-        # per VPA and row group, what moved: (in - out of the savings account) and (charged -
-        # refunded on the credit card), kept as Arrow columns until lined up with the accounts
-        self._net: list[pa.Table] = []
-        self._card: list[pa.Table] = []
+        self.net = Moves()  # per VPA: in - out of the savings account
+        self.card = Moves()  # per VPA: charged - refunded on the credit card
         source = pq.ParquetFile(parquet)
         columns = [
             "kind",
@@ -76,19 +73,15 @@ class Tally:
             refund = pc.equal(moved["kind"], Kind.REFUND)
             card_out = pc.and_(card, pc.invert(refund))
             card_back = pc.and_(card, refund)
-            for side, on_card, parts, sign in (
-                ("payer_vpa", card_out, self._card, 1),
-                ("payer_vpa", pc.invert(card_out), self._net, -1),
-                ("payee_vpa", card_back, self._card, -1),
-                ("payee_vpa", pc.invert(card_back), self._net, 1),
+            for side, on_card, moves, sign in (
+                ("payer_vpa", card_out, self.card, 1),
+                ("payer_vpa", pc.invert(card_out), self.net, -1),
+                ("payee_vpa", card_back, self.card, -1),
+                ("payee_vpa", pc.invert(card_back), self.net, 1),
             ):
-                sums = moved.filter(on_card).group_by(side).aggregate([("amount_paise", "sum")])
-                amount = sums["amount_paise_sum"]
-                parts.append(
-                    pa.table(
-                        {"vpa": sums[side], "paise": amount if sign > 0 else pc.negate(amount)}
-                    )
-                )
+                part = moved.filter(on_card)
+                amount = part["amount_paise"]
+                moves.add(part[side], amount if sign > 0 else pc.negate(amount))
             refunds = group.filter(pc.equal(group["kind"], Kind.REFUND))
             for item in pc.value_counts(refunds["state"]).to_pylist():
                 self.refunds[item["values"]] += item["counts"]
@@ -99,11 +92,6 @@ class Tally:
                 pc.sum(pc.equal(collects["reason_code"], codes.DECLINED_BY_CUSTOMER)).as_py() or 0
             )
         self.total = sum(self.by_state.values())
-
-    def by_account(self, vpa: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """What moved for each account of ``vpa`` (the accounts table's column), int64 paise in
-        its order: in - out of the savings account, and charged - refunded on the card."""
-        return lined_up(vpa, self._net), lined_up(vpa, self._card)
 
     def percentiles(self) -> dict[str, int]:
         if not self.total:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -16,7 +15,7 @@ from upisim.actors.messages import ReqPayDebit, RespPayLeg
 from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
-from upisim.scenarios.checks import Ledger, accounts_table, lined_up, problems, unreconciled
+from upisim.scenarios.checks import Ledger, Moves, accounts_table, problems, unreconciled
 from upisim.scenarios.config import bundled_scenarios, load_scenario
 from upisim.scenarios.world import World, build_world
 
@@ -33,22 +32,24 @@ def world() -> World:
     return build_world(load_scenario(bundled_scenarios()["quickstart"]), 1)
 
 
-def tally(net: dict[str, int] | None = None, card: dict[str, int] | None = None) -> Tally:
-    """What :func:`unreconciled` reads of a run's tally: money in and out, card charges (each
-    VPA's split over two row groups, as a run's may be)."""
-
-    def parts(amounts: dict[str, int] | None) -> list[pa.Table]:
-        moved = [(vpa, paise) for vpa, paise in (amounts or {}).items()]
-        halves = [[(vpa, paise // 2) for vpa, paise in moved], [(v, p - p // 2) for v, p in moved]]
-        schema = pa.schema([("vpa", pa.string()), ("paise", pa.int64())])
-        return [
-            pa.Table.from_pylist([{"vpa": v, "paise": p} for v, p in h], schema) for h in halves
+def moves(amounts: dict[str, int] | None, groups: int = 2) -> Moves:
+    """``amounts`` moved, each VPA's split over ``groups`` row groups (as a run's may be)."""
+    moved = Moves()
+    for g in range(groups):
+        share = [
+            (vpa, paise // groups + (paise % groups if g == 0 else 0))
+            for vpa, paise in (amounts or {}).items()
         ]
+        moved.add(
+            pa.array([v for v, _ in share], pa.string()),
+            pa.array([p for _, p in share], pa.int64()),
+        )
+    return moved
 
-    def by_account(vpa: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-        return lined_up(vpa, parts(net)), lined_up(vpa, parts(card))
 
-    return cast("Tally", SimpleNamespace(by_account=by_account))
+def tally(net: dict[str, int] | None = None, card: dict[str, int] | None = None) -> Tally:
+    """What :func:`unreconciled` reads of a run's tally: money in and out, card charges."""
+    return cast("Tally", SimpleNamespace(net=moves(net), card=moves(card)))
 
 
 def test_the_ledger_opens_with_every_banks_books_and_the_money_of_the_world(
@@ -170,12 +171,11 @@ def test_every_account_reconciles_before_anything_moved(world: World) -> None:
 
 def test_moves_line_up_with_the_accounts_summed_over_row_groups() -> None:
     vpa = pa.chunked_array([["a@x", "b@x"], ["c@x"]])
-    groups = [
-        pa.table({"vpa": ["c@x", "a@x", "nobody@x"], "paise": [5, -7, 99]}),
-        pa.table({"vpa": ["c@x"], "paise": [-2]}),
-    ]
-    assert lined_up(vpa, groups).tolist() == [-7, 0, 3]  # in the accounts' order
-    assert lined_up(vpa, []).tolist() == [0, 0, 0]
+    assert moves({"c@x": 3, "a@x": -7, "nobody@x": 99}, groups=Moves.FOLD + 3).lined_up(
+        vpa
+    ).tolist() == [-7, 0, 3]  # in the accounts' order, folded on the way
+    assert moves({}).lined_up(vpa).tolist() == [0, 0, 0]
+    assert Moves().lined_up(vpa).tolist() == [0, 0, 0]
 
 
 def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: World) -> None:
