@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
@@ -87,7 +88,9 @@ class UserCohort(Crimes):
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
-        self.users = [u.with_credential() for u in users]  # each knows its PIN block
+        # each knows its PIN block (a world's users do already: made once as it was built)
+        known = all(map(attrgetter("pin_hash"), users))
+        self.users = list(users) if known else [u.with_credential() for u in users]
         self.by_vpa = {u.vpa: u for u in self.users}
         self.payees = payees
         self.behaviour = behaviour

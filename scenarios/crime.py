@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
+from upisim.actors import addresses
 from upisim.actors.base import derive_seed
 from upisim.actors.crime import (
     ACCOUNT_TAKEOVER,
@@ -36,7 +37,7 @@ from upisim.actors.crime import (
 )
 from upisim.actors.errors import ScenarioError
 from upisim.actors.methods import CREDIT_CARD, UPI_COLLECT, UPI_PUSH
-from upisim.actors.types import MINUTE, SECOND, Vpa
+from upisim.actors.types import MINUTE, SECOND, Address, Vpa
 from upisim.actors.user import User
 from upisim.scenarios.sections import Amount, _Strict
 
@@ -131,15 +132,15 @@ def plan_crimes(
     scenario: Scenario,
     seed: int,
     people: Openings,
-    cohort_of: Mapping[Vpa, int],
+    server_of: Mapping[Vpa, Address],
     cohorts: int,
 ) -> list[Crime]:
-    """Each cohort's part of the run's fraud (``cohort_of``: each user's cohort; only the
+    """Each cohort's part of the run's fraud (``server_of``: each user's app server; only the
     generated population is cast, never a listed user); no section: nobody commits any."""
     config = scenario.fraud_typologies
     if config is None:
         return [Crime() for _ in range(cohorts)]
-    return _Planner(scenario, config, seed, people, cohort_of, cohorts).plan()
+    return _Planner(scenario, config, seed, people, server_of, cohorts).plan()
 
 
 class _Planner:
@@ -149,11 +150,12 @@ class _Planner:
         config: FraudTypologiesConfig,
         seed: int,
         people: Openings,
-        cohort_of: Mapping[Vpa, int],
+        server_of: Mapping[Vpa, Address],
         cohorts: int,
     ) -> None:
         self.scenario, self.config, self.cohorts = scenario, config, cohorts
-        self.cohort_of = cohort_of
+        self.server_of = server_of
+        self.cohort_at = {addresses.users(i): i for i in range(cohorts)}
         self.r = random.Random(derive_seed(seed, "fraud_typologies"))
         self.counts = np.random.Generator(np.random.PCG64(derive_seed(seed, "fraud_cases")))
         self.people = people
@@ -223,7 +225,7 @@ class _Planner:
         )
 
     def _cohort(self, vpa: Vpa) -> int:
-        return self.cohort_of[vpa]
+        return self.cohort_at[self.server_of[vpa]]
 
     def _act(self, at: float, act: Act) -> None:
         if at < self.scenario.duration_ms:  # the day's load is over: so is its crime

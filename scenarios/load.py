@@ -74,7 +74,7 @@ def script(scenario: Scenario, world: World) -> list[tuple[int, Address, StartPa
     return [
         (
             p.at_ms + i * p.every_ms,
-            addresses.users(world.cohort_of[starter(p)]),
+            world.server_of[starter(p)],
             StartPayment(Vpa(p.payer), Vpa(p.payee), Paise(p.amount), p.pin, p.note, p.method),
         )
         for p in scenario.payments

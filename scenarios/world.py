@@ -23,7 +23,7 @@ from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
 from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
-from upisim.actors.types import SECOND, BankCode, Paise, SimTime, Vpa
+from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
 from upisim.actors.user import CollectHabits, User, UserCohort
 from upisim.scenarios.apps import (
     app_latencies,
@@ -47,7 +47,7 @@ class World:
 
     users: list[User]
     cohorts: list[UserCohort]
-    cohort_of: dict[Vpa, int]
+    server_of: dict[Vpa, Address]  # each user's app server (the switch's directory)
     banks: dict[BankCode, Bank]
     switch: Switch
     fraud: FraudMonitor
@@ -98,7 +98,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             BankCode(b.code), accounts[b.code], limits, seed, methods, core
         )
 
-    cohort_of, members = deal_cohorts(scenario, users)
+    directory, members = deal_cohorts(scenario, users)
     n_cohorts = len(members)
     load = scenario.load
     behaviour = Behaviour(
@@ -129,7 +129,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
     merchants = frozenset(u.vpa for u in users if u.merchant)
     checks = StatusChecks(t.status_first_ms, t.status_checks)
     replay = replay_window(scenario)
-    crimes = plan_crimes(scenario, seed, people, cohort_of, n_cohorts)
+    crimes = plan_crimes(scenario, seed, people, directory, n_cohorts)
     cohorts = [
         UserCohort(
             i,
@@ -150,8 +150,6 @@ def build_world(scenario: Scenario, seed: int) -> World:
         for i in range(n_cohorts)
     ]
 
-    servers = [addresses.users(i) for i in range(n_cohorts)]  # one string per server
-    directory = dict(zip(cohort_of, map(servers.__getitem__, cohort_of.values()), strict=True))
     switch = Switch(
         directory,
         set(banks),
@@ -205,7 +203,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         replay_window=replay,
     )
     money = int(people.balance.sum())  # at most 10**17 paise (config.py): int64 holds it
-    return World(users, cohorts, cohort_of, banks, switch, fraud, money, people)
+    return World(users, cohorts, directory, banks, switch, fraud, money, people)
 
 
 def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook]:
@@ -229,28 +227,32 @@ def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook
     }
 
 
-def deal_cohorts(scenario: Scenario, users: list[User]) -> tuple[dict[Vpa, int], list[list[User]]]:
-    """Each user's app server (cohort index), and each server's users in order. Without
-    apps, users are dealt to ``cohorts`` servers in turn; with apps, each joins its handle's
-    app, dealt to its servers in turn."""
+def deal_cohorts(
+    scenario: Scenario, users: list[User]
+) -> tuple[dict[Vpa, Address], list[list[User]]]:
+    """Each user's app server (its address, one string per server), and each server's users
+    in order. Without apps, users are dealt to ``cohorts`` servers in turn; with apps, each
+    joins its handle's app, dealt to its servers in turn."""
     if not scenario.apps:
         n = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
         n = min(n, len(users))
+        servers = [addresses.users(i) for i in range(n)]
         # in turn: every n-th user from the i-th (slices and zip, no loop in Python)
         vpas = map(attrgetter("vpa"), users)
-        return dict(zip(vpas, cycle(range(n)))), [users[i::n] for i in range(n)]
+        return dict(zip(vpas, cycle(servers))), [users[i::n] for i in range(n)]
     app_of = app_of_handle(scenario)
     first = first_servers(scenario)
     dealt = [0] * len(scenario.apps)
-    cohort_of: dict[Vpa, int] = {}
+    cohort_of: list[int] = []
     for user in users:
         app = app_of[user.vpa.rsplit("@", 1)[1]]
-        cohort_of[user.vpa] = first[app] + dealt[app] % scenario.apps[app].servers
+        cohort_of.append(first[app] + dealt[app] % scenario.apps[app].servers)
         dealt[app] += 1
-    members: list[list[User]] = [[] for _ in range(max(cohort_of.values(), default=0) + 1)]
-    for user in users:
-        members[cohort_of[user.vpa]].append(user)
-    return cohort_of, members
+    members: list[list[User]] = [[] for _ in range(max(cohort_of, default=-1) + 1)]
+    for user, i in zip(users, cohort_of, strict=True):
+        members[i].append(user)
+    servers = [addresses.users(i) for i in range(len(members))]
+    return {u.vpa: servers[i] for u, i in zip(users, cohort_of, strict=True)}, members
 
 
 def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:
