@@ -340,7 +340,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _system_allocator_for_arrow() -> None:
+    """Arrow's buffers from the C library's allocator, not its bundled mimalloc, unless
+    ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise: mimalloc keeps what the tables' writing and
+    reading back freed, and at a million users x 300k payments the process peaked 115 MB
+    higher with it (1,380 vs 1,264 MB)."""
+    import os
+
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def main(argv: list[str] | None = None) -> int:
+    _system_allocator_for_arrow()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -204,3 +204,23 @@ def test_compare_refuses_bad_input_plainly(
     assert err.startswith("error: ") and says.format(**names) in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (run / "compare").exists()
+
+
+def test_the_cli_gives_arrow_the_system_allocator_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pyarrow as pa
+
+    from upisim.scenarios.cli import _system_allocator_for_arrow
+
+    before = pa.default_memory_pool()
+    try:
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+        pa.set_memory_pool(pa.mimalloc_memory_pool())
+        _system_allocator_for_arrow()
+        assert pa.default_memory_pool().backend_name == "mimalloc"  # the user's choice stands
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+        _system_allocator_for_arrow()
+        assert pa.default_memory_pool().backend_name == "system"
+    finally:
+        pa.set_memory_pool(before)
