@@ -72,10 +72,6 @@ class Account:
         self.card_limit = card_limit
         self.outstanding = 0  # owed on the credit card
 
-    @classmethod
-    def of(cls, spec: AccountSpec) -> Account:
-        return cls(spec.number, int(spec.balance), spec.pin_hash, spec.new_since, spec.card_limit)
-
 
 class Leg:
     """What this bank did for one side (DEBIT or CREDIT) of one transaction id: small, because
