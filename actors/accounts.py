@@ -101,7 +101,6 @@ class AccountBook:
         if row < 0:
             return None
         account = self._opened[number] = Account(
-            number,
             int(self._balance[row]),
             self._pin_hash[row],
             self._new_since[row],

@@ -32,7 +32,8 @@ class AccountSpec(NamedTuple):
 
 class Account:
     """A customer's account at a bank: its balance, its card, its PIN tries and its limits'
-    counters (one object, its fields together: a debit reads a dozen of them)."""
+    counters (one object, its fields together: a debit reads a dozen of them). Its number is
+    the key it is kept under (:class:`upisim.actors.accounts.AccountBook`), not a field."""
 
     __slots__ = (
         "balance",
@@ -43,7 +44,6 @@ class Account:
         "day_count",
         "locked_until",
         "new_since",
-        "number",
         "outstanding",
         "pin_failures",
         "pin_hash",
@@ -51,15 +51,11 @@ class Account:
 
     def __init__(
         self,
-        number: str,
         balance: int,
         pin_hash: str,
         new_since: int | None = None,
         card_limit: int = 0,
     ) -> None:
-        if balance < 0:
-            raise ValueError(f"account {number} opens with a negative balance")
-        self.number = number
         self.balance = balance
         self.new_since = new_since
         self.cooling_sent = 0

@@ -26,7 +26,7 @@ def test_an_account_is_opened_from_its_row_at_its_first_touch_and_kept() -> None
     assert hdfc.opening_total == 400_00 and len(hdfc) == 2
     account = hdfc.get(account_number("HDFC", 2))
     assert account is not None
-    assert (account.number, account.balance, account.pin_hash) == ("HDFC000000000002", 300_00, "p2")
+    assert (account.balance, account.pin_hash) == (300_00, "p2")
     assert (account.card_limit, account.new_since) == (5_000_00, None)
     account.balance -= 50_00
     assert hdfc["HDFC000000000002"] is account  # the same account, not opened again
@@ -50,14 +50,16 @@ def test_only_this_banks_rows_in_its_own_numbers_are_its_accounts() -> None:
         with pytest.raises(KeyError):
             hdfc[number]
     assert "HDFC000000000000" in hdfc and hdfc.opened() == ([], [])  # asking is no touch
-    assert [a.number for a in sbi.values()] == ["SBI000000000001", "SBI000000000003"]
+    assert list(sbi.numbers()) == ["SBI000000000001", "SBI000000000003"]
+    assert [a.balance for a in sbi.values()] == [200_00, 400_00]
 
 
 def test_a_book_of_specs_finds_any_number_and_refuses_bad_ones() -> None:
     specs = [AccountSpec("H1", "a@x", Paise(10_00), "h1"), AccountSpec("H2", "b@x", Paise(0), "h2")]
     made = AccountBook.of(specs)
     assert made.opening_total == 10_00
-    assert [a.number for a in made.values()] == ["H1", "H2"] and made.get("H3") is None
+    assert list(made.numbers()) == ["H1", "H2"] and made.get("H3") is None
+    assert [a.pin_hash for a in made.values()] == ["h1", "h2"]
     with pytest.raises(ValueError, match="account H1 is opened twice"):
         AccountBook.of([*specs, specs[0]])
     with pytest.raises(ValueError, match="account H9 opens with a negative balance"):
