@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from upisim.actors import codes
 from upisim.actors.fraud import BENEFICIARY, REMITTER
-from upisim.actors.ids import RecentMap
+from upisim.actors.ids import RecentNumbered
 from upisim.actors.messages import (
     CREDIT,
     DEBIT,
@@ -59,8 +59,7 @@ class Legs(Settling):
     late_messages: int
     _hop: dict[str, tuple[int, int]]
     _leg_answered: dict[str, Callable[[RespPayLeg], None]]
-    outcomes: RecentMap[tuple[str, str, str]]  # finished lately: (result, code, reason)
-    _outcome_of: dict[tuple[str, str, str], tuple[str, str, str]]  # one tuple for each
+    outcomes: RecentNumbered[tuple[str, str, str]]  # finished lately: (result, code, reason)
 
     # -- one timer per payment ------------------------------------------------------------
 
@@ -100,7 +99,7 @@ class Legs(Settling):
         del self.payments[p.txn_id]
         result = _RESULT.get(p.stage, Result.FAILURE)
         outcome = (result, p.code, p.reason)
-        self.outcomes.put(p.txn_id, self._outcome_of.setdefault(outcome, outcome), self.now)
+        self.outcomes.put(p.txn_id, outcome, self.now)
         self._tell(p, result)
         if (
             to == Stage.FAILED

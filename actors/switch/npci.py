@@ -27,7 +27,7 @@ from upisim.actors import addresses, codes
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import REQUEST_OP, Capacity, Pool
 from upisim.actors.fraud import ALLOW, DECLINE, FLAG
-from upisim.actors.ids import RecentMap, SeenIds
+from upisim.actors.ids import RecentMap, RecentNumbered, SeenIds
 from upisim.actors.messages import (
     CREDIT,
     CREDIT_REVERSAL,
@@ -120,8 +120,7 @@ class Switch(Disputes, Legs):
         self.seen = SeenIds(id_window)
         # the outcomes of payments finished in the last status_window ms: an app's status
         # check may ask that long after its request (see upisim.actors.status)
-        self.outcomes = RecentMap(status_window)
-        self._outcome_of = {}
+        self.outcomes: RecentNumbered[tuple[str, str, str]] = RecentNumbered(status_window)
         self.settling(
             self._bank, settle_every, settle_grace, cycle_ms, net_debit_caps or {}, load_end
         )

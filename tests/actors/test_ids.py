@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from upisim.actors.ids import SeenIds
+import random
+
+import pytest
+
+from upisim.actors import ids
+from upisim.actors.ids import RecentMap, RecentNumbered, SeenIds
 
 
 def test_an_id_is_new_once_and_a_repeat_ever_after() -> None:
@@ -33,3 +38,48 @@ def test_ids_without_a_number_are_kept_for_good() -> None:
     assert not seen.repeat("ABC", 0)
     assert not seen.repeat("ABD", 50)
     assert seen.repeat("ABC", 10**9)
+
+
+def test_numbered_memory_answers_as_the_plain_one_at_every_step() -> None:
+    """RecentNumbered is RecentMap in two bytes an id: the same puts, the same answers,
+    whatever the order, gaps and kinds of ids (a seeded random walk)."""
+    walk = random.Random(7)
+    plain: RecentMap[tuple[str, int]] = RecentMap(500)
+    numbered: RecentNumbered[tuple[str, int]] = RecentNumbered(500)
+    keys: list[str] = []
+    now = 0
+    for step in range(20_000):
+        now += walk.choice((0, 1, 3, 40, 700 if step % 997 == 0 else 2))  # and quiet spells
+        kind = walk.random()
+        if kind < 0.80:  # an app's ids, finishing out of order
+            key = f"UPS{walk.randrange(3):05d}T{max(0, step + walk.randrange(-300, 50)):011d}"
+        elif kind < 0.85:  # numbered far from the rest of its issuer's
+            key = f"UPS00001T{walk.randrange(10**10):011d}"
+        else:  # a hand-made id with no number
+            key = f"TXN-{walk.choice('ABCDEFGH')}"
+        value = (walk.choice(("SUCCESS", "FAILURE", "DEEMED")), walk.randrange(4))
+        plain.put(key, value, now)
+        numbered.put(key, value, now)
+        keys.append(key)
+        for probe in [*walk.sample(keys, min(5, len(keys))), "UPS00002T99999999999", "NONE"]:
+            assert numbered.get(probe) == plain.get(probe), (step, probe)
+
+
+def test_numbered_memory_is_two_bytes_an_id_and_follows_the_window() -> None:
+    memory: RecentNumbered[str] = RecentNumbered(window=1_000)
+    for i in range(100_000):
+        memory.put(f"UPS00001T{i:011d}", ("ok", "no")[i % 2], i)  # one a millisecond
+    spans = [*memory._current.values(), *memory._previous.values()]
+    assert sum(len(span.codes) for span in spans) <= 4 * 2_000  # two windows, room to grow
+    assert memory.get(f"UPS00001T{99_999:011d}") == "no" and memory.get("UPS00001T5") is None
+
+
+def test_numbered_memory_keeps_values_past_its_codes_in_the_dict(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ids, "_MAX_CODES", 2)
+    memory: RecentNumbered[int] = RecentNumbered(window=1_000)
+    for i in range(5):
+        memory.put(f"UPS00001T{i:011d}", i * 10, i)
+    memory.put(f"UPS00001T{0:011d}", 40, 9)  # a code it has no more room for: the latest
+    assert [memory.get(f"UPS00001T{i:011d}") for i in range(5)] == [40, 10, 20, 30, 40]
