@@ -66,6 +66,15 @@ def test_velocity_declines_the_eleventh_payment_in_an_hour() -> None:
     assert score(m, 100, at=HOUR + 1).decision == ALLOW  # the first one left the window
 
 
+def test_velocity_keeps_no_more_times_than_it_counts_to_and_still_counts_right() -> None:
+    m = FraudMonitor(FraudRules(velocity_per_hour=3, velocity_action="flag"))
+    flagged = [score(m, 100, at=i).rules == ("VELOCITY",) for i in range(10)]
+    assert flagged == [False] * 3 + [True] * 7  # flagged, still counted: ten in the hour
+    assert m.window_count(A, SimTime(10)) == 3  # the last three are all the rule needs
+    assert score(m, 100, at=HOUR + 6).rules == ("VELOCITY",)  # 7, 8 and 9 in its hour
+    assert score(m, 100, at=HOUR + 9).rules == ()  # of those only the one at HOUR + 6 is
+
+
 def test_declined_payments_do_not_count_towards_the_windows() -> None:
     m = FraudMonitor(FraudRules(velocity_per_hour=1))
     assert score(m, 100).decision == ALLOW
