@@ -87,23 +87,19 @@ class FraudRules:
     pin_burst_action: str = "off"
 
 
-def _stale(times: Sequence[int], start: int) -> int:
-    """How many of ``times`` (oldest first) are at or before ``start``."""
-    stale = 0
+def _stale(times: Sequence[int], start: int, first: int = 0) -> int:
+    """How many of ``times`` from ``first`` on (oldest first) are at or before ``start``."""
+    stale = first
     while stale < len(times) and times[stale] <= start:
         stale += 1
-    return stale
+    return stale - first
 
 
-class _Payer:
-    __slots__ = ("day", "day_amount", "recent")
-
-    def __init__(self) -> None:
-        self.day = -1
-        self.day_amount = 0
-        # the times of the payer's last payments within the hour, oldest first, and no more
-        # than the velocity rule counts to: 8 bytes each (an empty deque alone is 624 bytes)
-        self.recent = array("q")
+# A payer's windows are one array('q'): the day, the value allowed that day, then the times of
+# its last payments within the hour, oldest first, no more than the velocity rule counts to.
+# One object and 8 bytes a figure (a payer object, a list and int objects were ~200 bytes;
+# a million payers keep theirs all day).
+_DAY, _SPENT, _TIMES = 0, 1, 2
 
 
 class FraudMonitor(Logic):
@@ -129,7 +125,7 @@ class FraudMonitor(Logic):
             "PIN_BURST": rules.pin_burst_action,
         }
         self._banks_act = any(a in ("remitter", "beneficiary") for a in self._actions.values())
-        self._payers: dict[Vpa, _Payer] = {}
+        self._payers: dict[Vpa, array[int]] = {}  # each payer's windows (_DAY, _SPENT, _TIMES)
         self._behaviour = _Behaviour(rules) if _Behaviour.wanted(rules) else None
         # a replay comes at most replay_window ms after the original
         self._answered: RecentMap[RespRiskScore] = RecentMap(replay_window)
@@ -164,22 +160,18 @@ class FraudMonitor(Logic):
         now = self.now
         state = self._payers.get(payer)
         if state is None:
-            state = self._payers[payer] = _Payer()
+            state = self._payers[payer] = array("q", (-1, 0))
         day = now // DAY
-        if state.day != day:
-            state.day, state.day_amount = day, 0
-        recent = state.recent
-        if recent and recent[0] <= now - HOUR:
-            del recent[: _stale(recent, now - HOUR)]
+        if state[_DAY] != day:
+            state[_DAY], state[_SPENT] = day, 0
+        if len(state) > _TIMES and state[_TIMES] <= now - HOUR:
+            del state[_TIMES : _TIMES + _stale(state, now - HOUR, _TIMES)]
         high = amount >= rules.high_value
-        cap = state.day_amount + amount > rules.daily_cap
-        fast = len(recent) >= rules.velocity_per_hour
+        cap = state[_SPENT] + amount > rules.daily_cap
+        fast = len(state) - _TIMES >= rules.velocity_per_hour
         if not (high or cap or fast):  # the common case, kept cheap
             if counted:
-                state.day_amount += amount
-                recent.append(now)
-                if len(recent) > rules.velocity_per_hour:  # one more than the rule counts to
-                    del recent[0]
+                self._count(state, amount, now)
             return ALLOW, ()
         fired = [
             rule
@@ -189,11 +181,15 @@ class FraudMonitor(Logic):
         if any(self._actions[rule] == "decline" for rule in fired):
             return DECLINE, tuple(fired)
         if counted:
-            state.day_amount += amount
-            recent.append(now)
-            if len(recent) > rules.velocity_per_hour:
-                del recent[0]
+            self._count(state, amount, now)
         return FLAG, tuple(fired)
+
+    def _count(self, state: array[int], amount: int, now: int) -> None:
+        """An allowed payment counts in its payer's windows."""
+        state[_SPENT] += amount
+        state.append(now)
+        if len(state) - _TIMES > self.rules.velocity_per_hour:  # one more than it counts to
+            del state[_TIMES]
 
     def on_ReqRiskScore(self, msg: ReqRiskScore, sender: Address) -> None:
         answered = self._answered.get(msg.txn_id)
@@ -219,8 +215,8 @@ class FraudMonitor(Logic):
             self.replays += 1
             return
         state = self._payers.get(msg.payer)
-        if state is not None and state.day == msg.scored_at // DAY:
-            state.day_amount = max(0, state.day_amount - msg.amount)
+        if state is not None and state[_DAY] == msg.scored_at // DAY:
+            state[_SPENT] = max(0, state[_SPENT] - msg.amount)
         if msg.reason in WRONG_PIN and self._behaviour is not None:
             self._behaviour.wrong_pin(msg.payer, self.now)
 
@@ -230,13 +226,13 @@ class FraudMonitor(Logic):
 
     def day_amount(self, payer: Vpa) -> int:
         state = self._payers.get(payer)
-        return state.day_amount if state is not None and state.day == self.now // DAY else 0
+        return state[_SPENT] if state is not None and state[_DAY] == self.now // DAY else 0
 
     def window_count(self, payer: Vpa, now: SimTime) -> int:
         """The payer's payments counted in the hour before ``now``, up to the velocity rule's
         limit (no more are kept: the rule needs no more)."""
         state = self._payers.get(payer)
-        return 0 if state is None else sum(1 for t in state.recent if t > now - HOUR)
+        return 0 if state is None else sum(1 for t in state[_TIMES:] if t > now - HOUR)
 
 
 class _Behaviour:
