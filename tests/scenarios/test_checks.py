@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
@@ -16,7 +17,7 @@ from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
 from upisim.scenarios.checks import Ledger, Moves, accounts_table, problems, unreconciled
-from upisim.scenarios.config import bundled_scenarios, load_scenario
+from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
 from upisim.scenarios.world import World, build_world
 
 if TYPE_CHECKING:
@@ -157,6 +158,16 @@ def test_problems_name_stuck_payments_and_unreconciled_accounts(world: World) ->
         "3 account(s) do not match the payments their owners were told about",
         "1 payment(s) still in flight after the drain limit",
     ]
+
+
+def test_every_users_account_is_found_at_their_bank_and_no_other() -> None:
+    listed = tomllib.loads(bundled_scenarios()["quickstart"].read_text())
+    world = build_world(parse_scenario({**listed, "population": {"size": 3_000}}, "q"), 1)
+    assert len(world.users) == 3_004  # the four friends, then the population
+    for user in world.users:
+        for code, bank in world.banks.items():
+            assert (user.account in bank.accounts) == (code == user.bank), (user, code)
+    assert sum(len(bank.accounts) for bank in world.banks.values()) == len(world.users)
 
 
 def test_every_account_reconciles_before_anything_moved(world: World) -> None:
