@@ -10,7 +10,7 @@ what the payments they were told succeeded brought in and took out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -127,37 +127,14 @@ RECONCILED = ("vpa", "opening_paise", "closing_paise", "card_outstanding_paise")
 """The accounts table's columns :func:`unreconciled` reads."""
 
 
-class Moves:
-    """Paise moved per VPA, summed as a table's row groups are read: the groups' sums are
-    folded into one every few groups, so memory follows the VPAs that moved, not the rows,
-    and no Python object is made per VPA."""
-
-    FOLD = 8  # row groups' sums held before they are folded into one
-
-    def __init__(self) -> None:
-        self._parts: list[pa.Table] = []
-
-    def add(self, vpa: pa.ChunkedArray | pa.Array, paise: pa.ChunkedArray | pa.Array) -> None:
-        """Add ``paise[i]`` to the VPA ``vpa[i]`` (a VPA may come any number of times)."""
-        self._parts.append(pa.table({"vpa": vpa, "paise": paise}))
-        if len(self._parts) >= self.FOLD:
-            self._fold()
-
-    def _fold(self) -> None:
-        summed = pa.concat_tables(self._parts).group_by("vpa").aggregate([("paise", "sum")])
-        self._parts = [pa.table({"vpa": summed["vpa"], "paise": summed["paise_sum"]})]
-
-    def lined_up(self, vpa: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """The sums in the order of ``vpa`` (the accounts table's column), int64, 0 for a VPA
-        nothing moved for (a VPA with no account is not one of the accounts' to reconcile)."""
-        if not self._parts:
-            return np.zeros(len(vpa), np.int64)
-        self._fold()
-        (summed,) = self._parts
-        at = pc.index_in(vpa, value_set=summed["vpa"].combine_chunks())
-        sums = np.append(summed["paise"].to_numpy(), 0)  # and a 0 last, for the VPAs not in it
-        lined: np.ndarray = sums[pc.fill_null(at, -1).to_numpy()]
-        return lined
+def _by_account(vpa: pa.ChunkedArray | pa.Array, amounts: Mapping[str, int]) -> np.ndarray:
+    """``amounts`` (by VPA) lined up with the accounts table's ``vpa`` column, 0 where none."""
+    if not amounts:
+        return np.zeros(len(vpa), np.int64)
+    values = np.fromiter(amounts.values(), np.int64, len(amounts))
+    at = pc.index_in(vpa, value_set=pa.array(list(amounts), pa.string()))
+    index = pc.fill_null(at, -1).to_numpy()
+    return np.where(index >= 0, values[index], 0)
 
 
 def unreconciled(accounts: pa.Table, tally: Tally) -> int:
@@ -165,7 +142,7 @@ def unreconciled(accounts: pa.Table, tally: Tally) -> int:
     they were told succeeded brought in - took out, or whose card does not owe what they were
     told they charged to it (invariant 9: reply truth)."""
     vpa = accounts.column("vpa")
-    net, card = tally.net.lined_up(vpa), tally.card.lined_up(vpa)
+    net, card = _by_account(vpa, tally.net), _by_account(vpa, tally.card)
     closing = accounts.column("closing_paise").to_numpy()
     opening = accounts.column("opening_paise").to_numpy()
     owed = accounts.column("card_outstanding_paise").to_numpy()

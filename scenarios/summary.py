@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from upisim.actors import codes
 from upisim.actors.methods import CREDIT_CARD
 from upisim.runfolder import Kind, Notice, State
-from upisim.scenarios.checks import Ledger, Moves, problems, unreconciled
+from upisim.scenarios.checks import Ledger, problems, unreconciled
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.engine import LoopStats
 from upisim.scenarios.world import World
@@ -34,8 +34,8 @@ class Tally:
         self.refunds: Counter[str] = Counter()  # refunds by state
         self.by_method: Counter[str] = Counter()
         self.by_decline: Counter[str] = Counter()  # BD / TD, as the table says
-        self.net = Moves()  # per VPA: in - out of the savings account
-        self.card = Moves()  # per VPA: charged - refunded on the credit card
+        self.net: Counter[str] = Counter()  # per VPA: in - out of the savings account
+        self.card: Counter[str] = Counter()  # per VPA: charged - refunded on the credit card
         source = pq.ParquetFile(parquet)
         columns = [
             "kind",
@@ -73,15 +73,17 @@ class Tally:
             refund = pc.equal(moved["kind"], Kind.REFUND)
             card_out = pc.and_(card, pc.invert(refund))
             card_back = pc.and_(card, refund)
-            for side, on_card, moves, sign in (
+            for side, on_card, counter, sign in (
                 ("payer_vpa", card_out, self.card, 1),
                 ("payer_vpa", pc.invert(card_out), self.net, -1),
                 ("payee_vpa", card_back, self.card, -1),
                 ("payee_vpa", pc.invert(card_back), self.net, 1),
             ):
-                part = moved.filter(on_card)
-                amount = part["amount_paise"]
-                moves.add(part[side], amount if sign > 0 else pc.negate(amount))
+                sums = moved.filter(on_card).group_by(side).aggregate([("amount_paise", "sum")])
+                for vpa, amount in zip(
+                    sums[side].to_pylist(), sums["amount_paise_sum"].to_pylist(), strict=True
+                ):
+                    counter[vpa] += sign * amount
             refunds = group.filter(pc.equal(group["kind"], Kind.REFUND))
             for item in pc.value_counts(refunds["state"]).to_pylist():
                 self.refunds[item["values"]] += item["counts"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
-import pyarrow as pa
 import pytest
 
 from upisim.actors import addresses, codes
@@ -16,7 +16,7 @@ from upisim.actors.messages import ReqPayDebit, RespPayLeg
 from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
-from upisim.scenarios.checks import Ledger, Moves, accounts_table, problems, unreconciled
+from upisim.scenarios.checks import Ledger, accounts_table, problems, unreconciled
 from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
 from upisim.scenarios.world import World, build_world
 
@@ -33,24 +33,9 @@ def world() -> World:
     return build_world(load_scenario(bundled_scenarios()["quickstart"]), 1)
 
 
-def moves(amounts: dict[str, int] | None, groups: int = 2) -> Moves:
-    """``amounts`` moved, each VPA's split over ``groups`` row groups (as a run's may be)."""
-    moved = Moves()
-    for g in range(groups):
-        share = [
-            (vpa, paise // groups + (paise % groups if g == 0 else 0))
-            for vpa, paise in (amounts or {}).items()
-        ]
-        moved.add(
-            pa.array([v for v, _ in share], pa.string()),
-            pa.array([p for _, p in share], pa.int64()),
-        )
-    return moved
-
-
 def tally(net: dict[str, int] | None = None, card: dict[str, int] | None = None) -> Tally:
     """What :func:`unreconciled` reads of a run's tally: money in and out, card charges."""
-    return cast("Tally", SimpleNamespace(net=moves(net), card=moves(card)))
+    return cast("Tally", SimpleNamespace(net=Counter(net), card=Counter(card)))
 
 
 def test_the_ledger_opens_with_every_banks_books_and_the_money_of_the_world(
@@ -178,15 +163,6 @@ def test_every_account_reconciles_before_anything_moved(world: World) -> None:
         == 2
     )
     assert unreconciled(accounts_table(world), tally(card={"amit@okicici": 100})) == 1
-
-
-def test_moves_line_up_with_the_accounts_summed_over_row_groups() -> None:
-    vpa = pa.chunked_array([["a@x", "b@x"], ["c@x"]])
-    assert moves({"c@x": 3, "a@x": -7, "nobody@x": 99}, groups=Moves.FOLD + 3).lined_up(
-        vpa
-    ).tolist() == [-7, 0, 3]  # in the accounts' order, folded on the way
-    assert moves({}).lined_up(vpa).tolist() == [0, 0, 0]
-    assert Moves().lined_up(vpa).tolist() == [0, 0, 0]
 
 
 def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: World) -> None:
