@@ -12,6 +12,7 @@ import pytest
 from upisim.actors import addresses, codes
 from upisim.actors.bank import Books
 from upisim.actors.base import envelope
+from upisim.actors.errors import InvariantError
 from upisim.actors.messages import ReqPayDebit, RespPayLeg
 from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
@@ -36,6 +37,11 @@ def world() -> World:
 def tally(net: dict[str, int] | None = None, card: dict[str, int] | None = None) -> Tally:
     """What :func:`unreconciled` reads of a run's tally: money in and out, card charges."""
     return cast("Tally", SimpleNamespace(net=Counter(net), card=Counter(card)))
+
+
+def wrong(world: World, told: Tally) -> int:
+    """The accounts of ``world``'s table that do not match what ``told`` says moved."""
+    return unreconciled(accounts_table(world), told, [u.vpa for u in world.users])
 
 
 def test_the_ledger_opens_with_every_banks_books_and_the_money_of_the_world(
@@ -156,13 +162,18 @@ def test_every_users_account_is_found_at_their_bank_and_no_other() -> None:
 
 
 def test_every_account_reconciles_before_anything_moved(world: World) -> None:
-    assert unreconciled(accounts_table(world), tally()) == 0
-    assert unreconciled(accounts_table(world), tally(net={"rahul@okhdfcbank": 1})) == 1
-    assert (
-        unreconciled(accounts_table(world), tally(net={"rahul@okhdfcbank": 1, "priya@oksbi": -1}))
-        == 2
-    )
-    assert unreconciled(accounts_table(world), tally(card={"amit@okicici": 100})) == 1
+    assert wrong(world, tally()) == 0
+    assert wrong(world, tally(net={"rahul@okhdfcbank": 1})) == 1
+    assert wrong(world, tally(net={"rahul@okhdfcbank": 1, "priya@oksbi": -1})) == 2
+    assert wrong(world, tally(card={"amit@okicici": 100})) == 1
+
+
+def test_reply_truth_refuses_an_accounts_table_not_of_the_runs_users(world: World) -> None:
+    vpas = [u.vpa for u in world.users]
+    with pytest.raises(InvariantError, match="from row 0 are not the run's"):
+        unreconciled(accounts_table(world), tally(), vpas[::-1])
+    with pytest.raises(InvariantError, match="has 4 VPAs, the run 3"):
+        unreconciled(accounts_table(world), tally(), vpas[:3])
 
 
 def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: World) -> None:
@@ -176,6 +187,6 @@ def test_a_debit_reconciles_when_its_owner_was_told_and_not_otherwise(world: Wor
     ledger = Ledger(world)  # the books as the bank reports them now
     assert ledger.books[HDFC] == Books(55_700_00, 300_00, 0)
     assert ledger.total == MONEY
-    assert unreconciled(accounts_table(world), tally()) == 1  # Rahul was not told of it
-    assert unreconciled(accounts_table(world), tally(net={rahul.vpa: -300_00})) == 0
+    assert wrong(world, tally()) == 1  # Rahul was not told of it
+    assert wrong(world, tally(net={rahul.vpa: -300_00})) == 0
     assert problems(ledger, 0, 0) == ["30000 paise left in settlement with no payment in flight"]
