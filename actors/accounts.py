@@ -15,7 +15,7 @@ so finding a row needs no dict of a million numbers; accounts opened from
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -31,15 +31,16 @@ def account_number(bank: str, row: int) -> str:
 
 class AccountBook:
     """A bank's accounts, opened lazily from columns indexed by row: ``rows`` are the rows that
-    are this bank's; ``index`` finds a row by number (None: numbers are
-    :func:`account_number` of the bank's ``code``)."""
+    are this bank's; ``pin_hash(row)`` is the PIN block the bank stores for a row (made when
+    the account opens: :meth:`upisim.actors.records.User.credential`); ``index`` finds a row
+    by number (None: numbers are :func:`account_number` of the bank's ``code``)."""
 
     def __init__(
         self,
         code: str,
         rows: np.ndarray,
         balance: np.ndarray,
-        pin_hash: Sequence[str],
+        pin_hash: Callable[[int], str],
         new_since: Sequence[int | None],
         card_limit: np.ndarray,
         index: dict[str, int] | None = None,
@@ -74,7 +75,7 @@ class AccountBook:
             code,
             np.arange(len(specs), dtype=np.int64),
             np.array([spec.balance for spec in specs], np.int64),
-            [spec.pin_hash for spec in specs],
+            [spec.pin_hash for spec in specs].__getitem__,
             [spec.new_since for spec in specs],
             np.array([spec.card_limit for spec in specs], np.int64),
             index,
@@ -103,7 +104,7 @@ class AccountBook:
             return None
         account = self._opened[number] = Account(
             int(self._balance[row]),
-            self._pin_hash[row],
+            self._pin_hash(row),
             self._new_since[row],
             int(self._card_limit[row]),
         )

@@ -172,7 +172,7 @@ class Crimes(AppServer):
             request: ReqPay | ReqPayCollect = self._request(user, act.other, act.amount)
             roles = (VICTIM, FRAUDSTER)
         else:
-            cred = user.pin_hash if act.right_pin else pin_block(user.vpa, user.pin + "0")
+            cred = user.credential() if act.right_pin else pin_block(user.vpa, user.pin + "0")
             request = self._pay(user, act.other, act.amount, cred, act.method)
             roles = (VICTIM, act.other_role)
             self._thefts[request.txn_id] = act.case
@@ -200,7 +200,7 @@ class Crimes(AppServer):
         if part < MIN_FORWARD:
             return
         for hop, cash_out in zip(plan.hops, plan.cash_out, strict=True):
-            request = self._pay(user, hop, part, user.pin_hash, UPI_PUSH)
+            request = self._pay(user, hop, part, user.credential(), UPI_PUSH)
             payee_role, stage = (CASH_OUT, CASH_OUT) if cash_out else (MULE, LAYERING)
             self._label(
                 request.txn_id, MULE_NETWORK, plan.case, MULE, payee_role, stage, plan.pattern

@@ -14,11 +14,6 @@ def pin_block(vpa: str, pin: str) -> str:
     return hashlib.sha256(f"upisim|{vpa}|{pin}".encode()).hexdigest()[:32]
 
 
-def credential(vpa: str, pin: str, pin_hash: str = "") -> str:
-    """The right PIN block of a user: the hash given for them, or their PIN's."""
-    return pin_hash or pin_block(vpa, pin)
-
-
 class AccountSpec(NamedTuple):
     """An account to open at the start of a run (a tuple: a million are made in a build)."""
 
@@ -94,10 +89,11 @@ class User(NamedTuple):
     pin: str
     merchant: bool = False
     card: bool = False  # holds a credit card (a credit line at their bank)
-    # what the bank stores and the app sends: made once as the world is built, or given
-    # instead of the PIN (pin is then ""); empty, the app makes it from the PIN
+    # the PIN block given instead of the PIN (pin is then ""); empty for a user with a PIN
     pin_hash: str = ""
 
-    def with_credential(self) -> User:
-        """This user with ``pin_hash`` filled in from the PIN, if it was not given."""
-        return self if self.pin_hash else self._replace(pin_hash=pin_block(self.vpa, self.pin))
+    def credential(self) -> str:
+        """What the app sends for the right PIN, and what the bank stores: the PIN block given
+        for this user, or made from their PIN when it is typed (made then, not kept: a
+        million users' blocks were 81 MB and over a second of a build)."""
+        return self.pin_hash or pin_block(self.vpa, self.pin)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 
 import numpy as np
 
@@ -88,9 +87,7 @@ class UserCohort(Crimes):
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
-        # each knows its PIN block (a world's users do already: made once as it was built)
-        known = all(map(attrgetter("pin_hash"), users))
-        self.users = list(users) if known else [u.with_credential() for u in users]
+        self.users = list(users)
         self.by_vpa = {u.vpa: u for u in self.users}
         self.payees = payees
         self.behaviour = behaviour
@@ -152,7 +149,7 @@ class UserCohort(Crimes):
         for i, payer in enumerate(batch.payers):
             user = users[payer]
             payee = batch.payees[i]
-            cred = pin_block(user.vpa, user.pin + "0") if batch.wrong_pin[i] else user.pin_hash
+            cred = pin_block(user.vpa, user.pin + "0") if batch.wrong_pin[i] else user.credential()
             method = UPI_PUSH if picks is None else draws.method(user, payee, picks[i])
             self._pay(user, payee, batch.amounts[i], cred, method)
 
@@ -199,7 +196,7 @@ class UserCohort(Crimes):
         if user is None:
             self.event("UNKNOWN_PAYER", subject=msg.payer)
             return
-        cred = user.pin_hash if msg.pin is None else pin_block(user.vpa, msg.pin)
+        cred = user.credential() if msg.pin is None else pin_block(user.vpa, msg.pin)
         self._pay(user, msg.payee, msg.amount, cred, msg.method)
 
     # -- payee PSP ------------------------------------------------------------------------
@@ -242,7 +239,7 @@ class UserCohort(Crimes):
         user = self.by_vpa[msg.payer]
         if msg.approve:
             answer = RespAuthDetails(
-                msg.txn_id, user.vpa, codes.APPROVED, user.bank, user.account, user.pin_hash
+                msg.txn_id, user.vpa, codes.APPROVED, user.bank, user.account, user.credential()
             )
         else:
             answer = RespAuthDetails(msg.txn_id, user.vpa, codes.DECLINED_BY_CUSTOMER)
@@ -308,7 +305,7 @@ class UserCohort(Crimes):
             msg.amount,
             merchant.bank,
             merchant.account,
-            merchant.pin_hash,
+            merchant.credential(),
             SimTime(self.now),
             msg.original,
             msg.method,

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 from upisim.actors.errors import AmountError, ScenarioError
 from upisim.actors.methods import DEFAULT_METHODS, UPI_COLLECT
 from upisim.actors.money import MAX_MONEY_PAISE, format_inr
-from upisim.actors.records import credential, pin_block
+from upisim.actors.records import pin_block
 from upisim.actors.status import StatusChecks
 from upisim.scenarios.apps import AppConfig, check_apps, slowest_app_ms
 from upisim.scenarios.calibration import CalibrationConfig, check_calibration
@@ -366,7 +366,7 @@ def resolved_dict(scenario: Scenario) -> dict[str, Any]:
     a scripted payment's typed PIN is left out when it is the right one, and is a stand-in
     wrong PIN when it is wrong (every wrong PIN is refused alike)."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    right = {u.vpa: credential(u.vpa, u.pin, u.pin_hash or "") for u in scenario.users}
+    right = {u.vpa: u.pin_hash or pin_block(u.vpa, u.pin) for u in scenario.users}
     data["users"] = [
         {k: v for k, v in user.items() if k not in ("pin", "pin_hash")}
         | {"pin_hash": right[user["vpa"]]}

@@ -16,7 +16,7 @@ import numpy as np
 
 from upisim.actors.accounts import account_number
 from upisim.actors.base import derive_seed
-from upisim.actors.records import User, credential, pin_block
+from upisim.actors.records import User
 from upisim.actors.types import BankCode, Vpa
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.names import FIRST_NAMES, LAST_NAMES
@@ -58,7 +58,7 @@ def everyone(scenario: Scenario, seed: int) -> Openings:
             "" if u.pin_hash else u.pin,
             u.merchant,
             u.card_limit > 0,
-            credential(u.vpa, u.pin, u.pin_hash or ""),
+            u.pin_hash or "",
         )
         for i, u in enumerate(listed)
     ]
@@ -138,7 +138,7 @@ def generate_population(scenario: Scenario, seed: int) -> Openings:
     )
     code_of = cast("list[BankCode]", [banks[b].code for b in bank_of.tolist()])
     pin_of = [pin_text[p] for p in pins.tolist()]
-    # the PIN block is made once: the bank stores it, the app sends it
+    # no PIN block: the app makes it when the PIN is typed, the bank when the account opens
     fields = zip(
         map(full_name.__getitem__, name_of),
         vpas,
@@ -147,8 +147,8 @@ def generate_population(scenario: Scenario, seed: int) -> Openings:
         pin_of,
         merchant.tolist(),
         card.tolist(),
-        map(pin_block, vpas, pin_of),
-        strict=True,
+        repeat(""),
+        strict=False,  # (repeat is endless: the other columns are one a user)
     )
     # tuple.__new__ on each user's fields: a NamedTuple's own __new__ is a Python function,
     # a frame per user (a third of the time the users took)

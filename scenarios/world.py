@@ -212,14 +212,14 @@ def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook
     codes = [b.code for b in scenario.banks]
     where = {code: k for k, code in enumerate(codes)}
     bank_of = np.fromiter((where[u.bank] for u in people.users), np.int64, len(people))
-    pin_hash = [u.pin_hash for u in people.users]
+    users = people.users
     new_since = [0 if new else None for new in people.new_user.tolist()]
     return {
         code: AccountBook(
             code,
             np.flatnonzero(bank_of == k),
             people.balance,
-            pin_hash,
+            lambda row: users[row].credential(),
             new_since,
             people.card_limit,
         )

@@ -11,16 +11,24 @@ from upisim.actors.types import Paise
 
 # four users' columns: rows 0 and 2 bank at HDFC, rows 1 and 3 at SBI
 BALANCE = np.array([100_00, 200_00, 300_00, 400_00], np.int64)
-PINS = ["p0", "p1", "p2", "p3"]
+MADE: list[int] = []  # the rows whose PIN block was asked for, in order
+
+
+def pin_block_of(row: int) -> str:
+    MADE.append(row)
+    return f"p{row}"
+
+
 NEW = [None, 0, None, None]
 CARD = np.array([0, 0, 5_000_00, 0], np.int64)
 
 
 def book(code: str = "HDFC", rows: tuple[int, ...] = (0, 2)) -> AccountBook:
-    return AccountBook(code, np.array(rows, np.int64), BALANCE, PINS, NEW, CARD)
+    return AccountBook(code, np.array(rows, np.int64), BALANCE, pin_block_of, NEW, CARD)
 
 
 def test_an_account_is_opened_from_its_row_at_its_first_touch_and_kept() -> None:
+    MADE.clear()
     hdfc = book()
     assert hdfc.opened()[0].tolist() == [] and hdfc.opened()[1] == []
     assert hdfc.opening_total == 400_00 and len(hdfc) == 2
@@ -30,6 +38,7 @@ def test_an_account_is_opened_from_its_row_at_its_first_touch_and_kept() -> None
     assert (account.card_limit, account.new_since) == (5_000_00, None)
     account.balance -= 50_00
     assert hdfc["HDFC000000000002"] is account  # the same account, not opened again
+    assert MADE == [2]  # its PIN block made as it opened, once; no other row's
     rows, accounts = hdfc.opened()
     assert rows.tolist() == [2] and accounts == [account]
     assert hdfc.get("HDFC000000000000") is not None  # more open while the rows are held

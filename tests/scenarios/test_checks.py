@@ -18,7 +18,12 @@ from upisim.actors.records import pin_block
 from upisim.actors.types import BankCode, Paise, TxnId
 from upisim.runfolder import MoneyRow
 from upisim.scenarios.checks import Ledger, accounts_table, problems, unreconciled
-from upisim.scenarios.config import bundled_scenarios, load_scenario, parse_scenario
+from upisim.scenarios.config import (
+    bundled_scenarios,
+    load_scenario,
+    parse_scenario,
+    resolved_dict,
+)
 from upisim.scenarios.world import World, build_world
 
 if TYPE_CHECKING:
@@ -153,12 +158,23 @@ def test_problems_name_stuck_payments_and_unreconciled_accounts(world: World) ->
 
 def test_every_users_account_is_found_at_their_bank_and_no_other() -> None:
     listed = tomllib.loads(bundled_scenarios()["quickstart"].read_text())
-    world = build_world(parse_scenario({**listed, "population": {"size": 3_000}}, "q"), 1)
+    world_scenario = parse_scenario({**listed, "population": {"size": 3_000}}, "q")
+    world = build_world(world_scenario, 1)
     assert len(world.users) == 3_004  # the four friends, then the population
     for user in world.users:
         for code, bank in world.banks.items():
             assert (user.account in bank.accounts) == (code == user.bank), (user, code)
     assert sum(len(bank.accounts) for bank in world.banks.values()) == len(world.users)
+    # the PIN block the bank stores, made as the account opens, is what the app sends
+    for user in world.users[:: 3_004 // 60]:
+        stored = world.banks[user.bank].accounts[user.account].pin_hash
+        assert stored == user.credential() == (user.pin_hash or pin_block(user.vpa, user.pin))
+        assert user.pin_hash == "" or user.pin == ""  # a PIN or its block, never both kept
+    # the run folder's scenario gives the listed users' blocks, not their PINs: the same
+    again = build_world(parse_scenario(resolved_dict(world_scenario), "q"), 1)
+    for user, before in zip(again.users[:4], world.users[:4], strict=True):
+        assert (user.pin, user.pin_hash) == ("", before.credential())
+        assert again.banks[user.bank].accounts[user.account].pin_hash == before.credential()
 
 
 def test_every_account_reconciles_before_anything_moved(world: World) -> None:
