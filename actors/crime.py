@@ -128,7 +128,7 @@ class Crimes(AppServer):
     labelled as it is sent."""
 
     # the cohort's own (actors/user.py)
-    by_vpa: dict[Vpa, User]
+    by_vpa: Mapping[Vpa, User]
     draws: Draws
     _pay: Callable[[User, Vpa, int, str, str], ReqPay]
     _request: Callable[[User, Vpa, int], ReqPayCollect]

@@ -84,11 +84,13 @@ class UserCohort(Crimes):
         replay_window: int = 10 * SECOND,
         capacity: Capacity | None = None,
         crime: Crime | None = None,
+        by_vpa: Mapping[Vpa, User] | None = None,
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
         self.users = list(users)
-        self.by_vpa = {u.vpa: u for u in self.users}
+        # ``by_vpa``: these users by VPA (a world's read off its roster: no dict of them)
+        self.by_vpa = {u.vpa: u for u in self.users} if by_vpa is None else by_vpa
         self.payees = payees
         self.behaviour = behaviour
         self._txn_counter = 0

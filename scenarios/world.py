@@ -6,10 +6,9 @@ always give the same world.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import cycle
-from operator import attrgetter
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from upisim.actors.accounts import AccountBook
 from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Logic
 from upisim.actors.capacity import Pool
+from upisim.actors.directory import Roster
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
@@ -47,7 +47,7 @@ class World:
 
     users: list[User]
     cohorts: list[UserCohort]
-    server_of: dict[Vpa, Address]  # each user's app server (the switch's directory)
+    server_of: Mapping[Vpa, Address]  # each user's app server (the switch's directory)
     banks: dict[BankCode, Bank]
     switch: Switch
     fraud: FraudMonitor
@@ -98,7 +98,9 @@ def build_world(scenario: Scenario, seed: int) -> World:
             BankCode(b.code), accounts[b.code], limits, seed, methods, core
         )
 
-    directory, members = deal_cohorts(scenario, users)
+    payees = tuple(u.vpa for u in users)
+    roster, members = deal_cohorts(scenario, users, payees)
+    directory = roster.directory()
     n_cohorts = len(members)
     load = scenario.load
     behaviour = Behaviour(
@@ -115,7 +117,6 @@ def build_world(scenario: Scenario, seed: int) -> World:
             if c.wrong_pin_rate is not None
         ),
     )
-    payees = tuple(u.vpa for u in users)
     rate_limits = cohort_rate_limits(scenario, n_cohorts)
     c = scenario.collect
     habits = CollectHabits(
@@ -146,6 +147,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
             replay,
             server_capacity(scenario.capacity.psp),
             crimes[i],
+            roster.hosted(i, users),
         )
         for i in range(n_cohorts)
     ]
@@ -228,31 +230,32 @@ def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook
 
 
 def deal_cohorts(
-    scenario: Scenario, users: list[User]
-) -> tuple[dict[Vpa, Address], list[list[User]]]:
-    """Each user's app server (its address, one string per server), and each server's users
+    scenario: Scenario, users: list[User], vpas: Sequence[Vpa]
+) -> tuple[Roster, list[list[User]]]:
+    """Each user's app server (``vpas`` are the users' VPAs, by row), and each server's users
     in order. Without apps, users are dealt to ``cohorts`` servers in turn; with apps, each
     joins its handle's app, dealt to its servers in turn."""
+    numbered = len(scenario.users)  # the population's VPAs carry their rows
     if not scenario.apps:
         n = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
         n = min(n, len(users))
+        # in turn: every n-th user from the i-th (slices, no loop in Python)
+        cohort_of = array("I", (np.arange(len(users), dtype=np.uint32) % max(n, 1)).tobytes())
         servers = [addresses.users(i) for i in range(n)]
-        # in turn: every n-th user from the i-th (slices and zip, no loop in Python)
-        vpas = map(attrgetter("vpa"), users)
-        return dict(zip(vpas, cycle(servers))), [users[i::n] for i in range(n)]
+        return Roster(vpas, numbered, cohort_of, servers), [users[i::n] for i in range(n)]
     app_of = app_of_handle(scenario)
     first = first_servers(scenario)
     dealt = [0] * len(scenario.apps)
-    cohort_of: list[int] = []
-    for user in users:
-        app = app_of[user.vpa.rsplit("@", 1)[1]]
+    cohort_of = array("I")
+    for vpa in vpas:
+        app = app_of[vpa.rsplit("@", 1)[1]]
         cohort_of.append(first[app] + dealt[app] % scenario.apps[app].servers)
         dealt[app] += 1
     members: list[list[User]] = [[] for _ in range(max(cohort_of, default=-1) + 1)]
     for user, i in zip(users, cohort_of, strict=True):
         members[i].append(user)
     servers = [addresses.users(i) for i in range(len(members))]
-    return {u.vpa: servers[i] for u, i in zip(users, cohort_of, strict=True)}, members
+    return Roster(vpas, numbered, cohort_of, servers), members
 
 
 def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:

@@ -1,0 +1,130 @@
+"""Who a VPA is and which app server hosts them, for a million users without a dict of them.
+
+A generated user's VPA ends its name with the user's row in the run's openings
+(``aarav.shah1042@okaxis`` is row 1042: :func:`upisim.scenarios.people.generate_population`),
+so a :class:`Roster` reads a VPA's row off the VPA and checks it against that row's own VPA;
+the listed users (the rows before the population's) and any VPA not so numbered are found
+through a small dict. The switch's directory (VPA to app server) and each app server's users
+by VPA were two dicts of a million entries: ~80 MB and ~0.8 s of a million users' build.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar, overload
+
+from upisim.actors.records import User
+from upisim.actors.types import Address, Vpa
+
+_DIGITS = "0123456789"
+_T = TypeVar("_T")
+
+
+class Roster:
+    """Each user's row and app server: ``vpas`` by row, the rows from ``numbered`` on
+    numbered as above, and ``cohort_of[row]`` the index of the row's server in ``servers``."""
+
+    def __init__(
+        self, vpas: Sequence[Vpa], numbered: int, cohort_of: array[int], servers: Sequence[Address]
+    ) -> None:
+        if len(cohort_of) != len(vpas):
+            raise ValueError(f"{len(cohort_of)} servers given for {len(vpas)} users")
+        self.vpas = vpas
+        self.numbered = numbered
+        self.cohort_of = cohort_of
+        self.servers = servers
+        self._others: dict[str, int] = {vpa: row for row, vpa in enumerate(vpas[:numbered])}
+        if len(self._others) != numbered:
+            raise ValueError("a VPA is listed twice")
+
+    def row(self, vpa: str) -> int:
+        """The row of the user with ``vpa``, or -1 if there is none."""
+        row = self._others.get(vpa)
+        if row is not None:
+            return row
+        name = vpa.rpartition("@")[0]
+        digits = name[len(name.rstrip(_DIGITS)) :]
+        if not digits:
+            return -1
+        row = int(digits)
+        vpas = self.vpas
+        return row if self.numbered <= row < len(vpas) and vpas[row] == vpa else -1
+
+    def directory(self) -> Directory:
+        """The switch's directory: each VPA's app server."""
+        return Directory(self)
+
+    def hosted(self, cohort: int, users: Sequence[User]) -> Hosted:
+        """The users of server ``cohort`` by VPA; ``users`` are the world's, by row."""
+        return Hosted(self, cohort, users)
+
+
+class Directory(Mapping[Vpa, Address]):
+    """VPA to the app server hosting it (the switch's directory), read off a :class:`Roster`."""
+
+    __slots__ = ("_roster",)
+
+    def __init__(self, roster: Roster) -> None:
+        self._roster = roster
+
+    @overload
+    def get(self, vpa: Vpa, /) -> Address | None: ...
+    @overload
+    def get(self, vpa: Vpa, default: Address | _T, /) -> Address | _T: ...
+    def get(self, vpa: Vpa, default: object = None, /) -> object:
+        roster = self._roster
+        row = roster.row(vpa)
+        return roster.servers[roster.cohort_of[row]] if row >= 0 else default
+
+    def __getitem__(self, vpa: Vpa) -> Address:
+        server: Address | None = self.get(vpa)
+        if server is None:
+            raise KeyError(vpa)
+        return server
+
+    def __contains__(self, vpa: object) -> bool:
+        return isinstance(vpa, str) and self._roster.row(vpa) >= 0
+
+    def __iter__(self) -> Iterator[Vpa]:
+        return iter(self._roster.vpas)
+
+    def __len__(self) -> int:
+        return len(self._roster.vpas)
+
+
+class Hosted(Mapping[Vpa, User]):
+    """One app server's users by VPA, read off a :class:`Roster` (a user of another server
+    is not here)."""
+
+    __slots__ = ("_cohort", "_roster", "_users")
+
+    def __init__(self, roster: Roster, cohort: int, users: Sequence[User]) -> None:
+        self._roster, self._cohort, self._users = roster, cohort, users
+
+    @overload
+    def get(self, vpa: Vpa, /) -> User | None: ...
+    @overload
+    def get(self, vpa: Vpa, default: User | _T, /) -> User | _T: ...
+    def get(self, vpa: Vpa, default: object = None, /) -> object:
+        roster = self._roster
+        row = roster.row(vpa)
+        if row < 0 or roster.cohort_of[row] != self._cohort:
+            return default
+        return self._users[row]
+
+    def __getitem__(self, vpa: Vpa) -> User:
+        user: User | None = self.get(vpa)
+        if user is None:
+            raise KeyError(vpa)
+        return user
+
+    def __contains__(self, vpa: object) -> bool:
+        return isinstance(vpa, str) and self.get(Vpa(vpa)) is not None
+
+    def __iter__(self) -> Iterator[Vpa]:
+        mine, vpas = self._cohort, self._roster.vpas
+        return (vpas[row] for row, c in enumerate(self._roster.cohort_of) if c == mine)
+
+    def __len__(self) -> int:
+        return self._roster.cohort_of.count(self._cohort)
