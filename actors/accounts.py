@@ -21,12 +21,12 @@ import numpy as np
 
 from upisim.actors.records import Account, AccountSpec
 
-_DIGITS = 12  # of a world's account number, after its bank's code
+DIGITS = 12  # of a world's account number, after its bank's code
 
 
 def account_number(bank: str, row: int) -> str:
     """The number of the account of the user at ``row`` of a run's openings, at ``bank``."""
-    return bank + str(row).zfill(_DIGITS)  # (twice as fast as an f-string's padding)
+    return bank + str(row).zfill(DIGITS)  # (twice as fast as an f-string's padding)
 
 
 class AccountBook:
@@ -86,7 +86,7 @@ class AccountBook:
         if self._index is not None:
             return self._index.get(number, -1)
         code = self.code
-        if len(number) != len(code) + _DIGITS or not number.startswith(code):
+        if len(number) != len(code) + DIGITS or not number.startswith(code):
             return -1
         digits = number[len(code) :]
         if not (digits.isascii() and digits.isdigit()):

@@ -6,6 +6,7 @@ so a :class:`Roster` reads a VPA's row off the VPA and checks it against that ro
 the listed users (the rows before the population's) and any VPA not so numbered are found
 through a small dict. The switch's directory (VPA to app server) and each app server's users
 by VPA were two dicts of a million entries: ~80 MB and ~0.8 s of a million users' build.
+An app server's users (:class:`Members`) are their rows, not a list of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar, overload
+
+import numpy as np
 
 from upisim.actors.records import User
 from upisim.actors.types import Address, Vpa
@@ -128,3 +131,47 @@ class Hosted(Mapping[Vpa, User]):
 
     def __len__(self) -> int:
         return self._roster.cohort_of.count(self._cohort)
+
+
+class Members(Sequence[User]):
+    """The users one app server hosts, in order: ``users[rows[k]]`` for each k (``users`` by
+    row, ``merchant[row]`` true for a merchant's row), without a list of their own."""
+
+    __slots__ = ("_merchant", "_rows", "_users")
+
+    def __init__(self, users: Sequence[User], rows: Sequence[int], merchant: np.ndarray) -> None:
+        self._users, self._rows, self._merchant = users, rows, merchant
+
+    @classmethod
+    def of(cls, users: Sequence[User]) -> Members:
+        """All of ``users`` (actor tests, small worlds)."""
+        return cls(users, range(len(users)), np.array([u.merchant for u in users], np.bool_))
+
+    def _where(self, merchants: bool) -> Members:
+        r = self._rows
+        rows = (
+            np.arange(r.start, r.stop, r.step) if isinstance(r, range) else np.asarray(r, np.int64)
+        )
+        picked = rows[self._merchant[rows] == merchants] if len(rows) else rows
+        return Members(self._users, array("q", picked.tobytes()), self._merchant)
+
+    def merchants(self) -> Members:
+        return self._where(True)
+
+    def persons(self) -> Members:
+        return self._where(False)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, k: int) -> User: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[User]: ...
+    def __getitem__(self, k: int | slice) -> User | list[User]:
+        if isinstance(k, slice):
+            return [self._users[row] for row in self._rows[k]]
+        return self._users[self._rows[k]]
+
+    def __iter__(self) -> Iterator[User]:
+        return map(self._users.__getitem__, self._rows)

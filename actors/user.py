@@ -21,6 +21,7 @@ from upisim.actors.app import RateLimits, refused_row
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import Capacity
 from upisim.actors.crime import Crime, Crimes
+from upisim.actors.directory import Members
 from upisim.actors.load import Behaviour, Draws
 from upisim.actors.messages import (
     CollectDecision,
@@ -88,7 +89,7 @@ class UserCohort(Crimes):
     ) -> None:
         super().__init__(addresses.users(index), seed)
         self.index = index
-        self.users = list(users)
+        self.users = users if isinstance(users, Members) else Members.of(list(users))
         # ``by_vpa``: these users by VPA (a world's read off its roster: no dict of them)
         self.by_vpa = {u.vpa: u for u in self.users} if by_vpa is None else by_vpa
         self.payees = payees
@@ -99,8 +100,8 @@ class UserCohort(Crimes):
         generator = np.random.Generator(np.random.PCG64(derive_seed(seed, self.address)))
         self.draws = Draws(generator, behaviour, payees, merchants, methods)
         self.collect = collect
-        self.merchants = [u for u in self.users if u.merchant]
-        self.persons = [u for u in self.users if not u.merchant]
+        self.merchants = self.users.merchants()
+        self.persons = self.users.persons()
         self.checking(checks, replay_window)
         self.serving(limits, capacity, seed)
         self.committing(crime)

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from upisim.actors.accounts import DIGITS as ACCOUNT_DIGITS
 from upisim.actors.bank import Books
 from upisim.actors.errors import InvariantError
 from upisim.actors.types import Address
@@ -97,23 +98,29 @@ def closing_books(world: World) -> tuple[np.ndarray, np.ndarray]:
 
 def account_chunks(world: World, rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
     """Every user's account as the run opened and as it closed (the accounts table), ``rows``
-    users at a time, each chunk built a column at a time: a million users take about a second
-    and a chunk's worth of memory, not the seven seconds of row by row."""
+    users at a time, each chunk built a column at a time from the people's columns: names
+    and banks taken from their small tables, account numbers (:func:`account_number`) joined
+    in Arrow, no user made a tuple."""
     people = world.openings
+    users = people.users
     closing, owed = closing_books(world)
+    names, codes = pa.array(users.names, pa.string()), pa.array(users.codes, pa.string())
+    name_of, bank_of, merchant = users.name_of, users.bank_of, users.merchant
     for i in range(0, len(people), rows):
-        users = people.users[i : i + rows]
+        j = min(i + rows, len(people))
+        banks = codes.take(pa.array(bank_of[i:j]))
+        digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(i, j)), pa.string()), ACCOUNT_DIGITS, "0")
         columns = (
-            [u.vpa for u in users],
-            [u.name for u in users],
-            [u.bank for u in users],
-            [u.account for u in users],
-            [u.merchant for u in users],
-            people.new_user[i : i + rows],
-            people.balance[i : i + rows],
-            closing[i : i + rows],
-            people.card_limit[i : i + rows],
-            owed[i : i + rows],
+            pa.array(users.vpas[i:j], pa.string()),
+            names.take(pa.array(name_of[i:j])),
+            banks,
+            pc.binary_join_element_wise(banks, digits, ""),
+            merchant[i:j],
+            people.new_user[i:j],
+            people.balance[i:j],
+            closing[i:j],
+            people.card_limit[i:j],
+            owed[i:j],
         )
         arrays = [pa.array(c, type=f.type) for c, f in zip(columns, ACCOUNTS, strict=True)]
         yield pa.Table.from_arrays(arrays, schema=ACCOUNTS)

@@ -159,9 +159,7 @@ class _Planner:
         self.r = random.Random(derive_seed(seed, "fraud_typologies"))
         self.counts = np.random.Generator(np.random.PCG64(derive_seed(seed, "fraud_cases")))
         self.people = people
-        self.balance = dict(
-            zip((u.vpa for u in people.users), people.balance.tolist(), strict=True)
-        )
+        self.balance: dict[Vpa, int] = {}  # each user cast, their opening balance
         self.used: set[Vpa] = set()  # a user plays one part, at most
         self.acts: list[list[tuple[int, Act]]] = [[] for _ in range(cohorts)]
         self.mules: list[dict[Vpa, Forwarding]] = [{} for _ in range(cohorts)]
@@ -215,6 +213,7 @@ class _Planner:
             if card and not limit:
                 continue
             self.used.add(user.vpa)
+            self.balance[user.vpa] = int(self.people.balance[at])
             return user
         need = "merchants (population.merchant_share)" if merchant else "users"
         if card:

@@ -1,16 +1,18 @@
 """The people of a run: the users a scenario lists, then the population it generates.
 
 Both are pure functions of (scenario, seed). The population is drawn a trait at a time for
-everyone at once (numpy columns from one seeded generator), so a million users take a few
-seconds, most of it making their strings and PIN blocks.
+everyone at once (numpy columns from one seeded generator), so a million users take about a
+second, most of it making their VPAs' strings; a user is made a :class:`User` only when
+something asks for them (:class:`Users`).
 """
 
 from __future__ import annotations
 
 import math
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import repeat
-from typing import cast
+from typing import NamedTuple, cast, overload
 
 import numpy as np
 
@@ -21,6 +23,85 @@ from upisim.actors.types import BankCode, Vpa
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.names import FIRST_NAMES, LAST_NAMES
 
+_FLAGS = ((False, False), (True, False), (False, True), (True, True))  # (merchant, card)
+
+
+class Users(Sequence[User]):
+    """Every user of a run by row: the listed ones as the scenario gave them, then the
+    population's, each made a :class:`User` only when asked for, from columns (a User tuple
+    and an account number's string a user were ~180 B: 180 MB at a million users, and over
+    a second of the build). Every row's ``vpas``, ``bank_of`` (an index into ``codes``),
+    ``name_of`` (into ``names``) and ``merchant`` are columns for whoever needs them all."""
+
+    def __init__(
+        self,
+        listed: list[User],
+        vpas: list[Vpa],
+        codes: list[BankCode],
+        bank_of: np.ndarray,
+        names: list[str],
+        name_of: np.ndarray,
+        pins: list[str],
+        pin_of: np.ndarray,
+        merchant: np.ndarray,
+        card: np.ndarray,
+    ) -> None:
+        n = len(vpas)
+        if not all(len(c) == n for c in (bank_of, name_of, pin_of, merchant, card)):
+            raise ValueError(f"the users' columns are not all {n} long")
+        self._listed = listed
+        self.vpas = vpas
+        self.codes, self.names, self._pins = codes, names, pins
+        # compact copies for one row at a time (indexing numpy from Python is slow)
+        self._bank = array("H", bank_of.astype(np.uint16).tobytes())
+        self._name = array("I", name_of.astype(np.uint32).tobytes())
+        self._pin = array("H", pin_of.astype(np.uint16).tobytes())
+        self._flags = (merchant.astype(np.uint8) | card.astype(np.uint8) << 1).tobytes()
+
+    @property
+    def bank_of(self) -> np.ndarray:
+        return np.frombuffer(self._bank, np.uint16)
+
+    @property
+    def name_of(self) -> np.ndarray:
+        return np.frombuffer(self._name, np.uint32)
+
+    @property
+    def merchant(self) -> np.ndarray:
+        """Whether each row is a merchant's (bool)."""
+        return (np.frombuffer(self._flags, np.uint8) & 1).astype(np.bool_)
+
+    def __len__(self) -> int:
+        return len(self.vpas)
+
+    @overload
+    def __getitem__(self, row: int) -> User: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[User]: ...
+    def __getitem__(self, row: int | slice) -> User | list[User]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(len(self))[row]]
+        if row < len(self._listed):
+            if row < 0:
+                return self[range(len(self))[row]]
+            return self._listed[row]
+        code = self.codes[self._bank[row]]  # (an IndexError past the last row)
+        merchant, card = _FLAGS[self._flags[row]]
+        fields = (
+            self.names[self._name[row]],
+            self.vpas[row],
+            code,
+            account_number(code, row),
+            self._pins[self._pin[row]],
+            merchant,
+            card,
+            "",  # no PIN block kept: the app makes it when the PIN is typed
+        )
+        return tuple.__new__(User, fields)
+
+    def __iter__(self) -> Iterator[User]:
+        return map(self.__getitem__, range(len(self)))
+
 
 @dataclass(frozen=True, slots=True)
 class Openings:
@@ -28,22 +109,13 @@ class Openings:
     columns for the run's whole life (the accounts table is written from them), not as a
     tuple per user."""
 
-    users: list[User]
+    users: Users
     balance: np.ndarray  # int64: opening balance in paise
     new_user: np.ndarray  # bool: new to UPI (a cooling period, a first-day cap)
     card_limit: np.ndarray  # int64: the credit card's limit in paise (0: no card)
 
     def __len__(self) -> int:
         return len(self.users)
-
-    def then(self, more: Openings) -> Openings:
-        """These users, then ``more``."""
-        return Openings(
-            self.users + more.users,
-            np.concatenate((self.balance, more.balance)),
-            np.concatenate((self.new_user, more.new_user)),
-            np.concatenate((self.card_limit, more.card_limit)),
-        )
 
 
 def everyone(scenario: Scenario, seed: int) -> Openings:
@@ -62,12 +134,27 @@ def everyone(scenario: Scenario, seed: int) -> Openings:
         )
         for i, u in enumerate(listed)
     ]
+    codes = [BankCode(b.code) for b in scenario.banks]
+    bank = {code: k for k, code in enumerate(codes)}
+    made = generate_population(scenario, seed)
+    names = made.names + [u.name for u in users]  # the listed users' names after the table's
     return Openings(
-        users,
-        np.array([u.balance for u in listed], np.int64),
-        np.array([u.new_user for u in listed], np.bool_),
-        np.array([u.card_limit for u in listed], np.int64),
-    ).then(generate_population(scenario, seed))
+        Users(
+            users,
+            [u.vpa for u in users] + made.vpas,
+            codes,
+            np.concatenate((np.array([bank[u.bank] for u in users], np.int64), made.bank_of)),
+            names,
+            np.concatenate((np.arange(len(made.names), len(names)), made.name_of)),
+            made.pins,
+            np.concatenate((np.zeros(len(users), np.int64), made.pin_of)),
+            np.concatenate((np.array([u.merchant for u in users], np.bool_), made.merchant)),
+            np.concatenate((np.array([u.card for u in users], np.bool_), made.card)),
+        ),
+        np.concatenate((np.array([u.balance for u in listed], np.int64), made.balance)),
+        np.concatenate((np.array([u.new_user for u in listed], np.bool_), made.new_user)),
+        np.concatenate((np.array([u.card_limit for u in listed], np.int64), made.card_limit)),
+    )
 
 
 def in_shares(draw: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
@@ -84,16 +171,33 @@ def in_shares(draw: np.random.Generator, weights: np.ndarray, n: int) -> np.ndar
     return draw.permutation(np.repeat(np.arange(len(weights)), counts))
 
 
-def generate_population(scenario: Scenario, seed: int) -> Openings:
+class Population(NamedTuple):
+    """The generated users' columns (their rows follow the listed users')."""
+
+    vpas: list[Vpa]
+    bank_of: np.ndarray  # index into the scenario's banks
+    names: list[str]  # the table ``name_of`` indexes
+    name_of: np.ndarray
+    pins: list[str]  # the table ``pin_of`` indexes
+    pin_of: np.ndarray
+    merchant: np.ndarray  # bool
+    card: np.ndarray  # bool: holds a credit card
+    balance: np.ndarray  # int64 paise
+    new_user: np.ndarray  # bool
+    card_limit: np.ndarray  # int64 paise
+
+
+def generate_population(scenario: Scenario, seed: int) -> Population:
     """Users with Indian names, VPAs at their bank's handle, PINs and opening balances.
 
     Every trait is drawn for the whole population at once, a column per trait from one
-    seeded numpy generator (a million users in well under a second); only the strings and
-    :class:`User` objects are then made one by one.
+    seeded numpy generator; only the VPAs are strings made one by one. A generated VPA ends
+    its name with the user's row (:class:`upisim.actors.directory.Roster` reads it back).
     """
     pop = scenario.population
     if pop is None:
-        return Openings([], np.zeros(0, np.int64), np.zeros(0, np.bool_), np.zeros(0, np.int64))
+        no, off = np.zeros(0, np.int64), np.zeros(0, np.bool_)
+        return Population([], no, [], no, [], no, off, off, no, off, no)
     n = pop.size
     draw = np.random.Generator(np.random.PCG64(derive_seed(seed, "population")))
     banks = scenario.banks
@@ -126,32 +230,17 @@ def generate_population(scenario: Scenario, seed: int) -> Openings:
     # names and PINs come from small tables: each string is made once and shared
     handle_name = [f"{f}.{la}".lower().replace("'", "") for f in FIRST_NAMES for la in LAST_NAMES]
     full_name = [f"{f} {la}" for f in FIRST_NAMES for la in LAST_NAMES]
-    pin_text = [f"{pin:04d}" for pin in range(10_000)]
-    name_of = (first * len(LAST_NAMES) + last).tolist()
+    name_of = first * len(LAST_NAMES) + last
     ids = range(len(scenario.users), len(scenario.users) + n)
     vpas = cast(
         "list[Vpa]",
         [
             f"{handle_name[k]}{i}@{all_handles[h]}"
-            for k, i, h in zip(name_of, ids, handle_of.tolist(), strict=True)
+            for k, i, h in zip(name_of.tolist(), ids, handle_of.tolist(), strict=True)
         ],
     )
-    code_of = cast("list[BankCode]", [banks[b].code for b in bank_of.tolist()])
-    pin_of = [pin_text[p] for p in pins.tolist()]
-    # no PIN block: the app makes it when the PIN is typed, the bank when the account opens
-    fields = zip(
-        map(full_name.__getitem__, name_of),
-        vpas,
-        code_of,
-        map(account_number, code_of, ids),
-        pin_of,
-        merchant.tolist(),
-        card.tolist(),
-        repeat(""),
-        strict=False,  # (repeat is endless: the other columns are one a user)
-    )
-    # tuple.__new__ on each user's fields: a NamedTuple's own __new__ is a Python function,
-    # a frame per user (a third of the time the users took)
-    users = list(map(tuple.__new__, repeat(User), fields))
     limit = np.where(card, pop.card_limit, 0).astype(np.int64)
-    return Openings(users, rupees * 100, new, limit)
+    pin_text = [f"{pin:04d}" for pin in range(10_000)]
+    return Population(
+        vpas, bank_of, full_name, name_of, pin_text, pins, merchant, card, rupees * 100, new, limit
+    )

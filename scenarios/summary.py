@@ -210,7 +210,7 @@ def summarize(facts: Facts, tally: Tally, accounts: pa.Table) -> dict[str, Any]:
         "envelopes_left": facts.envelopes_left,
         "actors_waiting": facts.actors_waiting,
     }
-    wrong = unreconciled(accounts, tally, [u.vpa for u in world.users])
+    wrong = unreconciled(accounts, tally, world.users.vpas)
     summary["accounts_unreconciled"] = wrong
     summary["problems"] = found = problems(
         ledger,

@@ -7,8 +7,9 @@ always give the same world.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 
@@ -17,14 +18,14 @@ from upisim.actors.accounts import AccountBook
 from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Logic
 from upisim.actors.capacity import Pool
-from upisim.actors.directory import Roster
+from upisim.actors.directory import Members, Roster
 from upisim.actors.fraud import FraudMonitor, FraudRules
 from upisim.actors.load import Behaviour
 from upisim.actors.methods import Method, methods_with
 from upisim.actors.status import StatusChecks
 from upisim.actors.switch import CollectRules, Switch, SwitchTimeouts
 from upisim.actors.types import SECOND, Address, BankCode, Paise, SimTime, Vpa
-from upisim.actors.user import CollectHabits, User, UserCohort
+from upisim.actors.user import CollectHabits, UserCohort
 from upisim.scenarios.apps import (
     app_latencies,
     app_of_handle,
@@ -35,7 +36,7 @@ from upisim.scenarios.apps import (
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.crime import plan_crimes
 from upisim.scenarios.faults import capacity_of, server_capacity
-from upisim.scenarios.people import Openings, everyone
+from upisim.scenarios.people import Openings, Users, everyone
 
 TINY = 8  # up to this many users, one user actor each
 DEFAULT_COHORTS = 2  # beyond: under the GIL fewer, fuller actors run faster (measured)
@@ -45,7 +46,7 @@ DEFAULT_COHORTS = 2  # beyond: under the GIL fewer, fuller actors run faster (me
 class World:
     """The logic objects of one run, ready to be wrapped in actors."""
 
-    users: list[User]
+    users: Users  # every user by row, made when asked for
     cohorts: list[UserCohort]
     server_of: Mapping[Vpa, Address]  # each user's app server (the switch's directory)
     banks: dict[BankCode, Bank]
@@ -98,8 +99,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
             BankCode(b.code), accounts[b.code], limits, seed, methods, core
         )
 
-    payees = tuple(u.vpa for u in users)
-    roster, members = deal_cohorts(scenario, users, payees)
+    payees = users.vpas
+    roster, members = deal_cohorts(scenario, users)
     directory = roster.directory()
     n_cohorts = len(members)
     load = scenario.load
@@ -127,7 +128,7 @@ def build_world(scenario: Scenario, seed: int) -> World:
         scenario.refunds.share,
         round(scenario.refunds.after_s * 1000),
     )
-    merchants = frozenset(u.vpa for u in users if u.merchant)
+    merchants = frozenset(compress(payees, users.merchant))
     checks = StatusChecks(t.status_first_ms, t.status_checks)
     replay = replay_window(scenario)
     crimes = plan_crimes(scenario, seed, people, directory, n_cohorts)
@@ -212,8 +213,7 @@ def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook
     """Each bank's book of accounts, opened from the people's columns (an account is made an
     object only when a payment first touches it: :mod:`upisim.actors.accounts`)."""
     codes = [b.code for b in scenario.banks]
-    where = {code: k for k, code in enumerate(codes)}
-    bank_of = np.fromiter((where[u.bank] for u in people.users), np.int64, len(people))
+    bank_of = people.users.bank_of  # (people.Users keeps the scenario's order of banks)
     users = people.users
     new_since = [0 if new else None for new in people.new_user.tolist()]
     return {
@@ -229,20 +229,20 @@ def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook
     }
 
 
-def deal_cohorts(
-    scenario: Scenario, users: list[User], vpas: Sequence[Vpa]
-) -> tuple[Roster, list[list[User]]]:
-    """Each user's app server (``vpas`` are the users' VPAs, by row), and each server's users
-    in order. Without apps, users are dealt to ``cohorts`` servers in turn; with apps, each
-    joins its handle's app, dealt to its servers in turn."""
+def deal_cohorts(scenario: Scenario, users: Users) -> tuple[Roster, list[Members]]:
+    """Each user's app server, and each server's users in order. Without apps, users are
+    dealt to ``cohorts`` servers in turn; with apps, each joins its handle's app, dealt to
+    its servers in turn."""
+    vpas, merchant = users.vpas, users.merchant
     numbered = len(scenario.users)  # the population's VPAs carry their rows
     if not scenario.apps:
         n = scenario.cohorts or (len(users) if len(users) <= TINY else DEFAULT_COHORTS)
         n = min(n, len(users))
-        # in turn: every n-th user from the i-th (slices, no loop in Python)
+        # in turn: every n-th user from the i-th
         cohort_of = array("I", (np.arange(len(users), dtype=np.uint32) % max(n, 1)).tobytes())
         servers = [addresses.users(i) for i in range(n)]
-        return Roster(vpas, numbered, cohort_of, servers), [users[i::n] for i in range(n)]
+        members = [Members(users, range(i, len(users), n), merchant) for i in range(n)]
+        return Roster(vpas, numbered, cohort_of, servers), members
     app_of = app_of_handle(scenario)
     first = first_servers(scenario)
     dealt = [0] * len(scenario.apps)
@@ -251,11 +251,11 @@ def deal_cohorts(
         app = app_of[vpa.rsplit("@", 1)[1]]
         cohort_of.append(first[app] + dealt[app] % scenario.apps[app].servers)
         dealt[app] += 1
-    members: list[list[User]] = [[] for _ in range(max(cohort_of, default=-1) + 1)]
-    for user, i in zip(users, cohort_of, strict=True):
-        members[i].append(user)
-    servers = [addresses.users(i) for i in range(len(members))]
-    return Roster(vpas, numbered, cohort_of, servers), members
+    of = np.frombuffer(cohort_of, np.uint32)
+    n = int(of.max()) + 1 if len(of) else 0
+    rows = [array("q", np.flatnonzero(of == i).tobytes()) for i in range(n)]
+    servers = [addresses.users(i) for i in range(n)]
+    return Roster(vpas, numbered, cohort_of, servers), [Members(users, r, merchant) for r in rows]
 
 
 def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:

@@ -74,9 +74,11 @@ def test_a_worlds_users_are_each_at_one_server_as_the_switch_routes_them(name: s
     size = {"population": {**listed.get("population", {}), "size": 2_000}}
     world = build_world(parse_scenario({**listed, **size}, name), 1)
     assert len(world.users) > 2_000 - 1
+    members = {c.address: {u.vpa for u in c.users} for c in world.cohorts}
     for user in world.users:
         server = world.server_of[user.vpa]
         hosts = [c for c in world.cohorts if c.by_vpa.get(user.vpa) is not None]
         assert [c.address for c in hosts] == [server], user
-        assert hosts[0].by_vpa[user.vpa] is user and user in hosts[0].users
+        assert hosts[0].by_vpa[user.vpa] == user and user.vpa in members[server]
     assert sum(len(c.by_vpa) for c in world.cohorts) == len(world.users)
+    assert sum(map(len, members.values())) == len(world.users)
