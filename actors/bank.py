@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 from upisim.actors import addresses, codes
-from upisim.actors.accounts import AccountBook
+from upisim.actors.accounts import OLD_HAND, AccountBook
 from upisim.actors.base import derive_seed
 from upisim.actors.capacity import (
     CREDIT_OP,
@@ -50,7 +50,7 @@ from upisim.actors.messages import (
     SettlementFile,
 )
 from upisim.actors.methods import CARD, DEFAULT_METHODS, REFUND_DEBIT, Method
-from upisim.actors.records import Account, AccountSpec, Leg
+from upisim.actors.records import AccountSpec, Leg
 from upisim.actors.types import DAY, HOUR, Address, BankCode, Paise, SimTime, TxnId
 
 
@@ -202,88 +202,92 @@ class Bank(Served):
     # -- the ledger ---------------------------------------------------------------------
 
     def _debit(self, msg: ReqPayDebit, leg: Leg) -> str:
-        account = self.accounts.get(msg.account)
-        if account is None:
+        book = self.accounts
+        s = book.slot(msg.account)
+        if s < 0:
             return codes.REMITTER_ACCOUNT_MISSING
         method = self._rules.get(msg.method)
         if msg.amount <= 0 or method is None:
             return codes.VALIDATION_ERROR
         now = self.now
-        if account.locked_until > now:
+        if book.locked_until[s] > now:
             return codes.PIN_TRIES_EXCEEDED
         if self.frozen and msg.account in self.frozen:
             return codes.REMITTER_FROZEN
-        if msg.cred != account.pin_hash:
-            account.pin_failures += 1
-            if account.pin_failures >= self.limits.pin_tries:
-                account.pin_failures = 0
-                account.locked_until = now + self.limits.lockout
+        if not book.pin_ok(s, msg.cred):
+            book.pin_failures[s] += 1
+            if book.pin_failures[s] >= self.limits.pin_tries:
+                book.pin_failures[s] = 0
+                book.locked_until[s] = now + self.limits.lockout
                 self.event("PIN_LOCKED", msg.txn_id, msg.account, "", self.limits.lockout)
                 return codes.PIN_TRIES_EXCEEDED
             return codes.INVALID_PIN
-        account.pin_failures = 0
+        book.pin_failures[s] = 0
         if msg.risk:  # NPCI's score says fraud, and this bank acts on it
             return codes.REMITTER_RISK
         amount = msg.amount
         card = method.source == CARD
-        if card and not account.card_limit:
+        if card and not book.card_limit[s]:
             return codes.NOT_PERMITTED  # no credit card to charge
         if method.per_txn and amount > method.per_txn:
             return codes.AMOUNT_LIMIT
         if method.upi_rules:
-            code = self._upi_limits(account, amount)
+            code = self._upi_limits(s, amount)
             if code:
                 return code
         if card:
-            if account.outstanding + amount > account.card_limit:
+            if book.outstanding[s] + amount > book.card_limit[s]:
                 return codes.INSUFFICIENT_FUNDS  # over the credit line
-            account.outstanding += amount
+            book.outstanding[s] += amount
             self.outstanding_total += amount
             leg.source = CARD
         else:
-            if account.balance < amount:
+            if book.balance[s] < amount:
                 return codes.INSUFFICIENT_FUNDS
-            account.balance -= amount
+            book.balance[s] -= amount
             self.customers_total -= amount
         if method.upi_rules:
-            if account.new_since is not None:
-                account.cooling_sent += amount
-            account.day_amount += amount
-            account.day_count += 1
+            if book.new_since[s] != OLD_HAND:
+                book.cooling_sent[s] += amount
+            book.day_amount[s] += amount
+            book.day_count[s] += 1
         self.settlement += amount
         return codes.APPROVED
 
-    def _upi_limits(self, account: Account, amount: int) -> str:
-        """Z8/Z7 (per payment, per day, count per day) and FL/FP new-user cooling, or ``""``."""
+    def _upi_limits(self, s: int, amount: int) -> str:
+        """Z8/Z7 (per payment, per day, count per day) and FL/FP new-user cooling, or ``""``,
+        for the account at slot ``s``."""
+        book = self.accounts
         day = self.now // DAY
-        if account.day != day:
-            account.day, account.day_amount, account.day_count = day, 0, 0
+        if book.day[s] != day:
+            book.day[s], book.day_amount[s], book.day_count[s] = day, 0, 0
         if amount > self.limits.per_txn:
             return codes.AMOUNT_LIMIT
-        if account.day_count >= self.limits.count_per_day:
+        if book.day_count[s] >= self.limits.count_per_day:
             return codes.FREQUENCY_LIMIT
-        if account.day_amount + amount > self.limits.per_day:
+        if book.day_amount[s] + amount > self.limits.per_day:
             return codes.AMOUNT_LIMIT
-        if account.new_since is not None:
-            return self._cooling(account, amount)
+        if book.new_since[s] != OLD_HAND:
+            return self._cooling(s, amount)
         return ""
 
-    def _cooling(self, account: Account, amount: int) -> str:
+    def _cooling(self, s: int, amount: int) -> str:
         """FL (first payment) or FP (first day's total) for a new user, or ``""``."""
-        limits = self.limits
-        since = account.new_since
-        if since is None or self.now - since >= limits.new_window:
-            account.new_since = None  # cooled off
+        book, limits = self.accounts, self.limits
+        if self.now - book.new_since[s] >= limits.new_window:
+            book.new_since[s] = OLD_HAND  # cooled off
             return ""
-        if account.cooling_sent == 0 and amount > limits.new_first:
+        sent = book.cooling_sent[s]
+        if sent == 0 and amount > limits.new_first:
             return codes.FIRST_TXN_LIMIT
-        if account.cooling_sent + amount > limits.new_cap:
+        if sent + amount > limits.new_cap:
             return codes.NEW_USER_FREEZE
         return ""
 
     def _credit(self, msg: ReqPayCredit, leg: Leg) -> str:
-        account = self.accounts.get(msg.account)
-        if account is None:
+        book = self.accounts
+        s = book.slot(msg.account)
+        if s < 0:
             return codes.BENEFICIARY_ACCOUNT_MISSING
         if msg.amount <= 0:
             return codes.VALIDATION_ERROR
@@ -292,13 +296,13 @@ class Bank(Served):
         if msg.risk:
             return codes.BENEFICIARY_RISK
         if msg.source == CARD:  # a refund of a card payment pays the card down
-            if not account.card_limit:
+            if not book.card_limit[s]:
                 return codes.NOT_PERMITTED
-            account.outstanding -= msg.amount
+            book.outstanding[s] -= msg.amount
             self.outstanding_total -= msg.amount
             leg.source = CARD
         else:
-            account.balance += msg.amount
+            book.balance[s] += msg.amount
             self.customers_total += msg.amount
         self.settlement -= msg.amount
         return codes.APPROVED
@@ -311,16 +315,17 @@ class Bank(Served):
             return codes.APPROVED
         if posted != codes.APPROVED:
             return codes.APPROVED  # nothing was posted, nothing to give back
-        account = self.accounts[leg.account]
+        book = self.accounts
+        s = book.slot(leg.account)
         amount = leg.amount
         sign = 1 if side == DEBIT else -1  # money back to the payer, or back from the payee
         if leg.source == CARD:
-            account.outstanding -= sign * amount
+            book.outstanding[s] -= sign * amount
             self.outstanding_total -= sign * amount
         else:
-            if side == CREDIT and account.balance < amount:
+            if side == CREDIT and book.balance[s] < amount:
                 return codes.REVERSAL_FAILED  # the payee already spent it: the credit stands
-            account.balance += sign * amount
+            book.balance[s] += sign * amount
             self.customers_total += sign * amount
         self.settlement -= sign * amount
         return codes.APPROVED

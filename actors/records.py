@@ -25,45 +25,6 @@ class AccountSpec(NamedTuple):
     card_limit: Paise = Paise(0)  # credit line of the customer's credit card; 0: no card
 
 
-class Account:
-    """A customer's account at a bank: its balance, its card, its PIN tries and its limits'
-    counters (one object, its fields together: a debit reads a dozen of them). Its number is
-    the key it is kept under (:class:`upisim.actors.accounts.AccountBook`), not a field."""
-
-    __slots__ = (
-        "balance",
-        "card_limit",
-        "cooling_sent",
-        "day",
-        "day_amount",
-        "day_count",
-        "locked_until",
-        "new_since",
-        "outstanding",
-        "pin_failures",
-        "pin_hash",
-    )
-
-    def __init__(
-        self,
-        balance: int,
-        pin_hash: str,
-        new_since: int | None = None,
-        card_limit: int = 0,
-    ) -> None:
-        self.balance = balance
-        self.new_since = new_since
-        self.cooling_sent = 0
-        self.pin_hash = pin_hash
-        self.pin_failures = 0
-        self.locked_until = -1
-        self.day = -1
-        self.day_amount = 0
-        self.day_count = 0
-        self.card_limit = card_limit
-        self.outstanding = 0  # owed on the credit card
-
-
 class Leg:
     """What this bank did for one side (DEBIT or CREDIT) of one transaction id: small, because
     there is one per in-flight leg for the whole idempotency window."""

@@ -11,7 +11,6 @@ what the payments they were told succeeded brought in and took out.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,19 +79,14 @@ class Ledger:
         return [MoneyRow(at, self._names[a], *self.books[a]) for a in self._order]
 
 
-_BALANCE, _OUTSTANDING = attrgetter("balance"), attrgetter("outstanding")
-
-
 def closing_books(world: World) -> tuple[np.ndarray, np.ndarray]:
     """Each user's closing balance and card outstanding (int64 paise), in the order of
-    ``world.openings``: the opening columns, with each account a payment touched read back
-    at its row."""
-    balance = world.openings.balance.copy()
+    ``world.openings``: each bank's columns put back at its accounts' rows."""
+    balance = np.zeros(len(world.openings), np.int64)
     owed = np.zeros(len(balance), np.int64)
     for bank in world.banks.values():
-        rows, accounts = bank.accounts.opened()
-        balance[rows] = np.fromiter(map(_BALANCE, accounts), np.int64, len(accounts))
-        owed[rows] = np.fromiter(map(_OUTSTANDING, accounts), np.int64, len(accounts))
+        rows = bank.accounts.rows
+        balance[rows], owed[rows] = bank.accounts.closing()
     return balance, owed
 
 

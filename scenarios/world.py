@@ -14,7 +14,7 @@ from itertools import compress
 import numpy as np
 
 from upisim.actors import addresses
-from upisim.actors.accounts import AccountBook
+from upisim.actors.accounts import OLD_HAND, AccountBook
 from upisim.actors.bank import Bank, BankLimits
 from upisim.actors.base import Logic
 from upisim.actors.capacity import Pool
@@ -215,7 +215,7 @@ def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook
     codes = [b.code for b in scenario.banks]
     bank_of = people.users.bank_of  # (people.Users keeps the scenario's order of banks)
     users = people.users
-    new_since = [0 if new else None for new in people.new_user.tolist()]
+    new_since = np.where(people.new_user, 0, OLD_HAND)  # new since the start, or not
     return {
         code: AccountBook(
             code,

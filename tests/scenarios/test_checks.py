@@ -167,14 +167,17 @@ def test_every_users_account_is_found_at_their_bank_and_no_other() -> None:
     assert sum(len(bank.accounts) for bank in world.banks.values()) == len(world.users)
     # the PIN block the bank stores, made as the account opens, is what the app sends
     for user in world.users[:: 3_004 // 60]:
-        stored = world.banks[user.bank].accounts[user.account].pin_hash
-        assert stored == user.credential() == (user.pin_hash or pin_block(user.vpa, user.pin))
-        assert user.pin_hash == "" or user.pin == ""  # a PIN or its block, never both kept
+        book = world.banks[user.bank].accounts
+        right = pin_block(user.vpa, user.pin)
+        assert user.pin_hash == "" and user.credential() == right  # no block kept
+        assert book.pin_ok(book.slot(user.account), right)
+        assert not book.pin_ok(book.slot(user.account), pin_block(user.vpa, user.pin + "0"))
     # the run folder's scenario gives the listed users' blocks, not their PINs: the same
     again = build_world(parse_scenario(resolved_dict(world_scenario), "q"), 1)
     for user, before in zip(again.users[:4], world.users[:4], strict=True):
         assert (user.pin, user.pin_hash) == ("", before.credential())
-        assert again.banks[user.bank].accounts[user.account].pin_hash == before.credential()
+        book = again.banks[user.bank].accounts
+        assert book.pin_ok(book.slot(user.account), pin_block(before.vpa, before.pin))
 
 
 def test_every_account_reconciles_before_anything_moved(world: World) -> None:
