@@ -10,23 +10,22 @@ what the payments they were told succeeded brought in and took out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from upisim.actors.accounts import DIGITS as ACCOUNT_DIGITS
 from upisim.actors.bank import Books
-from upisim.actors.errors import InvariantError
+from upisim.actors.methods import CREDIT_CARD
 from upisim.actors.types import Address
-from upisim.runfolder import MoneyRow
+from upisim.runfolder import Kind, MoneyRow, State
 from upisim.scenarios.output import ACCOUNTS, CHUNK_ROWS
 from upisim.scenarios.world import World
-
-if TYPE_CHECKING:
-    from upisim.scenarios.summary import Tally
 
 
 class Ledger:
@@ -129,35 +128,82 @@ RECONCILED = ("vpa", "opening_paise", "closing_paise", "card_outstanding_paise")
 """The accounts table's columns :func:`unreconciled` reads."""
 
 
-def _by_account(vpas: Sequence[str], amounts: Mapping[str, int]) -> np.ndarray:
-    """``amounts`` (by VPA) in the order of ``vpas``, int64, 0 where none."""
-    if not amounts:
-        return np.zeros(len(vpas), np.int64)
-    get = amounts.get
-    return np.fromiter((get(vpa, 0) for vpa in vpas), np.int64, len(vpas))
+class Moved(NamedTuple):
+    """What the transactions table says moved for each row of the accounts table."""
+
+    net: np.ndarray  # int64: in - out of the savings account
+    card: np.ndarray  # int64: charged - refunded on the credit card
 
 
-def unreconciled(accounts: pa.Table, tally: Tally, vpas: Sequence[str]) -> int:
+class RowsOf:
+    """The accounts table's row of each VPA of a column of them (-1: no account's), with no
+    hash table of a million VPAs: a generated VPA ends its name with its row (as
+    :class:`upisim.actors.directory.Roster` reads it), so its row is read off it in Arrow
+    and checked against the table's VPA at that row; the ``numbered`` rows before the
+    population's (listed users) and any VPA not so numbered are looked up in a small dict."""
+
+    def __init__(self, vpas: pa.Array, numbered: int) -> None:
+        self.vpas, self.numbered = vpas, numbered
+        self._listed = {v: i for i, v in enumerate(vpas.slice(0, numbered).to_pylist())}
+
+    def __call__(self, column: pa.Array) -> np.ndarray:
+        found = pc.struct_field(pc.extract_regex(column, r"(?P<n>[0-9]{1,18})@"), [0])
+        rows: np.ndarray = pc.fill_null(pc.cast(found, pa.int64()), -1).to_numpy().copy()
+        rows[(rows < self.numbered) | (rows >= len(self.vpas))] = -1
+        ok = np.flatnonzero(rows >= 0)
+        same = pc.equal(self.vpas.take(rows[ok]), column.take(ok)).to_numpy(zero_copy_only=False)
+        rows[ok[~same]] = -1
+        listed = self._listed
+        for k in np.flatnonzero(rows < 0).tolist():  # listed users, strangers
+            rows[k] = listed.get(column[k].as_py(), -1)
+        return rows
+
+
+def moved(transactions: Path | pa.Table, accounts: pa.Table, numbered: int) -> Moved:
+    """Each account's money in and out, and card charges, by the payments the transactions
+    table says succeeded (payer and payee matched to the accounts table's rows by VPA, the
+    first ``numbered`` rows being the scenario's listed users); a VPA of no account is left
+    out (as before: a payment to one could not have moved money)."""
+    rows_of = RowsOf(accounts.column("vpa").combine_chunks(), numbered)
+    net = np.zeros(accounts.num_rows, np.int64)
+    card = np.zeros(accounts.num_rows, np.int64)
+    columns = ["kind", "method", "state", "payer_vpa", "payee_vpa", "amount_paise"]
+    if isinstance(transactions, pa.Table):
+        groups: Iterator[pa.Table] = iter([transactions.select(columns)])
+    else:
+        source = pq.ParquetFile(transactions)
+        groups = (source.read_row_group(i, columns=columns) for i in range(source.num_row_groups))
+    states = pa.array(sorted(State.MOVED))
+    for group in groups:
+        done = group.filter(pc.is_in(group["state"], states))
+        if not done.num_rows:
+            continue
+        amount = done["amount_paise"].to_numpy()
+        on_card = pc.equal(done["method"], CREDIT_CARD).to_numpy(zero_copy_only=False)
+        refund = pc.equal(done["kind"], Kind.REFUND).to_numpy(zero_copy_only=False)
+        # a card payment charges the payer's card; a refund of one pays the card down
+        out, back = on_card & ~refund, on_card & refund
+        payer = rows_of(done["payer_vpa"].combine_chunks())
+        payee = rows_of(done["payee_vpa"].combine_chunks())
+        for rows, where, into, sign in (
+            (payer, out, card, 1),
+            (payer, ~out, net, -1),
+            (payee, back, card, -1),
+            (payee, ~back, net, 1),
+        ):
+            pick = where & (rows >= 0)
+            np.add.at(into, rows[pick], sign * amount[pick])
+    return Moved(net, card)
+
+
+def unreconciled(accounts: pa.Table, moves: Moved) -> int:
     """Users whose closing balance in the accounts table is not opening + what the payments
     they were told succeeded brought in - took out, or whose card does not owe what they were
-    told they charged to it (invariant 9: reply truth).
-
-    ``vpas`` are the run's own strings of the table's ``vpa`` column (its users' VPAs, in
-    order): checked equal to the column a chunk at a time, then used to look the moves up,
-    so no million strings and hash table are made again for it (at a million users that
-    was the run's peak)."""
-    column = accounts.column("vpa")
-    if len(column) != len(vpas):
-        raise InvariantError(f"the accounts table has {len(column)} VPAs, the run {len(vpas)}")
-    for start in range(0, len(vpas), CHUNK_ROWS):
-        ours = pa.array(vpas[start : start + CHUNK_ROWS], pa.string())
-        if not pc.all(pc.equal(column.slice(start, len(ours)), ours)).as_py():
-            raise InvariantError(f"the accounts table's VPAs from row {start} are not the run's")
-    net, card = _by_account(vpas, tally.net), _by_account(vpas, tally.card)
+    told they charged to it (invariant 9: reply truth): ``moves`` are by the table's rows."""
     closing = accounts.column("closing_paise").to_numpy()
     opening = accounts.column("opening_paise").to_numpy()
     owed = accounts.column("card_outstanding_paise").to_numpy()
-    return int(((closing != opening + net) | (owed != card)).sum())
+    return int(((closing != opening + moves.net) | (owed != moves.card)).sum())
 
 
 def problems(

@@ -41,7 +41,7 @@ from upisim.runfolder import (
     TransactionRow,
 )
 from upisim.scenarios.calibration import compare, measure
-from upisim.scenarios.checks import RECONCILED, Ledger, account_chunks
+from upisim.scenarios.checks import RECONCILED, Ledger, account_chunks, moved
 from upisim.scenarios.config import Scenario, load_scenario, resolve_path, resolved_dict
 from upisim.scenarios.engine import DeliveryLoop
 from upisim.scenarios.load import start_load
@@ -209,8 +209,9 @@ class _Run:
             self.progress(self.end, self.end, self.tx.rows)
         tally = Tally(self.out_dir / "transactions.parquet")
         accounts = self._write_accounts()
+        moves = moved(self.out_dir / "transactions.parquet", accounts, len(self.scenario.users))
         facts = self._facts()
-        summary = summarize(facts, tally, accounts)
+        summary = summarize(facts, tally, accounts, moves)
         more: dict[str, Any] = {}  # figures read back from the tables just written
         if self.truth.rows:  # scored against the ground truth (nothing to score without it)
             from upisim.reports import fraud  # the report's package: only when there is fraud

@@ -12,9 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from upisim.actors import codes
-from upisim.actors.methods import CREDIT_CARD
 from upisim.runfolder import Kind, Notice, State
-from upisim.scenarios.checks import Ledger, problems, unreconciled
+from upisim.scenarios.checks import Ledger, Moved, problems, unreconciled
 from upisim.scenarios.config import Scenario
 from upisim.scenarios.engine import LoopStats
 from upisim.scenarios.world import World
@@ -34,8 +33,6 @@ class Tally:
         self.refunds: Counter[str] = Counter()  # refunds by state
         self.by_method: Counter[str] = Counter()
         self.by_decline: Counter[str] = Counter()  # BD / TD, as the table says
-        self.net: Counter[str] = Counter()  # per VPA: in - out of the savings account
-        self.card: Counter[str] = Counter()  # per VPA: charged - refunded on the credit card
         source = pq.ParquetFile(parquet)
         columns = [
             "kind",
@@ -46,9 +43,6 @@ class Tally:
             "decline_type",
             "fraud_flags",
             "latency_ms",
-            "payer_vpa",
-            "payee_vpa",
-            "amount_paise",
         ]
         for i in range(source.num_row_groups):
             group = source.read_row_group(i, columns=columns)
@@ -67,23 +61,6 @@ class Tally:
                 pc.not_equal(group["response_code"], codes.RISK_DECLINED),
             )
             self.flagged += pc.sum(flagged).as_py() or 0
-            moved = group.filter(pc.is_in(group["state"], pa.array(sorted(State.MOVED))))
-            # A card payment charges the payer's card; a refund of one pays the card down.
-            card = pc.equal(moved["method"], CREDIT_CARD)
-            refund = pc.equal(moved["kind"], Kind.REFUND)
-            card_out = pc.and_(card, pc.invert(refund))
-            card_back = pc.and_(card, refund)
-            for side, on_card, counter, sign in (
-                ("payer_vpa", card_out, self.card, 1),
-                ("payer_vpa", pc.invert(card_out), self.net, -1),
-                ("payee_vpa", card_back, self.card, -1),
-                ("payee_vpa", pc.invert(card_back), self.net, 1),
-            ):
-                sums = moved.filter(on_card).group_by(side).aggregate([("amount_paise", "sum")])
-                for vpa, amount in zip(
-                    sums[side].to_pylist(), sums["amount_paise_sum"].to_pylist(), strict=True
-                ):
-                    counter[vpa] += sign * amount
             refunds = group.filter(pc.equal(group["kind"], Kind.REFUND))
             for item in pc.value_counts(refunds["state"]).to_pylist():
                 self.refunds[item["values"]] += item["counts"]
@@ -147,7 +124,7 @@ def timing(facts: Facts, tally: Tally) -> dict[str, Any]:
     }
 
 
-def summarize(facts: Facts, tally: Tally, accounts: pa.Table) -> dict[str, Any]:
+def summarize(facts: Facts, tally: Tally, accounts: pa.Table, moves: Moved) -> dict[str, Any]:
     """summary.json's figures (docs/run-folder.md), ending with ``problems`` and ``ok``; how
     long it took is apart, in :func:`timing`."""
     world, stats, ledger = facts.world, facts.stats, facts.ledger
@@ -210,7 +187,7 @@ def summarize(facts: Facts, tally: Tally, accounts: pa.Table) -> dict[str, Any]:
         "envelopes_left": facts.envelopes_left,
         "actors_waiting": facts.actors_waiting,
     }
-    wrong = unreconciled(accounts, tally, world.users.vpas)
+    wrong = unreconciled(accounts, moves)
     summary["accounts_unreconciled"] = wrong
     summary["problems"] = found = problems(
         ledger,

@@ -30,9 +30,7 @@ def test_an_account_is_its_rows_columns_and_changes_where_it_is_kept() -> None:
     assert hdfc.opening_total == 400_00 and len(hdfc) == 2
     s = hdfc.slot(account_number("HDFC", 2))
     assert s == 1  # the bank's second row
-    assert hdfc["HDFC000000000002"] == AccountState(
-        300_00, 0, 5_000_00, None, 0, 0, -1, -1, 0, 0
-    )
+    assert hdfc["HDFC000000000002"] == AccountState(300_00, 0, 5_000_00, None, 0, 0, -1, -1, 0, 0)
     hdfc.balance[s] -= 50_00
     hdfc.outstanding[s] += 7_00
     assert hdfc["HDFC000000000002"].balance == 250_00
