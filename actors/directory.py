@@ -134,18 +134,22 @@ class Hosted(Mapping[Vpa, User]):
 
 
 class Members(Sequence[User]):
-    """The users one app server hosts, in order: ``users[rows[k]]`` for each k (``users`` by
-    row, ``merchant[row]`` true for a merchant's row), without a list of their own."""
+    """The users one app server hosts, in order: ``users[rows[k]]`` for each k (``users``,
+    their ``vpas`` and ``merchant`` flags by row), without a list of their own."""
 
-    __slots__ = ("_merchant", "_rows", "_users")
+    __slots__ = ("_merchant", "_rows", "_users", "_vpas", "vpas")
 
-    def __init__(self, users: Sequence[User], rows: Sequence[int], merchant: np.ndarray) -> None:
-        self._users, self._rows, self._merchant = users, rows, merchant
+    def __init__(
+        self, users: Sequence[User], rows: Sequence[int], vpas: Sequence[Vpa], merchant: np.ndarray
+    ) -> None:
+        self._users, self._rows, self._vpas, self._merchant = users, rows, vpas, merchant
+        self.vpas = _Picked(vpas, rows)  # these users' VPAs, no user made for them
 
     @classmethod
     def of(cls, users: Sequence[User]) -> Members:
         """All of ``users`` (actor tests, small worlds)."""
-        return cls(users, range(len(users)), np.array([u.merchant for u in users], np.bool_))
+        merchant = np.array([u.merchant for u in users], np.bool_)
+        return cls(users, range(len(users)), [u.vpa for u in users], merchant)
 
     def _where(self, merchants: bool) -> Members:
         r = self._rows
@@ -153,7 +157,7 @@ class Members(Sequence[User]):
             np.arange(r.start, r.stop, r.step) if isinstance(r, range) else np.asarray(r, np.int64)
         )
         picked = rows[self._merchant[rows] == merchants] if len(rows) else rows
-        return Members(self._users, array("q", picked.tobytes()), self._merchant)
+        return Members(self._users, array("q", picked.tobytes()), self._vpas, self._merchant)
 
     def merchants(self) -> Members:
         return self._where(True)
@@ -175,3 +179,24 @@ class Members(Sequence[User]):
 
     def __iter__(self) -> Iterator[User]:
         return map(self._users.__getitem__, self._rows)
+
+
+class _Picked(Sequence[Vpa]):
+    """``vpas[rows[k]]`` for each k."""
+
+    __slots__ = ("_rows", "_vpas")
+
+    def __init__(self, vpas: Sequence[Vpa], rows: Sequence[int]) -> None:
+        self._vpas, self._rows = vpas, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, k: int) -> Vpa: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[Vpa]: ...
+    def __getitem__(self, k: int | slice) -> Vpa | list[Vpa]:
+        if isinstance(k, slice):
+            return [self._vpas[row] for row in self._rows[k]]
+        return self._vpas[self._rows[k]]

@@ -98,8 +98,9 @@ class Draws:
         )
         return amounts
 
-    def payments(self, n: int, payers: Sequence[Payer]) -> Batch:
-        """``n`` payments by ``payers``: each to someone else, never to oneself."""
+    def payments(self, n: int, payers: Sequence[Payer], vpas: Sequence[Vpa] | None = None) -> Batch:
+        """``n`` payments by ``payers``: each to someone else, never to oneself (``vpas``:
+        the payers' VPAs, where they are at hand without making each payer)."""
         payees, n_payees = self.payees, len(self.payees)
         draw = self._np
         who = draw.integers(0, len(payers), n).tolist()
@@ -130,7 +131,7 @@ class Draws:
             wrong = [False] * n
         picks = None if self._upi_only else draw.random(n).tolist()
         for i in range(n):  # never oneself: draw again, from the same kind of payee
-            me = payers[who[i]].vpa
+            me = payers[who[i]].vpa if vpas is None else vpas[who[i]]
             if chosen[i] == me:
                 pool = payees if pools is None or len(pools[i]) < 2 else pools[i]
                 payee = chosen[i]

@@ -147,7 +147,7 @@ class UserCohort(Crimes):
     def on_StartPayments(self, msg: StartPayments, sender: Address) -> None:
         """Start ``msg.number`` generated payments, drawn for the whole batch at once."""
         users, draws = self.users, self.draws
-        batch = draws.payments(msg.number, users)
+        batch = draws.payments(msg.number, users, users.vpas)
         picks = batch.picks
         for i, payer in enumerate(batch.payers):
             user = users[payer]

@@ -241,7 +241,7 @@ def deal_cohorts(scenario: Scenario, users: Users) -> tuple[Roster, list[Members
         # in turn: every n-th user from the i-th
         cohort_of = array("I", (np.arange(len(users), dtype=np.uint32) % max(n, 1)).tobytes())
         servers = [addresses.users(i) for i in range(n)]
-        members = [Members(users, range(i, len(users), n), merchant) for i in range(n)]
+        members = [Members(users, range(i, len(users), n), vpas, merchant) for i in range(n)]
         return Roster(vpas, numbered, cohort_of, servers), members
     app_of = app_of_handle(scenario)
     first = first_servers(scenario)
@@ -255,7 +255,9 @@ def deal_cohorts(scenario: Scenario, users: Users) -> tuple[Roster, list[Members
     n = int(of.max()) + 1 if len(of) else 0
     rows = [array("q", np.flatnonzero(of == i).tobytes()) for i in range(n)]
     servers = [addresses.users(i) for i in range(n)]
-    return Roster(vpas, numbered, cohort_of, servers), [Members(users, r, merchant) for r in rows]
+    return Roster(vpas, numbered, cohort_of, servers), [
+        Members(users, r, vpas, merchant) for r in rows
+    ]
 
 
 def settle_grace(scenario: Scenario, methods: Mapping[str, Method]) -> int:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import tomllib
 from array import array
 
+import numpy as np
 import pytest
 
-from upisim.actors.directory import Roster
+from upisim.actors.directory import Members, Roster
 from upisim.actors.records import User
 from upisim.actors.types import Address, BankCode, Vpa
 from upisim.scenarios.config import bundled_scenarios, parse_scenario
@@ -66,6 +67,21 @@ def test_a_roster_refuses_a_server_list_of_another_length_and_twice_listed_vpas(
         Roster(VPAS, 2, array("I", [0] * 4), SERVERS)
     with pytest.raises(ValueError, match="listed twice"):
         Roster([VPAS[0], VPAS[0]], 2, array("I", [0, 0]), SERVERS)
+
+
+def test_a_servers_members_are_rows_of_the_worlds_users_split_into_merchants_and_persons() -> None:
+    users = [u._replace(merchant=i in (0, 3)) for i, u in enumerate(USERS)]
+    flags = np.array([u.merchant for u in users])
+    members = Members(users, range(0, 5, 2), VPAS, flags)  # rows 0, 2, 4
+    assert list(members) == [users[0], users[2], users[4]] and len(members) == 3
+    assert members[1] is users[2] and members[-1] is users[4] and members[1:] == users[2::2]
+    assert list(members.vpas) == [VPAS[0], VPAS[2], VPAS[4]] and members.vpas[2] == VPAS[4]
+    assert list(members.merchants()) == [users[0]]
+    assert list(members.persons()) == [users[2], users[4]]
+    assert list(members.persons().vpas) == [VPAS[2], VPAS[4]]
+    alone = Members.of(users[3:])
+    assert list(alone) == users[3:] and list(alone.merchants()) == [users[3]]
+    assert len(Members.of([]).persons()) == 0
 
 
 @pytest.mark.parametrize("name", ["quickstart", "india_2026"])
