@@ -210,8 +210,8 @@ def build_world(scenario: Scenario, seed: int) -> World:
 
 
 def open_accounts(scenario: Scenario, people: Openings) -> dict[str, AccountBook]:
-    """Each bank's book of accounts, opened from the people's columns (an account is made an
-    object only when a payment first touches it: :mod:`upisim.actors.accounts`)."""
+    """Each bank's book of accounts, opened from the people's columns (each account's fields
+    in the book's own columns: :mod:`upisim.actors.accounts`)."""
     codes = [b.code for b in scenario.banks]
     bank_of = people.users.bank_of  # (people.Users keeps the scenario's order of banks)
     users = people.users
