@@ -131,8 +131,8 @@ class Legs(Settling):
         if p.payer_psp:
             self.send(p.payer_psp, told)
         if p.stage == Stage.SUCCESS or p.stage == Stage.DEEMED:
-            payee_psp = self.directory.get(p.payee)
-            if payee_psp is not None:
+            payee_psp = p.payee_psp  # (named by the directory as the payment came in)
+            if payee_psp:
                 self.send(
                     payee_psp,
                     ReqTxnConfirmation(p.txn_id, p.payer, p.payee, p.amount, p.method, p.kind),

@@ -80,6 +80,7 @@ class Payment:
         "payee",
         "payee_account",
         "payee_bank",
+        "payee_psp",
         "payer",
         "payer_account",
         "payer_bank",
@@ -119,6 +120,8 @@ class Payment:
         self.initiated_at = initiated_at
         self.psp = psp  # the initiator's PSP: the payer's for a push, the payee's for a collect
         self.payer_psp = Address("") if collect else psp
+        # the payee's, once the directory named it (for a collect, the initiator's)
+        self.payee_psp = psp if collect else Address("")
         self.method = UPI_COLLECT if collect else UPI_PUSH
         self.merchant = False  # the payee is a merchant: the payment may be refunded
         self.refund_of = TxnId("")

@@ -209,6 +209,7 @@ class Switch(Disputes, Legs):
         payee_psp = self._admit(p, msg.payer_bank, no_bank, msg.payee, refusal, delay)
         if payee_psp is None:
             return
+        p.payee_psp = payee_psp
         known = None if self.mapper is None else self.mapper.get(msg.payee)
         if known is None or self.now - known[3] >= self.mapper_ms:
             self._expect(p, self.timeouts.auth)
