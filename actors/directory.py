@@ -133,17 +133,42 @@ class Hosted(Mapping[Vpa, User]):
         return self._roster.cohort_of.count(self._cohort)
 
 
-class Members(Sequence[User]):
+class Picked(Sequence[_T]):
+    """``base[rows[k]]`` for each k: a view of some rows of a column, no list of its own."""
+
+    __slots__ = ("_base", "_rows")
+
+    def __init__(self, base: Sequence[_T], rows: Sequence[int]) -> None:
+        self._base, self._rows = base, rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, k: int) -> _T: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[_T]: ...
+    def __getitem__(self, k: int | slice) -> _T | list[_T]:
+        if isinstance(k, slice):
+            return [self._base[row] for row in self._rows[k]]
+        return self._base[self._rows[k]]
+
+    def __iter__(self) -> Iterator[_T]:
+        return map(self._base.__getitem__, self._rows)
+
+
+class Members(Picked[User]):
     """The users one app server hosts, in order: ``users[rows[k]]`` for each k (``users``,
     their ``vpas`` and ``merchant`` flags by row), without a list of their own."""
 
-    __slots__ = ("_merchant", "_rows", "_users", "_vpas", "vpas")
+    __slots__ = ("_merchant", "_vpas", "vpas")
 
     def __init__(
         self, users: Sequence[User], rows: Sequence[int], vpas: Sequence[Vpa], merchant: np.ndarray
     ) -> None:
-        self._users, self._rows, self._vpas, self._merchant = users, rows, vpas, merchant
-        self.vpas = _Picked(vpas, rows)  # these users' VPAs, no user made for them
+        super().__init__(users, rows)
+        self._vpas, self._merchant = vpas, merchant
+        self.vpas = Picked(vpas, rows)  # these users' VPAs, no user made for them
 
     @classmethod
     def of(cls, users: Sequence[User]) -> Members:
@@ -157,46 +182,10 @@ class Members(Sequence[User]):
             np.arange(r.start, r.stop, r.step) if isinstance(r, range) else np.asarray(r, np.int64)
         )
         picked = rows[self._merchant[rows] == merchants] if len(rows) else rows
-        return Members(self._users, array("q", picked.tobytes()), self._vpas, self._merchant)
+        return Members(self._base, array("q", picked.tobytes()), self._vpas, self._merchant)
 
     def merchants(self) -> Members:
         return self._where(True)
 
     def persons(self) -> Members:
         return self._where(False)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, k: int) -> User: ...
-    @overload
-    def __getitem__(self, k: slice) -> list[User]: ...
-    def __getitem__(self, k: int | slice) -> User | list[User]:
-        if isinstance(k, slice):
-            return [self._users[row] for row in self._rows[k]]
-        return self._users[self._rows[k]]
-
-    def __iter__(self) -> Iterator[User]:
-        return map(self._users.__getitem__, self._rows)
-
-
-class _Picked(Sequence[Vpa]):
-    """``vpas[rows[k]]`` for each k."""
-
-    __slots__ = ("_rows", "_vpas")
-
-    def __init__(self, vpas: Sequence[Vpa], rows: Sequence[int]) -> None:
-        self._vpas, self._rows = vpas, rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, k: int) -> Vpa: ...
-    @overload
-    def __getitem__(self, k: slice) -> list[Vpa]: ...
-    def __getitem__(self, k: int | slice) -> Vpa | list[Vpa]:
-        if isinstance(k, slice):
-            return [self._vpas[row] for row in self._rows[k]]
-        return self._vpas[self._rows[k]]
