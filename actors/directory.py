@@ -22,6 +22,7 @@ from upisim.actors.types import Address, Vpa
 
 _DIGITS = "0123456789"
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 
 class Roster:
@@ -63,7 +64,22 @@ class Roster:
         return Hosted(self, cohort, users)
 
 
-class Directory(Mapping[Vpa, Address]):
+class _ByVpa(Mapping[Vpa, _V]):
+    """A mapping by VPA whose ``get`` is the one lookup (subclasses make it fast)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, vpa: Vpa) -> _V:
+        found = self.get(vpa)
+        if found is None:
+            raise KeyError(vpa)
+        return found
+
+    def __contains__(self, vpa: object) -> bool:
+        return isinstance(vpa, str) and self.get(Vpa(vpa)) is not None
+
+
+class Directory(_ByVpa[Address]):
     """VPA to the app server hosting it (the switch's directory), read off a :class:`Roster`."""
 
     __slots__ = ("_roster",)
@@ -80,15 +96,6 @@ class Directory(Mapping[Vpa, Address]):
         row = roster.row(vpa)
         return roster.servers[roster.cohort_of[row]] if row >= 0 else default
 
-    def __getitem__(self, vpa: Vpa) -> Address:
-        server: Address | None = self.get(vpa)
-        if server is None:
-            raise KeyError(vpa)
-        return server
-
-    def __contains__(self, vpa: object) -> bool:
-        return isinstance(vpa, str) and self._roster.row(vpa) >= 0
-
     def __iter__(self) -> Iterator[Vpa]:
         return iter(self._roster.vpas)
 
@@ -96,7 +103,7 @@ class Directory(Mapping[Vpa, Address]):
         return len(self._roster.vpas)
 
 
-class Hosted(Mapping[Vpa, User]):
+class Hosted(_ByVpa[User]):
     """One app server's users by VPA, read off a :class:`Roster` (a user of another server
     is not here)."""
 
@@ -115,15 +122,6 @@ class Hosted(Mapping[Vpa, User]):
         if row < 0 or roster.cohort_of[row] != self._cohort:
             return default
         return self._users[row]
-
-    def __getitem__(self, vpa: Vpa) -> User:
-        user: User | None = self.get(vpa)
-        if user is None:
-            raise KeyError(vpa)
-        return user
-
-    def __contains__(self, vpa: object) -> bool:
-        return isinstance(vpa, str) and self.get(Vpa(vpa)) is not None
 
     def __iter__(self) -> Iterator[Vpa]:
         mine, vpas = self._cohort, self._roster.vpas

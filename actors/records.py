@@ -1,4 +1,5 @@
-"""What a bank keeps: each customer's account and each leg it was asked to post."""
+"""Users, the accounts a run opens, and each leg a bank was asked to post (a bank's accounts
+themselves are columns: :mod:`upisim.actors.accounts`)."""
 
 from __future__ import annotations
 
