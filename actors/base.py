@@ -6,6 +6,13 @@ message, handles them in ``(deliver_at, sender, seq)`` order and answers with
 an :class:`Outbox`: what it sends (the network stamps delivery times), the
 rows it records, its gauges, and when its next timer is due (SimPy wakes it).
 
+A logic class may also handle a *run* of envelopes at once: consecutive envelopes of one
+message type with no timer due among them go to its group handler (``GROUPED``), which
+must leave exactly what handling them one at a time would (the same sends in the same
+order, the same rows, the same state). That is the grouped path, the default; the
+reference path (``grouped = False``, ``upisim run --reference``) handles every envelope on
+its own, and the chaos harness runs each seed both ways and compares the bytes.
+
 Logic classes never read the wall clock, never use the global ``random`` and
 never call another actor: that is what keeps a run deterministic.
 """
@@ -16,9 +23,9 @@ import copy
 import hashlib
 import heapq
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import pykka
 
@@ -44,6 +51,10 @@ switch's :class:`~upisim.actors.switch.SwitchLoad`); the run tells them apart by
 
 NEVER = 1 << 62
 """A time after every run."""
+
+Group = Callable[[Any, Sequence[Envelope]], int]
+"""A group handler: ``(self, run)``, a run of envelopes in delivery order; it returns how
+many of them it handled, all of them unless a timer it set falls due before the next."""
 
 
 class Outbox(NamedTuple):
@@ -98,7 +109,15 @@ class Logic:
     before any envelope due at the same time or later. The delivery loop only has
     to wake the actor at ``Outbox.wake_at``: one SimPy event per actor and window
     instead of one per timer.
+
+    ``GROUPED`` maps message types to group handlers (see the module's docstring): a run is
+    consecutive envelopes whose types share one. The handler sets ``now`` to each
+    envelope's time as it handles it; it may set timers, and stops before an envelope that
+    one falls due for (it returns how many it handled, and the timer fires first).
     """
+
+    GROUPED: ClassVar[Mapping[type, Group]] = {}
+    grouped = True  # False: the reference path, every envelope on its own
 
     def __init__(self, address: Address, seed: int = 0) -> None:
         self.address = address
@@ -174,21 +193,56 @@ class Logic:
     def deliver(self, envelopes: Sequence[Envelope], until: int | None = None) -> Outbox:
         """Handle due envelopes in order, and timers due before ``until``; return what they
         caused."""
-        dispatch = self._dispatch
-        for deliver_at, sender, _seq, _to, message in envelopes:
-            if deliver_at >= self._next_due:
-                self._fire_timers(deliver_at)
-            self.now = deliver_at
-            handler = dispatch.get(type(message))
-            if handler is None:
-                handler = self._handler_for(type(message))
-            handler(message, sender)
+        if self.GROUPED and self.grouped:
+            self._deliver_grouped(envelopes)
+        else:
+            dispatch = self._dispatch
+            for deliver_at, sender, _seq, _to, message in envelopes:
+                if deliver_at >= self._next_due:
+                    self._fire_timers(deliver_at)
+                self.now = deliver_at
+                handler = dispatch.get(type(message))
+                if handler is None:
+                    handler = self._handler_for(type(message))
+                handler(message, sender)
         if until is not None and self._next_due < until:
             self._fire_timers(until - 1)
         wake = self._next_due if self._next_due < NEVER else None
         out = Outbox(self._sends, self._records, self.gauges(), wake)
         self._sends, self._records = [], []
         return out
+
+    def _deliver_grouped(self, envelopes: Sequence[Envelope]) -> None:
+        """:meth:`deliver`'s loop, with each run of ``GROUPED`` types given to their handler:
+        a run ends where the handler changes or a timer falls due (it fires first)."""
+        groups = self.GROUPED
+        dispatch = self._dispatch
+        i, n = 0, len(envelopes)
+        while i < n:
+            deliver_at, sender, _seq, _to, message = envelopes[i]
+            if deliver_at >= self._next_due:
+                self._fire_timers(deliver_at)
+            kind = type(message)
+            group = groups.get(kind)
+            if group is not None:
+                due, j = self._next_due, i + 1
+                while (
+                    j < n and envelopes[j][0] < due and groups.get(type(envelopes[j][4])) is group
+                ):
+                    j += 1
+                handled = group(self, envelopes[i:j])
+                if not 0 < handled <= j - i:
+                    raise RuntimeError(
+                        f"{self.address}: a group handler handled {handled} of {j - i}"
+                    )
+                i += handled
+                continue
+            self.now = deliver_at
+            handler = dispatch.get(kind)
+            if handler is None:
+                handler = self._handler_for(kind)
+            handler(message, sender)
+            i += 1
 
     def advance(self, until: int) -> Outbox:
         """Let time pass with no messages: fire every timer due before ``until`` (tests)."""

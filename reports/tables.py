@@ -446,6 +446,7 @@ TIMING_FIGURES = (
     "envelopes_per_wall_second",
     "executor",
     "pinned_cpu",
+    "delivery",
 )
 
 

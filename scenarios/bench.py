@@ -59,7 +59,12 @@ def _peak_rss_mb() -> float:
 
 
 def run_one(
-    users: int, payments: int, direct: bool, keep: Path | None = None, mapper_s: float = 0
+    users: int,
+    payments: int,
+    direct: bool,
+    keep: Path | None = None,
+    mapper_s: float = 0,
+    reference: bool = False,
 ) -> dict[str, Any]:
     """Run one size in this process and measure it; the run folder goes unless ``keep``."""
     from upisim.scenarios.config import parse_scenario
@@ -68,7 +73,7 @@ def run_one(
     scenario = parse_scenario(bench_scenario(users, payments, mapper_s), "bench")
     folder = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="upisim-bench-")
     with folder as out_dir:
-        summary = run_scenario(scenario, Path(out_dir), direct=direct).summary
+        summary = run_scenario(scenario, Path(out_dir), direct=direct, reference=reference).summary
     timing = summary["timing"]
     return {
         "users": users,
@@ -84,6 +89,7 @@ def run_one(
         "mapper_hits": summary["mapper_hits"],
         "user_actors": summary["user_actors"],
         "executor": timing["executor"],
+        "delivery": timing["delivery"],
         "ok": summary["ok"],
     }
 
@@ -138,7 +144,9 @@ def main(args: argparse.Namespace) -> int:
     if args.one:
         users, payments = _parse_sizes(args.one)[0]
         keep = Path(args.keep) if args.keep else None
-        print(json.dumps(run_one(users, payments, args.direct, keep, args.mapper_s)))
+        print(
+            json.dumps(run_one(users, payments, args.direct, keep, args.mapper_s, args.reference))
+        )
         return 0
     if args.report_of:
         print(json.dumps(report_one(Path(args.report_of))))
@@ -171,6 +179,8 @@ def main(args: argparse.Namespace) -> int:
             flags = ["--one", f"{users}x{payments}"]
             if args.direct:
                 flags.append("--direct")
+            if args.reference:
+                flags.append("--reference")
             if args.mapper_s:
                 flags += ["--mapper-s", str(args.mapper_s)]
             if i == keep_at:
@@ -188,7 +198,7 @@ def main(args: argparse.Namespace) -> int:
                 f"{result['wall_seconds']:,.1f}",
                 f"{result['process_seconds']:,.1f}",
                 f"{result['sim_seconds']:,.1f}",
-                result["executor"],
+                result["executor"] + (", reference" if result["delivery"] == "reference" else ""),
                 str(result["ok"]),
             )
         if not args.json:

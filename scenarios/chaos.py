@@ -9,7 +9,9 @@ timeouts, wrong-PIN storms, merchants' refunds — then runs a
 safety phase with faults, a heal phase and a drain. The auditor
 (:func:`upisim.reports.audit.audit`) re-derives every invariant from the run
 folder's own tables, and the same seed runs a second time in another worker
-process (without Pykka's threads) and must give the same bytes. Each run is
+process, without Pykka's threads and on the reference path (every envelope handled on
+its own, never a run of them at once: ``upisim run --reference``), and must give the
+same bytes. Each run is
 one task on Dask distributed: a ``LocalCluster`` of worker processes here, or
 a scheduler address for a real cluster. A failing seed prints the command
 that reproduces it and leaves its scenario file behind.
@@ -50,7 +52,7 @@ def _digest(out: Path) -> str:
     return sha.hexdigest()
 
 
-def run_seed(seed: int, direct: bool = False) -> SeedResult:
+def run_seed(seed: int, direct: bool = False, reference: bool = False) -> SeedResult:
     """Draw, run and audit one seed (a task: it imports what it needs where it runs)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -64,7 +66,10 @@ def run_seed(seed: int, direct: bool = False) -> SeedResult:
         out = Path(tmp)
         try:
             result = run_scenario(
-                parse_scenario(scenario, f"chaos seed {seed}"), out, direct=direct
+                parse_scenario(scenario, f"chaos seed {seed}"),
+                out,
+                direct=direct,
+                reference=reference,
             )
         except Exception as error:  # a crash is a finding, not the end of the sweep
             return SeedResult(seed, [], faults, {}, {}, "", f"{type(error).__name__}: {error}")
@@ -133,7 +138,8 @@ def campaign(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """Run ``seeds`` on Dask: each seed twice, the second in another worker if there is one."""
+    """Run ``seeds`` on Dask: each seed twice, the second in another worker if there is one,
+    without Pykka and on the reference path."""
     from distributed import as_completed
 
     with dask_client(workers, scheduler) as client:
@@ -143,7 +149,10 @@ def campaign(
             first = names[i % len(names)]
             second = names[(i + 1) % len(names)]
             futures[client.submit(run_seed, seed, False, workers=[first], pure=False)] = (seed, 0)
-            futures[client.submit(run_seed, seed, True, workers=[second], pure=False)] = (seed, 1)
+            futures[client.submit(run_seed, seed, True, True, workers=[second], pure=False)] = (
+                seed,
+                1,
+            )
         runs: dict[int, list[SeedResult | None]] = {seed: [None, None] for seed in seeds}
         for done, future in enumerate(as_completed(futures), 1):
             seed, which = futures[future]

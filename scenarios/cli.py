@@ -158,7 +158,13 @@ def _run(args: argparse.Namespace, scenario: Scenario, out_dir: Path, seed: int)
             )
 
         return run_scenario(
-            scenario, out_dir, seed=seed, csv=args.csv, progress=progress, direct=args.direct
+            scenario,
+            out_dir,
+            seed=seed,
+            csv=args.csv,
+            progress=progress,
+            direct=args.direct,
+            reference=args.reference,
         )
 
 
@@ -278,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="call actors in one thread instead of through Pykka (same results)",
     )
+    run.add_argument(
+        "--reference",
+        action="store_true",
+        help="every actor handles each message on its own, never a run of them at once "
+        "(same results, slower: the path the default one is checked against)",
+    )
     run.set_defaults(func=cmd_run)
 
     report = sub.add_parser("report", help="build the HTML report of a run folder")
@@ -297,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="one JSON object per size, then one for the report"
     )
     bench.add_argument("--direct", action="store_true", help="bench without Pykka")
+    bench.add_argument(
+        "--reference", action="store_true", help="bench the reference path (upisim run --reference)"
+    )
     bench.add_argument(
         "--mapper-s",
         type=float,

@@ -66,7 +66,9 @@ class LoopStats:
 
 class DeliveryLoop:
     """Runs actors against SimPy time. ``direct=True`` calls the logic in this thread instead of
-    through Pykka (same results, used to measure the actor overhead)."""
+    through Pykka (same results, used to measure the actor overhead); ``reference=True``
+    has every actor handle each envelope on its own, never a run of them at once (same
+    results: the path the grouped one is checked against)."""
 
     def __init__(
         self,
@@ -75,8 +77,12 @@ class DeliveryLoop:
         env: simpy.Environment,
         direct: bool = False,
         answer_timeout_s: float = 120.0,
+        reference: bool = False,
     ) -> None:
         self.logics: dict[str, Logic] = {logic.address: logic for logic in logics}
+        self.reference = reference
+        for logic in self.logics.values():  # before any journal copies them
+            logic.grouped = not reference
         self.network = network
         self.env = env
         self.direct = direct

@@ -102,6 +102,7 @@ def run_scenario(
     csv: bool = False,
     progress: Progress | None = None,
     direct: bool = False,
+    reference: bool = False,
 ) -> RunResult:
     """Run ``scenario`` (a :class:`Scenario`, a scenario file or a bundled scenario's name) at
     ``seed`` (default: the scenario's) and write the run folder ``out_dir``."""
@@ -109,7 +110,12 @@ def run_scenario(
         scenario = load_scenario(resolve_path(str(scenario)))
     with _young_gc_only():
         run = _Run(
-            scenario, Path(out_dir), scenario.seed if seed is None else seed, progress, direct
+            scenario,
+            Path(out_dir),
+            scenario.seed if seed is None else seed,
+            progress,
+            direct,
+            reference,
         )
         return run.run(csv)
 
@@ -118,7 +124,13 @@ class _Run:
     """One run: the world, SimPy, the delivery loop, the table writers and the ledger."""
 
     def __init__(
-        self, scenario: Scenario, out_dir: Path, seed: int, progress: Progress | None, direct: bool
+        self,
+        scenario: Scenario,
+        out_dir: Path,
+        seed: int,
+        progress: Progress | None,
+        direct: bool,
+        reference: bool,
     ) -> None:
         self.scenario, self.out_dir, self.seed, self.progress = scenario, out_dir, seed, progress
         build_start = time.perf_counter()
@@ -126,7 +138,9 @@ class _Run:
         self.network = build_network(scenario, world, seed)
         self.window = self.network.window
         self.env = simpy.Environment()
-        self.loop = DeliveryLoop(world.logics(), self.network, self.env, direct=direct)
+        self.loop = DeliveryLoop(
+            world.logics(), self.network, self.env, direct=direct, reference=reference
+        )
         self.end = scenario.duration_ms
         start_load(self.env, self.loop, scenario, world, seed)
         self._schedule_crashes()
@@ -254,6 +268,7 @@ class _Run:
             loop.actors_waiting,
             "direct" if loop.direct else "pykka",
             loop.pinned_cpu,
+            "reference" if loop.reference else "grouped",
         )
 
     def _write_accounts(self) -> pa.Table:

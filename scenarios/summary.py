@@ -107,6 +107,7 @@ class Facts(NamedTuple):
     actors_waiting: list[str]  # actors still holding a timer when the run stopped
     executor: str
     pinned_cpu: int | None
+    delivery: str  # "grouped", or "reference": every envelope on its own
 
 
 def timing(facts: Facts, tally: Tally) -> dict[str, Any]:
@@ -121,6 +122,7 @@ def timing(facts: Facts, tally: Tally) -> dict[str, Any]:
         "envelopes_per_wall_second": round(delivered / wall, 1) if wall > 0 else 0.0,
         "executor": facts.executor,
         "pinned_cpu": facts.pinned_cpu,
+        "delivery": facts.delivery,
     }
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from upisim.actors.base import NEVER, Logic, derive_seed, envelope
+import pytest
+
+from upisim.actors.base import NEVER, Group, Logic, derive_seed, envelope
 from upisim.actors.types import Address
 
 
@@ -82,3 +85,64 @@ def test_timers_cancelled_by_a_timer_handler_never_fire() -> None:
     clock.set_timer(200, Ring("stale too"))
     out = clock.advance(100)
     assert clock.rang == [(60, "after")] and out.wake_at is None
+
+
+# -- runs of envelopes handled at once (GROUPED) ---------------------------------------------
+
+
+class Batcher(Echo):
+    """Echo, with runs of ints handed to one group handler (which sets a timer for 7)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[list[int]] = []
+
+    def on_int(self, message: int, sender: Address) -> None:
+        self.seen.append((self.now, message))
+        if message == 7:
+            self.set_timer(2, "fired7")
+
+    def _ints(self, run: Any) -> int:
+        self.runs.append([m for _, _, _, _, m in run])
+        for k, (at, sender, _seq, _to, message) in enumerate(run):
+            if at >= self.next_due:  # a timer set here falls due first: stop before it
+                return k
+            self.now = at
+            self.on_int(message, sender)
+        return len(run)
+
+    GROUPED: ClassVar[Mapping[type, Group]] = {int: _ints}
+
+
+def _both(batches: list[list[Any]]) -> tuple[Batcher, Batcher, list[Any], list[Any]]:
+    grouped, reference = Batcher(), Batcher()
+    reference.grouped = False
+    outs: tuple[list[Any], list[Any]] = ([], [])
+    for batch in batches:
+        for logic, out in zip((grouped, reference), outs, strict=True):
+            envs = [envelope(m, at=t, seq=i) for i, (t, m) in enumerate(batch)]
+            out.append(logic.deliver(envs, until=batch[-1][0] + 1))
+    return grouped, reference, *outs
+
+
+def test_a_run_is_consecutive_envelopes_sharing_a_group_handler() -> None:
+    batch = [(0, 1), (1, 2), (2, "timer5"), (3, 3), (4, 4), (9, 5)]
+    grouped, reference, a, b = _both([batch])
+    assert grouped.runs == [[1, 2], [3, 4], [5]] and reference.runs == []
+    assert grouped.seen == reference.seen and a == b
+    assert grouped.seen[4:] == [(4, 4), (7, "fired5"), (9, 5)]  # the run stopped at the timer
+
+
+def test_a_group_handler_stops_where_a_timer_it_set_falls_due() -> None:
+    batch = [(0, 7), (1, 8), (2, 9), (3, 10)]
+    grouped, reference, a, b = _both([batch])
+    assert grouped.seen == reference.seen == [(0, 7), (1, 8), (2, "fired7"), (2, 9), (3, 10)]
+    assert grouped.runs == [[7, 8, 9, 10], [9, 10]] and a == b
+
+
+def test_a_group_handler_must_handle_at_least_one_envelope() -> None:
+    class Idle(Logic):
+        GROUPED: ClassVar[Mapping[type, Group]] = {int: lambda self, run: 0}
+
+    with pytest.raises(RuntimeError, match="handled 0 of 2"):
+        Idle(Address("idle")).deliver([envelope(1), envelope(2, at=1)])

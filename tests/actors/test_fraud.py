@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from upisim.actors import codes
 from upisim.actors.base import Deliver, LogicActor, envelope
 from upisim.actors.fraud import (
@@ -205,3 +209,59 @@ def test_a_rule_may_leave_the_decline_to_the_remitter_or_the_beneficiary_bank() 
     assert (reply.decision, reply.rules) == (REMITTER, ("HIGH_VALUE", "NEW_PAYEE"))
     npci = FraudRules(high_value_action="remitter", new_payee_action="decline")
     assert score(FraudMonitor(npci), 60_000_00).decision == DECLINE  # NPCI's own comes first
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        FraudRules(velocity_per_hour=3, daily_cap=Paise(3_000_00), high_value=Paise(2_000_00)),
+        FraudRules(
+            velocity_per_hour=2,
+            velocity_action="flag",
+            daily_cap=Paise(2_500_00),
+            daily_cap_action="remitter",
+            high_value=Paise(1_500_00),
+        ),
+        FraudRules(
+            velocity_per_hour=4,
+            new_payee_action="flag",
+            fan_in_action="decline",
+            fan_in_payers=3,
+            new_payee_amount=Paise(1_000_00),
+        ),
+    ],
+)
+def test_runs_of_risk_scores_are_scored_as_each_on_its_own_would_be(rules: FraudRules) -> None:
+    """The grouped path (a window's run of ReqRiskScore at once) against the reference path
+    (each on its own): replays, refunds, releases, rules firing, hours and days passing."""
+    rng = random.Random(11)
+    grouped, reference = FraudMonitor(rules), FraudMonitor(rules)
+    reference.grouped = False
+    people = [Vpa(f"u{i}@x") for i in range(5)]
+    asked: list[ReqRiskScore] = []
+    t = 0
+    for _ in range(400):
+        batch = []
+        for seq in range(rng.randint(1, 14)):
+            t += rng.choice((0, 0, 1, 7, 300, 20 * MINUTE, 2 * HOUR, DAY))
+            r = rng.random()
+            message: ReqRiskScore | RiskRelease
+            if asked and r < 0.1:
+                message = rng.choice(asked)  # a replay
+            elif asked and r < 0.2:
+                earlier = rng.choice(asked)
+                message = RiskRelease(earlier.txn_id, earlier.payer, earlier.amount, SimTime(t))
+            else:
+                message = ReqRiskScore(
+                    TxnId(f"UPS00001T{len(asked):011d}"),
+                    rng.choice(people),
+                    rng.choice(people),
+                    Paise(rng.choice((1, 500_00, 1_000_00, 1_400_00, 1_600_00))),
+                    refund=rng.random() < 0.1,
+                )
+                asked.append(message)
+            batch.append(envelope(message, at=t, sender="switch", seq=seq))
+        assert grouped.deliver(batch, until=t + 1) == reference.deliver(batch, until=t + 1)
+        assert grouped._payers == reference._payers  # the windows, kept the same way
+    assert grouped.replays == reference.replays
+    assert grouped.replays > 0

@@ -378,6 +378,7 @@ def _summary(tx: list[dict], events: list[dict], money: list[dict], cards: bool)
             "envelopes_per_wall_second": round(9 * len(tx) / 1.5, 1),
             "executor": "pykka",
             "pinned_cpu": 0,
+            "delivery": "grouped",
         },
         "problems": [],
         "ok": True,

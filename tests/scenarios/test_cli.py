@@ -27,6 +27,18 @@ def test_run_with_no_scenario_runs_the_quickstart(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "summary.json").read_text())["seed"] == 3
 
 
+def test_run_on_the_reference_path_gives_the_same_results(tmp_path: Path) -> None:
+    for path, flags in (("a", []), ("b", ["--reference"])):
+        args = ["run", "population", "--out", str(tmp_path / path), "--no-report", "--quiet"]
+        assert main([*args, "--seed", "4", *flags]) == 0
+    a, b = (json.loads((tmp_path / p / "summary.json").read_text()) for p in "ab")
+    assert (a.pop("timing")["delivery"], b.pop("timing")["delivery"]) == ("grouped", "reference")
+    assert a == b and a["payments_total"] > 0
+    for table in ("transactions", "events", "accounts"):
+        name = f"{table}.parquet"
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
 def test_a_broken_scenario_exits_2_naming_file_and_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

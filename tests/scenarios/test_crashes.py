@@ -135,6 +135,7 @@ def test_a_handler_that_raises_crashes_its_actor_which_comes_back(
         score(self, msg, sender)
 
     monkeypatch.setattr(FraudMonitor, "on_ReqRiskScore", sometimes)
+    monkeypatch.setattr(FraudMonitor, "GROUPED", {})  # each on its own: the patched handler
     late = {"actor": "fraud", "at_s": 19, "down_s": 1}  # gives the monitor its journal
     result = run_scenario(parse_scenario(crowd(crashes=[late])), tmp_path)
     assert result.ok and audit(tmp_path) == []

@@ -85,6 +85,7 @@ def test_quickstart_run_folder_has_the_stable_names(quickstart) -> None:
         "envelopes_per_wall_second",
         "executor",
         "pinned_cpu",
+        "delivery",
     }
     assert list(on_disk)[-3:] == ["timing", "problems", "ok"]
     scenario = json.loads((out / "scenario.json").read_text())
@@ -363,9 +364,10 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     s = a.summary
     assert s["conservation_max_deviation_paise"] == 0 and s["accounts_unreconciled"] == 0
     assert s["stuck_payments"] == 0 and s["money_end_paise"] == s["money_start_paise"]
-    # Again from the run folder's own scenario.toml, without threads: the same bytes
+    # Again from the run folder's own scenario.toml, without threads and on the reference
+    # path (every envelope handled on its own): the same bytes
     again = load_scenario(out / "scenario.toml")
-    b = run_scenario(again, tmp_path / "b", direct=True)
+    b = run_scenario(again, tmp_path / "b", direct=True, reference=True)
     for table in (f"{t}.parquet" for t in TABLES):
         assert digest(out / table) == digest(tmp_path / "b" / table), table
     for table in ("trace.parquet", "notifications.parquet", "fraud_truth.parquet"):
@@ -376,6 +378,10 @@ def test_every_bundled_scenario_keeps_the_books_and_replays_byte_for_byte(
     results = [{k: v for k, v in r.summary.items() if k != "timing"} for r in (a, b)]
     assert results[0] == results[1]
     assert (a.summary["timing"]["executor"], b.summary["timing"]["executor"]) == ("pykka", "direct")
+    assert (a.summary["timing"]["delivery"], b.summary["timing"]["delivery"]) == (
+        "grouped",
+        "reference",
+    )
     assert (out / "scenario.json").read_text() == (tmp_path / "b" / "scenario.json").read_text()
     # ... which holds no PIN in clear: what the banks store, and stand-ins for wrong PINs
     written = tomllib.loads((out / "scenario.toml").read_text())
