@@ -124,6 +124,35 @@ def _parse_sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
+# (figure, key in a size's result, how it is shown): one row each, one column a size, so the
+# table fits a narrow terminal however many figures it shows
+_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("payments/s (loop)", "payments_per_second", "{:,.0f}"),
+    ("envelopes/s (loop)", "envelopes_per_second", "{:,.0f}"),
+    ("envelopes a payment", "envelopes_per_payment", "{:.2f}"),
+    ("world build s", "build_seconds", "{:,.2f}"),
+    ("loop s", "wall_seconds", "{:,.1f}"),
+    ("wrap-up s", "wrap_up_seconds", "{:,.2f}"),
+    ("process s", "process_seconds", "{:,.1f}"),
+    ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
+    ("simulated s", "sim_seconds", "{:,.1f}"),
+    ("executor", "executor", "{}"),
+    ("delivery", "delivery", "{}"),
+    ("ok", "ok", "{}"),
+)
+
+
+def _table(title: str, results: list[dict[str, Any]]) -> Table:
+    """Every figure a row, every size a column (users x payments)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for r in results:
+        table.add_column(f"{r['users']:,} x {r['payments']:,}", justify="right")
+    for label, key, shown in _ROWS:
+        table.add_row(label, *(shown.format(r[key]) for r in results))
+    return table
+
+
 def _in_child(what: str, *bench_args: str) -> dict[str, Any]:
     """Run ``upisim bench *bench_args`` in a fresh process and return the JSON it prints."""
     cmd = [sys.executable, "-m", "upisim.scenarios.cli", "bench", *bench_args]
@@ -158,20 +187,6 @@ def main(args: argparse.Namespace) -> int:
     title = "upisim bench (push payments" + (
         f", mapper {args.mapper_s:g} s)" if args.mapper_s else ")"
     )
-    table = Table(title=title, title_justify="left")
-    for col in (
-        "users",
-        "payments",
-        "payments/s",
-        "envelopes/s",
-        "peak RSS MB",
-        "loop s",
-        "process s",
-        "sim s",
-        "executor",
-        "ok",
-    ):
-        table.add_column(col, justify="right")
     results = []
     with tempfile.TemporaryDirectory(prefix="upisim-bench-") as tmp:
         kept = Path(tmp) / "run"
@@ -185,24 +200,13 @@ def main(args: argparse.Namespace) -> int:
                 flags += ["--mapper-s", str(args.mapper_s)]
             if i == keep_at:
                 flags += ["--keep", str(kept)]
-            result = _in_child(f"{users}x{payments}", *flags)
+            with Console(stderr=True).status(f"bench: {users:,} users x {payments:,} payments"):
+                result = _in_child(f"{users}x{payments}", *flags)
             results.append(result)
             if args.json:
                 print(json.dumps(result), flush=True)
-            table.add_row(
-                f"{result['users']:,}",
-                f"{result['payments']:,}",
-                f"{result['payments_per_second']:,.0f}",
-                f"{result['envelopes_per_second']:,.0f}",
-                f"{result['peak_rss_mb']:,.0f}",
-                f"{result['wall_seconds']:,.1f}",
-                f"{result['process_seconds']:,.1f}",
-                f"{result['sim_seconds']:,.1f}",
-                result["executor"] + (", reference" if result["delivery"] == "reference" else ""),
-                str(result["ok"]),
-            )
         if not args.json:
-            console.print(table)
+            console.print(_table(title, results))
         if keep_at is not None:
             report = _in_child(f"report of {kept}", "--report-of", str(kept))
             if args.json:

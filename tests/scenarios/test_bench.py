@@ -47,7 +47,9 @@ def test_the_table_then_the_report_line(tmp_dir: Path, capsys: pytest.CaptureFix
     line = re.search(r"report of ([\d,]+) payments: \d+\.\d s, [\d,]+ MB peak\n", shown)
     assert line is not None, shown
     table = shown[: line.start()]
-    assert re.search(rf"│ +{line[1]} │", table)  # of the run the table shows
+    assert f"50 x {line[1]}" in table  # of the run the table shows (a column a size)
+    assert re.search(r"│ payments/s \(loop\) +│ +[\d,]+ │", table)
+    assert re.search(r"│ world build s +│ +\d+\.\d\d │", table)
     assert list(tmp_dir.iterdir()) == []
 
 
