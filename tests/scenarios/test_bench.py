@@ -60,6 +60,16 @@ def test_no_report_times_the_sizes_only(capsys: pytest.CaptureFixture[str]) -> N
     assert size["users"] == 50 and size["ok"] is True
 
 
+def test_the_reference_path_is_benched_with_the_same_payments(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for flags in ([], ["--reference"]):
+        assert main(["bench", "--json", "--no-report", "--sizes", "200x2000", *flags]) == 0
+    grouped, reference = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (grouped["delivery"], reference["delivery"]) == ("grouped", "reference")
+    assert grouped["payments"] == reference["payments"] > 0 and reference["ok"] is True
+
+
 def test_the_mapper_spares_the_lookups_of_payees_it_knows(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
