@@ -6,8 +6,8 @@ message, handles them in ``(deliver_at, sender, seq)`` order and answers with
 an :class:`Outbox`: what it sends (the network stamps delivery times), the
 rows it records, its gauges, and when its next timer is due (SimPy wakes it).
 
-A logic class may also handle a *run* of envelopes at once: consecutive envelopes of one
-message type with no timer due among them go to its group handler (``GROUPED``), which
+A logic class may also handle a *run* of envelopes at once: consecutive envelopes whose
+types share a group handler (``GROUPED``), with no timer due among them, go to it, which
 must leave exactly what handling them one at a time would (the same sends in the same
 order, the same rows, the same state). That is the grouped path, the default; the
 reference path (``grouped = False``, ``upisim run --reference``) handles every envelope on

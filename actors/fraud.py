@@ -158,14 +158,7 @@ class FraudMonitor(Logic):
         by another rule) the payment counts in the payer's windows."""
         rules = self.rules
         now = self.now
-        state = self._payers.get(payer)
-        if state is None:
-            state = self._payers[payer] = array("q", (-1, 0))
-        day = now // DAY
-        if state[_DAY] != day:
-            state[_DAY], state[_SPENT] = day, 0
-        if len(state) > _TIMES and state[_TIMES] <= now - HOUR:
-            del state[_TIMES : _TIMES + _stale(state, now - HOUR, _TIMES)]
+        state = self._window(payer, now)
         high = amount >= rules.high_value
         cap = state[_SPENT] + amount > rules.daily_cap
         fast = len(state) - _TIMES >= rules.velocity_per_hour
@@ -183,6 +176,19 @@ class FraudMonitor(Logic):
         if counted:
             self._count(state, amount, now)
         return FLAG, tuple(fired)
+
+    def _window(self, payer: Vpa, now: int) -> array[int]:
+        """``payer``'s windows as of ``now``: a new day's spending starts at nothing, and times
+        an hour old leave the velocity window."""
+        state = self._payers.get(payer)
+        if state is None:
+            state = self._payers[payer] = array("q", (-1, 0))
+        day = now // DAY
+        if state[_DAY] != day:
+            state[_DAY], state[_SPENT] = day, 0
+        if len(state) > _TIMES and state[_TIMES] <= now - HOUR:
+            del state[_TIMES : _TIMES + _stale(state, now - HOUR, _TIMES)]
+        return state
 
     def _count(self, state: array[int], amount: int, now: int) -> None:
         """An allowed payment counts in its payer's windows."""
@@ -218,7 +224,7 @@ class FraudMonitor(Logic):
                 self.now = at
                 self.on_ReqRiskScore(msg, sender)
             return len(run)
-        answered, payers, rules = self._answered, self._payers, self.rules
+        answered, rules = self._answered, self.rules
         high_value, daily_cap, velocity = rules.high_value, rules.daily_cap, rules.velocity_per_hour
         for at, sender, _seq, _to, msg in run:
             self.now = at
@@ -226,14 +232,7 @@ class FraudMonitor(Logic):
             if msg.refund or answered.get(txn_id) is not None:
                 self.on_ReqRiskScore(msg, sender)
                 continue
-            state = payers.get(msg.payer)
-            if state is None:
-                state = payers[msg.payer] = array("q", (-1, 0))
-            day = at // DAY
-            if state[_DAY] != day:
-                state[_DAY], state[_SPENT] = day, 0
-            if len(state) > _TIMES and state[_TIMES] <= at - HOUR:
-                del state[_TIMES : _TIMES + _stale(state, at - HOUR, _TIMES)]
+            state = self._window(msg.payer, at)
             if (
                 amount >= high_value
                 or state[_SPENT] + amount > daily_cap
@@ -241,8 +240,7 @@ class FraudMonitor(Logic):
             ):  # a rule fires: its windows are up to date, so scoring it there does the same
                 self.on_ReqRiskScore(msg, sender)
                 continue
-            state[_SPENT] += amount  # counted, as _count does (it had room in its window)
-            state.append(at)
+            self._count(state, amount, at)
             answer = RespRiskScore(txn_id, ALLOW, ())
             answered.put(txn_id, answer, at)
             self.send(sender, answer)
