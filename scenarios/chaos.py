@@ -148,11 +148,11 @@ def campaign(
         for i, seed in enumerate(seeds):
             first = names[i % len(names)]
             second = names[(i + 1) % len(names)]
-            futures[client.submit(run_seed, seed, False, workers=[first], pure=False)] = (seed, 0)
-            futures[client.submit(run_seed, seed, True, True, workers=[second], pure=False)] = (
-                seed,
-                1,
+            grouped = client.submit(run_seed, seed, workers=[first], pure=False)
+            reference = client.submit(
+                run_seed, seed, direct=True, reference=True, workers=[second], pure=False
             )
+            futures[grouped], futures[reference] = (seed, 0), (seed, 1)
         runs: dict[int, list[SeedResult | None]] = {seed: [None, None] for seed in seeds}
         for done, future in enumerate(as_completed(futures), 1):
             seed, which = futures[future]
