@@ -23,15 +23,18 @@ from rich.console import Console
 from rich.table import Table
 
 from upisim.actors.errors import UpisimError
-from upisim.scenarios.sections import DEFAULT_BANKS
+from upisim.scenarios.sections import DEFAULT_BANKS, MAX_RATE_PER_S
 
 BENCH_RATE_PER_S = 8_400
 MAX_MAPPER_S = 30 * 24 * 3600  # as network.mapper_s
+MAX_DURATION_S = 30 * 24 * 3600  # as a scenario's duration_s
 
 
-def bench_scenario(users: int, payments: int, mapper_s: float = 0) -> dict[str, Any]:
-    """A scenario dict for ``users`` paying ``payments`` times at the bench rate; with
-    ``mapper_s``, the switch's mapper spares the lookups of payees it resolved lately.
+def bench_scenario(
+    users: int, payments: int, mapper_s: float = 0, rate: float = BENCH_RATE_PER_S
+) -> dict[str, Any]:
+    """A scenario dict for ``users`` paying ``payments`` times at ``rate`` a simulated second;
+    with ``mapper_s``, the switch's mapper spares the lookups of payees it resolved lately.
 
     Every payment takes all its hops: the apps' rate limits are off, and the fraud monitor's
     velocity rule and the banks' daily count are out of reach, however many payments each
@@ -40,13 +43,13 @@ def bench_scenario(users: int, payments: int, mapper_s: float = 0) -> dict[str, 
     return {
         "name": f"bench-{users}x{payments}",
         "seed": 7,
-        "duration_s": payments / BENCH_RATE_PER_S,
+        "duration_s": payments / rate,
         "banks": [
             {"code": b.code, "name": b.name, "handle": b.handle, "daily_count_limit": many}
             for b in DEFAULT_BANKS
         ],
         "population": {"size": users, "balance_median": "20000.00"},
-        "load": {"rate_per_s": BENCH_RATE_PER_S, "amount_median": "400.00"},
+        "load": {"rate_per_s": rate, "amount_median": "400.00"},
         "rate_limits": {"per_minute": 0, "per_hour": 0},
         "fraud": {"velocity_per_hour": many},
         "network": {"mapper_s": mapper_s},
@@ -65,12 +68,13 @@ def run_one(
     keep: Path | None = None,
     mapper_s: float = 0,
     reference: bool = False,
+    rate: float = BENCH_RATE_PER_S,
 ) -> dict[str, Any]:
     """Run one size in this process and measure it; the run folder goes unless ``keep``."""
     from upisim.scenarios.config import parse_scenario
     from upisim.scenarios.run import run_scenario
 
-    scenario = parse_scenario(bench_scenario(users, payments, mapper_s), "bench")
+    scenario = parse_scenario(bench_scenario(users, payments, mapper_s, rate), "bench")
     folder = nullcontext(str(keep)) if keep else tempfile.TemporaryDirectory(prefix="upisim-bench-")
     with folder as out_dir:
         summary = run_scenario(scenario, Path(out_dir), direct=direct, reference=reference).summary
@@ -85,6 +89,7 @@ def run_one(
         "build_seconds": timing["build_seconds"],
         "wrap_up_seconds": timing["wrap_up_seconds"],
         "sim_seconds": summary["sim_duration_ms"] / 1000,
+        "rate_per_s": rate,
         "envelopes_per_payment": round(summary["envelopes"] / max(summary["payments_total"], 1), 2),
         "mapper_hits": summary["mapper_hits"],
         "user_actors": summary["user_actors"],
@@ -109,7 +114,7 @@ def report_one(run_dir: Path) -> dict[str, Any]:
     }
 
 
-def _parse_sizes(text: str) -> list[tuple[int, int]]:
+def _parse_sizes(text: str, rate: float = BENCH_RATE_PER_S) -> list[tuple[int, int]]:
     sizes = []
     for part in text.split(","):
         try:
@@ -120,6 +125,11 @@ def _parse_sizes(text: str) -> list[tuple[int, int]]:
             ) from None
         if users < 2 or payments < 1:
             raise UpisimError(f"--sizes: {part!r} needs at least 2 users and 1 payment")
+        if payments / rate > MAX_DURATION_S:
+            raise UpisimError(
+                f"--sizes: {part!r} at --rate {rate:g} is {payments / rate / 86400:,.1f} "
+                f"simulated days, past a scenario's 30"
+            )
         sizes.append((users, payments))
     return sizes
 
@@ -136,6 +146,7 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("process s", "process_seconds", "{:,.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
     ("simulated s", "sim_seconds", "{:,.1f}"),
+    ("rate /sim s", "rate_per_s", "{:,.0f}"),
     ("executor", "executor", "{}"),
     ("delivery", "delivery", "{}"),
     ("ok", "ok", "{}"),
@@ -170,21 +181,24 @@ def _in_child(what: str, *bench_args: str) -> dict[str, Any]:
 def main(args: argparse.Namespace) -> int:
     if not 0 <= args.mapper_s <= MAX_MAPPER_S:
         raise UpisimError(f"--mapper-s: {args.mapper_s:g} is not 0..{MAX_MAPPER_S} seconds")
+    if not 0 < args.rate <= MAX_RATE_PER_S:
+        raise UpisimError(f"--rate: {args.rate:g} is not above 0 and at most {MAX_RATE_PER_S:,}")
     if args.one:
-        users, payments = _parse_sizes(args.one)[0]
+        users, payments = _parse_sizes(args.one, args.rate)[0]
         keep = Path(args.keep) if args.keep else None
-        print(
-            json.dumps(run_one(users, payments, args.direct, keep, args.mapper_s, args.reference))
+        result = run_one(
+            users, payments, args.direct, keep, args.mapper_s, args.reference, args.rate
         )
+        print(json.dumps(result))
         return 0
     if args.report_of:
         print(json.dumps(report_one(Path(args.report_of))))
         return 0
-    sizes = _parse_sizes(args.sizes)
+    sizes = _parse_sizes(args.sizes, args.rate)
     # The report is timed on the run with the most payments: the one that can be slow.
     keep_at = None if args.no_report else max(range(len(sizes)), key=lambda i: sizes[i][1])
     console = Console()
-    title = "upisim bench (push payments" + (
+    title = f"upisim bench (push payments at {args.rate:,g} a simulated second" + (
         f", mapper {args.mapper_s:g} s)" if args.mapper_s else ")"
     )
     results = []
@@ -198,6 +212,8 @@ def main(args: argparse.Namespace) -> int:
                 flags.append("--reference")
             if args.mapper_s:
                 flags += ["--mapper-s", str(args.mapper_s)]
+            if args.rate != BENCH_RATE_PER_S:
+                flags += ["--rate", repr(args.rate)]
             if i == keep_at:
                 flags += ["--keep", str(kept)]
             with Console(stderr=True).status(f"bench: {users:,} users x {payments:,} payments"):
@@ -218,3 +234,44 @@ def main(args: argparse.Namespace) -> int:
                     f"{report['report_peak_rss_mb']:,.0f} MB peak"
                 )
     return 0 if all(r["ok"] for r in results) else 1
+
+
+def add_parser(sub: Any) -> None:
+    """The ``upisim bench`` command's arguments."""
+    bench = sub.add_parser("bench", help="measure payments per wall second and peak memory")
+    bench.add_argument(
+        "--sizes",
+        default="1000x20000,100000x200000",
+        help="comma-separated USERSxPAYMENTS (default: %(default)s)",
+    )
+    bench.add_argument(
+        "--json", action="store_true", help="one JSON object per size, then one for the report"
+    )
+    bench.add_argument("--direct", action="store_true", help="bench without Pykka")
+    bench.add_argument(
+        "--reference", action="store_true", help="bench the reference path (upisim run --reference)"
+    )
+    bench.add_argument(
+        "--mapper-s",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the switch remembers resolved payees for S s (network.mapper_s; default: 0, off)",
+    )
+    bench.add_argument(
+        "--rate",
+        type=float,
+        default=float(BENCH_RATE_PER_S),
+        metavar="R",
+        help="payments a simulated second (default: %(default)g, the national average)",
+    )
+    bench.add_argument(
+        "--no-report",
+        action="store_true",
+        help="do not time building the report of the largest run",
+    )
+    # How the bench runs each measurement in a process of its own.
+    bench.add_argument("--one", help=argparse.SUPPRESS)
+    bench.add_argument("--keep", help=argparse.SUPPRESS)
+    bench.add_argument("--report-of", help=argparse.SUPPRESS)
+    bench.set_defaults(func=main)

@@ -16,7 +16,7 @@ from upisim.actors import codes
 from upisim.actors.errors import UpisimError
 from upisim.actors.money import format_inr
 from upisim.reports import export, trace
-from upisim.scenarios import chaos, compare, sweep
+from upisim.scenarios import bench, chaos, compare, sweep
 from upisim.scenarios.folders import default_out_dir, output_folder, run_folder
 
 if TYPE_CHECKING:
@@ -221,12 +221,6 @@ def cmd_statement(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from upisim.scenarios.bench import main as bench_main
-
-    return bench_main(args)
-
-
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from upisim.scenarios.config import bundled_scenarios, load_scenario
 
@@ -299,36 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare.add_parser(sub)
 
-    bench = sub.add_parser("bench", help="measure payments per wall second and peak memory")
-    bench.add_argument(
-        "--sizes",
-        default="1000x20000,100000x200000",
-        help="comma-separated USERSxPAYMENTS (default: %(default)s)",
-    )
-    bench.add_argument(
-        "--json", action="store_true", help="one JSON object per size, then one for the report"
-    )
-    bench.add_argument("--direct", action="store_true", help="bench without Pykka")
-    bench.add_argument(
-        "--reference", action="store_true", help="bench the reference path (upisim run --reference)"
-    )
-    bench.add_argument(
-        "--mapper-s",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="the switch remembers resolved payees for S s (network.mapper_s; default: 0, off)",
-    )
-    bench.add_argument(
-        "--no-report",
-        action="store_true",
-        help="do not time building the report of the largest run",
-    )
-    # How the bench runs each measurement in a process of its own.
-    bench.add_argument("--one", help=argparse.SUPPRESS)
-    bench.add_argument("--keep", help=argparse.SUPPRESS)
-    bench.add_argument("--report-of", help=argparse.SUPPRESS)
-    bench.set_defaults(func=cmd_bench)
+    bench.add_parser(sub)
 
     stmt = sub.add_parser(
         "statement", help="one user's postings with the running balance (or card outstanding)"

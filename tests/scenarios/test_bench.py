@@ -87,6 +87,38 @@ def test_a_mapper_time_out_of_range_is_refused(capsys: pytest.CaptureFixture[str
     assert "--mapper-s: -5 is not 0..2592000 seconds" in capsys.readouterr().err
 
 
+def test_a_lower_rate_spreads_the_same_payments_over_longer(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    size = ["--sizes", "300x3000"]
+    assert main(["bench", "--json", "--no-report", *size]) == 0
+    assert main(["bench", "--json", "--no-report", "--rate", "250", *size]) == 0
+    national, slow = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (national["rate_per_s"], slow["rate_per_s"]) == (8400, 250)
+    assert national["payments"] > 2800 and slow["payments"] > 2800
+    # 3,000 payments at 250 a second start over 12 simulated seconds, not 0.36
+    assert 12 <= slow["sim_seconds"] < 60 and national["sim_seconds"] < 12
+    assert slow["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--rate", "0"], "--rate: 0 is not above 0 and at most 100,000"),
+        (["--rate", "200000"], "--rate: 200000 is not above 0"),
+        (
+            ["--rate", "0.5", "--sizes", "10x2000000"],
+            "is 46.3 simulated days, past a scenario's 30",
+        ),
+    ],
+)
+def test_a_rate_out_of_range_is_refused(
+    flags: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", *flags]) == 2
+    assert said in capsys.readouterr().err
+
+
 def test_every_bench_payment_takes_all_its_hops_however_often_its_users_pay(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
