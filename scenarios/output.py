@@ -38,7 +38,8 @@ NOTIFICATIONS = arrow_schema(Notification)
 MONEY = arrow_schema(MoneyRow)
 
 
-CHUNK_ROWS = 65_536  # rows per Parquet row group of every table
+CHUNK_ROWS = 65_536  # rows per Parquet row group of a table
+SERIES_CHUNK_ROWS = 4_096  # of the per-second tables (money, queues): a few rows a second
 
 PLAIN = frozenset({"txn_id", "vpa", "account", "payer_vpa", "payee_vpa", "counterparty"})
 """Columns of (nearly) unique values: written plain. Every other column is dictionary-encoded,

@@ -48,6 +48,8 @@ from upisim.scenarios.load import start_load
 from upisim.scenarios.network import build_network
 from upisim.scenarios.output import (
     ACCOUNTS,
+    CHUNK_ROWS,
+    SERIES_CHUNK_ROWS,
     TableWriter,
     arrow_schema,
     parquet_to_csv,
@@ -156,8 +158,10 @@ class _Run:
         )
         self.tx = self._writer("transactions", TransactionRow)
         self.events = self._writer("events", EventRow)
-        self.money = self._writer("money", MoneyRow)
-        self.queues = self._writer("queues", QueueRow)
+        # a few rows a simulated second each: a smaller row group, or a day's slow run would
+        # hold hours of them (~300 B a row) before its first group is written
+        self.money = self._writer("money", MoneyRow, SERIES_CHUNK_ROWS)
+        self.queues = self._writer("queues", QueueRow, SERIES_CHUNK_ROWS)
         self.settlement = self._writer("settlement", SettlementRow)
         self.truth = self._writer("fraud_truth", FraudTruthRow)
         self.notes = (
@@ -192,8 +196,10 @@ class _Run:
             self.loop.crash_in(c.actor, at, c.point)
             self.loop.restart_in(c.actor, back)
 
-    def _writer(self, stem: str, row: type[tuple[Any, ...]]) -> TableWriter:
-        return TableWriter(self.out_dir / f"{stem}.parquet", arrow_schema(row))
+    def _writer(
+        self, stem: str, row: type[tuple[Any, ...]], chunk_rows: int = CHUNK_ROWS
+    ) -> TableWriter:
+        return TableWriter(self.out_dir / f"{stem}.parquet", arrow_schema(row), chunk_rows)
 
     def run(self, csv: bool) -> RunResult:
         wall_start = time.perf_counter()
