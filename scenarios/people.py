@@ -18,6 +18,7 @@ import numpy as np
 
 from upisim.actors.accounts import account_number
 from upisim.actors.base import derive_seed
+from upisim.actors.errors import ScenarioError
 from upisim.actors.records import User
 from upisim.actors.types import BankCode, Vpa
 from upisim.scenarios.config import Scenario
@@ -137,6 +138,7 @@ def everyone(scenario: Scenario, seed: int) -> Openings:
     codes = [BankCode(b.code) for b in scenario.banks]
     bank = {code: k for k, code in enumerate(codes)}
     made = generate_population(scenario, seed)
+    _refuse_shadows(scenario, made.vpas, seed)
     names = made.names + [u.name for u in users]  # the listed users' names after the table's
     return Openings(
         Users(
@@ -155,6 +157,21 @@ def everyone(scenario: Scenario, seed: int) -> Openings:
         np.concatenate((np.array([u.new_user for u in listed], np.bool_), made.new_user)),
         np.concatenate((np.array([u.card_limit for u in listed], np.int64), made.card_limit)),
     )
+
+
+def _refuse_shadows(scenario: Scenario, generated: Sequence[str], seed: int) -> None:
+    """A listed user may not take a generated user's VPA: the address would name two people
+    (a generated VPA ends its name with its row, so only that row can hold it)."""
+    first = len(scenario.users)
+    for i, user in enumerate(scenario.users):
+        name = user.vpa.rpartition("@")[0]
+        digits = name[len(name.rstrip("0123456789")) :]
+        row = int(digits) if digits else -1
+        if first <= row < first + len(generated) and generated[row - first] == user.vpa:
+            raise ScenarioError(
+                f"users[{i}].vpa: {user.vpa!r} is also the VPA the population gives its user "
+                f"at row {row} (seed {seed}): give the listed user another"
+            )
 
 
 def in_shares(draw: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:

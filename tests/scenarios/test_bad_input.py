@@ -394,3 +394,22 @@ def test_statement_csv_escapes_formulas(
     cells = _cells(target)
     assert [c for c in cells if c.startswith(FORMULA_START) and not _is_number(c)] == []
     assert any(c.startswith("'=") for c in cells)
+
+
+def test_a_listed_user_may_not_take_a_generated_users_vpa(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from upisim.scenarios.people import generate_population
+
+    text = GOOD + "[population]\nsize = 50\n"
+    made = generate_population(load_scenario(write(tmp_path, text)), 1).vpas
+    taken = made[5]  # the population's row 7, after the two listed users
+    clash = write(tmp_path, text.replace('"b@oksbi"', f'"{taken}"'), "clash.toml")
+    code, _, err = run_cli(["run", str(clash), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "Traceback" not in err
+    assert f"users[1].vpa: {taken!r} is also the VPA the population gives its user at row 7" in err
+    # another seed draws other names: the same VPA is then free to take
+    code, _, err = run_cli(
+        ["run", str(clash), "--seed", "2", "--out", str(tmp_path / "o2")], capsys
+    )
+    assert code == 0, err
