@@ -30,8 +30,10 @@ nothing back twice.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from upisim.actors import codes
@@ -87,13 +89,7 @@ class FraudRules:
     pin_burst_action: str = "off"
 
 
-def _stale(times: Sequence[int], start: int, first: int = 0) -> int:
-    """How many of ``times`` from ``first`` on (oldest first) are at or before ``start``."""
-    stale = first
-    while stale < len(times) and times[stale] <= start:
-        stale += 1
-    return stale - first
-
+_TIME = itemgetter(0)  # of a window's (time, what) entry
 
 # A payer's windows are one array('q'): the day, the value allowed that day, then the times of
 # its last payments within the hour, oldest first, no more than the velocity rule counts to.
@@ -187,7 +183,7 @@ class FraudMonitor(Logic):
         if state[_DAY] != day:
             state[_DAY], state[_SPENT] = day, 0
         if len(state) > _TIMES and state[_TIMES] <= now - HOUR:
-            del state[_TIMES : _TIMES + _stale(state, now - HOUR, _TIMES)]
+            del state[_TIMES : bisect_right(state, now - HOUR, _TIMES)]  # (times ascend)
         return state
 
     def _count(self, state: array[int], amount: int, now: int) -> None:
@@ -352,9 +348,7 @@ class _Behaviour:
         """``window`` without its entries at or before ``start`` (they are dropped for good)."""
         if window is None:
             return []
-        stale = 0
-        while stale < len(window) and window[stale][0] <= start:
-            stale += 1
+        stale = bisect_right(window, start, key=_TIME)  # (entries ascend by time)
         if stale:
             del window[:stale]
         return window
