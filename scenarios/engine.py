@@ -236,8 +236,9 @@ class DeliveryLoop:
         if address not in self._down:
             return
         self._down.discard(address)
+        # already its last committed state: the journal was replayed as it went down, and
+        # nothing reaches an actor that is down (a second replay was the whole run's again)
         logic = self.logics[address]
-        self._journals[address].restore(logic)
         logic.now = int(self.env.now)  # what fell due while it was down happens from now on
         if not self.direct:
             self._refs[address] = LogicActor.start(logic)
