@@ -6,10 +6,21 @@ import json
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from upisim.scenarios.cli import main
+
+
+def _with_and_without(
+    capsys: pytest.CaptureFixture[str], size: str, *flags: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The bench's figures for ``size`` as it is, then with ``flags``."""
+    for extra in ((), flags):
+        assert main(["bench", "--json", "--no-report", "--sizes", size, *extra]) == 0
+    plain, flagged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return plain, flagged
 
 
 @pytest.fixture
@@ -63,9 +74,7 @@ def test_no_report_times_the_sizes_only(capsys: pytest.CaptureFixture[str]) -> N
 def test_the_reference_path_is_benched_with_the_same_payments(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for flags in ([], ["--reference"]):
-        assert main(["bench", "--json", "--no-report", "--sizes", "200x2000", *flags]) == 0
-    grouped, reference = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    grouped, reference = _with_and_without(capsys, "200x2000", "--reference")
     assert (grouped["delivery"], reference["delivery"]) == ("grouped", "reference")
     assert grouped["payments"] == reference["payments"] > 0 and reference["ok"] is True
 
@@ -74,10 +83,7 @@ def test_the_mapper_spares_the_lookups_of_payees_it_knows(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # 3,000 payees, 10,000 payments: most payees are paid more than once
-    size = ["--sizes", "3000x10000"]
-    assert main(["bench", "--json", "--no-report", *size]) == 0
-    assert main(["bench", "--json", "--no-report", "--mapper-s", "600", *size]) == 0
-    plain, mapped = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    plain, mapped = _with_and_without(capsys, "3000x10000", "--mapper-s", "600")
     assert plain["mapper_hits"] == 0 and mapped["mapper_hits"] > 0.4 * mapped["payments"]
     assert mapped["envelopes_per_payment"] < plain["envelopes_per_payment"] - 1
 
@@ -90,10 +96,7 @@ def test_a_mapper_time_out_of_range_is_refused(capsys: pytest.CaptureFixture[str
 def test_a_lower_rate_spreads_the_same_payments_over_longer(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    size = ["--sizes", "300x3000"]
-    assert main(["bench", "--json", "--no-report", *size]) == 0
-    assert main(["bench", "--json", "--no-report", "--rate", "250", *size]) == 0
-    national, slow = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    national, slow = _with_and_without(capsys, "300x3000", "--rate", "250")
     assert (national["rate_per_s"], slow["rate_per_s"]) == (8400, 250)
     assert national["payments"] > 2800 and slow["payments"] > 2800
     # 3,000 payments at 250 a second start over 12 simulated seconds, not 0.36
