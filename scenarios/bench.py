@@ -23,11 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from upisim.actors.errors import UpisimError
-from upisim.scenarios.sections import DEFAULT_BANKS, MAX_RATE_PER_S
+from upisim.scenarios.sections import DEFAULT_BANKS, MAX_RATE_PER_S, MAX_SPAN_S
 
 BENCH_RATE_PER_S = 8_400
-MAX_MAPPER_S = 30 * 24 * 3600  # as network.mapper_s
-MAX_DURATION_S = 30 * 24 * 3600  # as a scenario's duration_s
 
 
 def bench_scenario(
@@ -125,7 +123,7 @@ def _parse_sizes(text: str, rate: float = BENCH_RATE_PER_S) -> list[tuple[int, i
             ) from None
         if users < 2 or payments < 1:
             raise UpisimError(f"--sizes: {part!r} needs at least 2 users and 1 payment")
-        if payments / rate > MAX_DURATION_S:
+        if payments / rate > MAX_SPAN_S:
             raise UpisimError(
                 f"--sizes: {part!r} at --rate {rate:g} is {payments / rate / 86400:,.1f} "
                 f"simulated days, past a scenario's 30"
@@ -179,8 +177,8 @@ def _in_child(what: str, *bench_args: str) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> int:
-    if not 0 <= args.mapper_s <= MAX_MAPPER_S:
-        raise UpisimError(f"--mapper-s: {args.mapper_s:g} is not 0..{MAX_MAPPER_S} seconds")
+    if not 0 <= args.mapper_s <= MAX_SPAN_S:
+        raise UpisimError(f"--mapper-s: {args.mapper_s:g} is not 0..{MAX_SPAN_S} seconds")
     if not 0 < args.rate <= MAX_RATE_PER_S:
         raise UpisimError(f"--rate: {args.rate:g} is not above 0 and at most {MAX_RATE_PER_S:,}")
     if args.one:

@@ -26,6 +26,7 @@ from upisim.scenarios.explain import did_you_mean, format_errors
 from upisim.scenarios.faults import FaultsConfig, check_crashes
 from upisim.scenarios.sections import (
     DEFAULT_BANKS,
+    MAX_SPAN_S,
     Amount,
     BankConfig,
     CapacityConfig,
@@ -49,7 +50,6 @@ from upisim.scenarios.sections import (
 from upisim.scenarios.trace import TraceConfig
 
 MAX_SEED = 2**63 - 1  # the largest seed (seed or --seed): seeds are 0..2**63-1
-MAX_DRAIN_LIMIT_S = 30 * 24 * 3600
 STAND_INS = ("0000", "1111")  # a wrong PIN written in place of the one a payment types
 _SPREADS = 6  # opening balances are log-normal: six spreads up is one in a billion
 
@@ -73,11 +73,11 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     seed: int = Field(default=1, ge=0, le=MAX_SEED)
-    duration_s: float = Field(gt=0, le=30 * 24 * 3600, description="simulated seconds of load")
+    duration_s: float = Field(gt=0, le=MAX_SPAN_S, description="simulated seconds of load")
     drain_limit_s: int = Field(
         default=600,
         ge=1,
-        le=MAX_DRAIN_LIMIT_S,
+        le=MAX_SPAN_S,
         description="how long in-flight payments may take after",
     )
     cohorts: int | None = Field(

@@ -51,6 +51,10 @@ MAX_RATE_PER_S = 100_000
 """The most arrivals per simulated second a rate may ask for: a generous ceiling, well
 above any real UPI second, that keeps a run's arrival counts finite and sane."""
 
+MAX_SPAN_S = 30 * 24 * 3600
+"""The longest span of simulated time a scenario may ask for (a run's load, its drain, the
+mapper's memory): thirty days."""
+
 PIN = r"^([0-9]{4}|[0-9]{6})$"
 """4 or 6 ASCII digits (not Devanagari or other digits)."""
 
@@ -340,7 +344,7 @@ class NetworkConfig(_Strict):
     switch_fraud_ms: int = Field(default=20, ge=1, description="switch <-> fraud monitor, one way")
     jitter_ms: int = Field(default=0, ge=0, description="extra uniform delay 0..jitter per message")
     mapper_s: float = Field(
-        default=0, ge=0, le=30 * 24 * 3600, description="switch remembers resolved payees (0: off)"
+        default=0, ge=0, le=MAX_SPAN_S, description="switch remembers resolved payees (0: off)"
     )
 
 
