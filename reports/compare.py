@@ -21,6 +21,7 @@ from upisim.reports.sides import (
     RunDirs,
     Side,
     beyond_noise,
+    by_name,
     cell,
     folders,
     is_number,
@@ -218,7 +219,7 @@ def _summary(a: Side, b: Side, head: pd.DataFrame, out: Output) -> Safe:
             columns(
                 [
                     Safe("<h3>Headline figures</h3>"),
-                    shown(head),
+                    shown(head, by_name),
                 ],
                 [
                     Safe("<h3>Scenario parameters</h3>"),
@@ -274,7 +275,8 @@ def differences_table(comparison: Comparison, limit: int = MAX_TERMINAL_ROWS) ->
     if many:
         out.add_column("noise?")
     for row in rows.to_dict("records"):
-        cells = [row["figure"], cell(row["A"]), cell(row["B"]), signed()(row["difference"])]
+        show = by_name(row["figure"])
+        cells = [row["figure"], show(row["A"]), show(row["B"]), signed(show)(row["difference"])]
         cells.append(_change(row["change"], row["difference"]))
         if many:
             cells.append({"yes": "within noise", "no": "beyond"}.get(row["within noise"], ""))

@@ -17,6 +17,7 @@ from upisim.reports.sides import (
     Side,
     biggest,
     both,
+    by_name,
     per_side,
     pooled,
     share_points,
@@ -288,7 +289,7 @@ def _settlement_format(key: Any) -> Format:
     figure = key[1]
     if figure == "cap_used":
         return lambda v: fmt.share(v) if isinstance(v, float) and v == v else ""
-    return (lambda v: fmt.rupees(int(v))) if figure.endswith("_paise") else fmt.count
+    return by_name(figure)
 
 
 def settlement(a: Side, b: Side, out: Output) -> dict[str, Safe]:
@@ -340,7 +341,7 @@ def _fraud_format(key: Any) -> Format:
     figure = key[1]
     if figure in ("precision", "recall"):
         return lambda v: fmt.share(v) if isinstance(v, float) and v == v else ""
-    return (lambda v: fmt.rupees(int(v))) if figure.endswith("_paise") else fmt.count
+    return by_name(figure)
 
 
 def fraud_section(a: Side, b: Side, out: Output) -> Safe:

@@ -136,6 +136,17 @@ def cell(value: Any) -> str:
     return fmt.count(value) if not isinstance(value, str) else value
 
 
+def money(value: Any) -> str:
+    """An amount in paise as rupees (a mean over runs to the nearest paisa), or text as it is."""
+    return fmt.rupees(round(value)) if not isinstance(value, str) else value
+
+
+def by_name(figure: Any) -> Callable[[Any], str]:
+    """How a figure named ``figure`` is shown: an amount in paise (its name ends ``_paise``)
+    as rupees, anything else as a count."""
+    return money if str(figure).endswith("_paise") else cell
+
+
 def signed(show: Callable[[Any], str] = cell) -> Callable[[Any], str]:
     """A difference with its sign, the magnitude shown by `show`."""
 

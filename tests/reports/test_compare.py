@@ -200,3 +200,24 @@ def test_a_bank_on_one_side_only_is_shown_not_subtracted(fixture_run, tmp_path):
     assert banks.loc[("SBI", "payments"), ["B", "difference"]].tolist() == ["", "changed"]
     assert banks.loc[("HDFC", "success"), "difference"] == "0.0"
     assert "No bank of both sides has its approved share changed." in index.read_text()
+
+
+def test_an_amount_in_paise_is_shown_in_rupees_on_the_page_and_the_terminal(fixture_run, tmp_path):
+    sides = {}
+    for side, paise in (("a", 2_596_300), ("b", 2_711_250)):
+        sides[side] = tmp_path / side
+        shutil.copytree(fixture_run.path, sides[side], ignore=shutil.ignore_patterns("report"))
+        summary = json.loads((sides[side] / "summary.json").read_text())
+        summary["largest_net_debit_paise"] = paise
+        (sides[side] / "summary.json").write_text(json.dumps(summary))
+
+    comparison = compare(sides["a"], sides["b"], tmp_path / "compare")
+    index = comparison.html
+
+    head = csv(index, "compare_headline.csv").set_index("figure")  # the file keeps paise
+    assert head.loc["largest_net_debit_paise", "difference"] == "114950"
+    assert "₹25,963.00" in index.read_text() and "+₹1,149.50" in index.read_text()
+    table = differences_table(comparison)
+    row = list(table.columns[0].cells).index("largest_net_debit_paise")
+    shown = [list(column.cells)[row] for column in table.columns[1:4]]
+    assert shown == ["₹25,963.00", "₹27,112.50", "+₹1,149.50"]
