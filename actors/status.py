@@ -78,7 +78,16 @@ class OpenRequests:
 
     def heard(self, txn_id: TxnId) -> bool:
         """The outcome of ``txn_id`` came: no more checks. False if it was not open."""
-        return self._open.pop(txn_id, None) is not None
+        open_ = self._open
+        if open_.pop(txn_id, None) is None:
+            return False
+        # the oldest pushes heard go at once, not at the next check: outcomes come about in
+        # the order sent, so the queue stays as long as what is in flight, not a check's
+        # 90 s of ids (~58 MB at 8,400 payments a second)
+        first = self._first
+        while first and first[0] not in open_:
+            first.popleft()
+        return True
 
     def clear(self) -> None:
         self._open.clear()
