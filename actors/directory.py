@@ -25,6 +25,14 @@ _T = TypeVar("_T")
 _V = TypeVar("_V")
 
 
+def numbered_row(vpa: str) -> int:
+    """The row a generated VPA names by the number ending its name (-1: none); only that
+    row's own VPA is the same string."""
+    name = vpa.rpartition("@")[0]
+    digits = name[len(name.rstrip(_DIGITS)) :]
+    return int(digits) if digits else -1
+
+
 class Roster:
     """Each user's row and app server: ``vpas`` by row, the rows from ``numbered`` on
     numbered as above, and ``cohort_of[row]`` the index of the row's server in ``servers``."""
@@ -47,11 +55,7 @@ class Roster:
         row = self._others.get(vpa)
         if row is not None:
             return row
-        name = vpa.rpartition("@")[0]
-        digits = name[len(name.rstrip(_DIGITS)) :]
-        if not digits:
-            return -1
-        row = int(digits)
+        row = numbered_row(vpa)
         vpas = self.vpas
         return row if self.numbered <= row < len(vpas) and vpas[row] == vpa else -1
 

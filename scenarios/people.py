@@ -18,6 +18,7 @@ import numpy as np
 
 from upisim.actors.accounts import account_number
 from upisim.actors.base import derive_seed
+from upisim.actors.directory import numbered_row
 from upisim.actors.errors import ScenarioError
 from upisim.actors.records import User
 from upisim.actors.types import BankCode, Vpa
@@ -164,9 +165,7 @@ def _refuse_shadows(scenario: Scenario, generated: Sequence[str], seed: int) -> 
     (a generated VPA ends its name with its row, so only that row can hold it)."""
     first = len(scenario.users)
     for i, user in enumerate(scenario.users):
-        name = user.vpa.rpartition("@")[0]
-        digits = name[len(name.rstrip("0123456789")) :]
-        row = int(digits) if digits else -1
+        row = numbered_row(user.vpa)
         if first <= row < first + len(generated) and generated[row - first] == user.vpa:
             raise ScenarioError(
                 f"users[{i}].vpa: {user.vpa!r} is also the VPA the population gives its user "
