@@ -144,7 +144,7 @@ _ROWS: tuple[tuple[str, str, str], ...] = (
     ("process s", "process_seconds", "{:,.1f}"),
     ("peak RSS MB", "peak_rss_mb", "{:,.0f}"),
     ("simulated s", "sim_seconds", "{:,.1f}"),
-    ("rate /sim s", "rate_per_s", "{:,.0f}"),
+    ("payments/simulated s", "rate_per_s", "{:,.0f}"),
     ("executor", "executor", "{}"),
     ("delivery", "delivery", "{}"),
     ("ok", "ok", "{}"),
@@ -196,7 +196,7 @@ def main(args: argparse.Namespace) -> int:
     # The report is timed on the run with the most payments: the one that can be slow.
     keep_at = None if args.no_report else max(range(len(sizes)), key=lambda i: sizes[i][1])
     console = Console()
-    title = f"upisim bench (push payments at {args.rate:,g} a simulated second" + (
+    title = "upisim bench (push payments" + (
         f", mapper {args.mapper_s:g} s)" if args.mapper_s else ")"
     )
     results = []
