@@ -152,13 +152,10 @@ class FraudMonitor(Logic):
     ) -> tuple[str, tuple[str, ...]]:
         """The threshold rules' decision; unless declined (by them, or ``counted`` False:
         by another rule) the payment counts in the payer's windows."""
-        rules = self.rules
         now = self.now
         state = self._window(payer, now)
-        high = amount >= rules.high_value
-        cap = state[_SPENT] + amount > rules.daily_cap
-        fast = len(state) - _TIMES >= rules.velocity_per_hour
-        if not (high or cap or fast):  # the common case, kept cheap
+        high, cap, fast = hits = self._hits(state, amount)
+        if True not in hits:  # the common case, kept cheap
             if counted:
                 self._count(state, amount, now)
             return ALLOW, ()
@@ -172,6 +169,16 @@ class FraudMonitor(Logic):
         if counted:
             self._count(state, amount, now)
         return FLAG, tuple(fired)
+
+    def _hits(self, state: array[int], amount: int) -> tuple[bool, bool, bool]:
+        """Whether a payment of ``amount`` by the payer whose windows are ``state`` is high
+        value, over the daily cap, or one too many this hour (the threshold rules)."""
+        rules = self.rules
+        return (
+            amount >= rules.high_value,
+            state[_SPENT] + amount > rules.daily_cap,
+            len(state) - _TIMES >= rules.velocity_per_hour,
+        )
 
     def _window(self, payer: Vpa, now: int) -> array[int]:
         """``payer``'s windows as of ``now``: a new day's spending starts at nothing, and times
@@ -220,8 +227,7 @@ class FraudMonitor(Logic):
                 self.now = at
                 self.on_ReqRiskScore(msg, sender)
             return len(run)
-        answered, rules = self._answered, self.rules
-        high_value, daily_cap, velocity = rules.high_value, rules.daily_cap, rules.velocity_per_hour
+        answered, hits = self._answered, self._hits
         for at, sender, _seq, _to, msg in run:
             self.now = at
             txn_id, amount = msg.txn_id, msg.amount
@@ -229,11 +235,8 @@ class FraudMonitor(Logic):
                 self.on_ReqRiskScore(msg, sender)
                 continue
             state = self._window(msg.payer, at)
-            if (
-                amount >= high_value
-                or state[_SPENT] + amount > daily_cap
-                or len(state) - _TIMES >= velocity
-            ):  # a rule fires: its windows are up to date, so scoring it there does the same
+            if True in hits(state, amount):
+                # a rule fires: its windows are up to date, so scoring it there does the same
                 self.on_ReqRiskScore(msg, sender)
                 continue
             self._count(state, amount, at)
