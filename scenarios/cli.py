@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, JustifyMethod
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from upisim.actors import codes
@@ -143,6 +149,8 @@ def _run(args: argparse.Namespace, scenario: Scenario, out_dir: Path, seed: int)
         TextColumn("{task.fields[sim]}"),
         TextColumn("{task.fields[done]}"),
         TimeElapsedColumn(),
+        TextColumn("left"),  # of the load: at the speed so far (the drain after it is short)
+        TimeRemainingColumn(),
         console=console,
         transient=True,
         disable=args.quiet,

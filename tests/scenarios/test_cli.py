@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from tests.reports.fake_run import write_run
+from upisim.scenarios import cli
 from upisim.scenarios.cli import main
 
 
@@ -25,6 +29,18 @@ def test_run_quickstart_writes_a_run_folder_and_exits_0(
 def test_run_with_no_scenario_runs_the_quickstart(tmp_path: Path) -> None:
     assert main(["run", "--out", str(tmp_path), "--no-report", "--quiet", "--seed", "3"]) == 0
     assert json.loads((tmp_path / "summary.json").read_text())["seed"] == 3
+
+
+def test_the_progress_bar_says_how_long_the_load_has_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = io.StringIO()
+    bar = Console(file=screen, force_terminal=True, color_system=None, width=160)
+    monkeypatch.setattr(cli, "console", bar)
+    assert main(["run", "quickstart", "--out", str(tmp_path), "--no-report"]) == 0
+    shown = screen.getvalue()
+    assert "left -:--:--" in shown  # before it knows the speed
+    assert re.search(r"t=5\.0/5 s 10 payments \d+:\d\d:\d\d left 0:00:00", shown)  # it is over
 
 
 def test_run_on_the_reference_path_gives_the_same_results(tmp_path: Path) -> None:
