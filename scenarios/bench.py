@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,18 @@ from upisim.actors.errors import UpisimError
 from upisim.scenarios.sections import DEFAULT_BANKS, MAX_RATE_PER_S, MAX_SPAN_S
 
 BENCH_RATE_PER_S = 8_400
+MAX_REPEAT = 25
+
+# figures that vary from run to run: a size run more than once shows their medians
+_MEASURED = (
+    "payments_per_second",
+    "envelopes_per_second",
+    "peak_rss_mb",
+    "wall_seconds",
+    "build_seconds",
+    "wrap_up_seconds",
+    "process_seconds",
+)
 
 
 def bench_scenario(
@@ -157,9 +170,30 @@ def _table(title: str, results: list[dict[str, Any]]) -> Table:
     table.add_column("")
     for r in results:
         table.add_column(f"{r['users']:,} x {r['payments']:,}", justify="right")
+    if "runs" in results[0]:  # the figures that vary are medians
+        table.add_row("runs (medians)", *(str(r["repeat"]) for r in results))
     for label, key, shown in _ROWS:
         table.add_row(label, *(shown.format(r[key]) for r in results))
+        if key == "payments_per_second" and "runs" in results[0]:
+            spread = (f"{min(r['each']):,.0f}–{max(r['each']):,.0f}" for r in results)
+            table.add_row("  lowest–highest", *spread)
     return table
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One size's runs as one result: the median of each measured figure, each run's own
+    payments/s (``each``) and figures (``runs``). The payments are the same every time: a
+    run is a function of its seed."""
+    if len(runs) == 1:
+        return runs[0]
+    result = dict(runs[0])
+    for key in _MEASURED:
+        result[key] = round(statistics.median(r[key] for r in runs), 3)
+    result["ok"] = all(r["ok"] for r in runs)
+    result["repeat"] = len(runs)
+    result["each"] = [r["payments_per_second"] for r in runs]
+    result["runs"] = runs
+    return result
 
 
 def _in_child(what: str, *bench_args: str) -> dict[str, Any]:
@@ -199,25 +233,38 @@ def main(args: argparse.Namespace) -> int:
     title = "upisim bench (push payments" + (
         f", mapper {args.mapper_s:g} s)" if args.mapper_s else ")"
     )
-    results = []
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise UpisimError(f"--repeat: {args.repeat} is not 1..{MAX_REPEAT}")
+    runs: list[list[dict[str, Any]]] = [[] for _ in sizes]
     with tempfile.TemporaryDirectory(prefix="upisim-bench-") as tmp:
         kept = Path(tmp) / "run"
-        for i, (users, payments) in enumerate(sizes):
-            flags = ["--one", f"{users}x{payments}"]
-            if args.direct:
-                flags.append("--direct")
-            if args.reference:
-                flags.append("--reference")
-            if args.mapper_s:
-                flags += ["--mapper-s", str(args.mapper_s)]
-            if args.rate != BENCH_RATE_PER_S:
-                flags += ["--rate", repr(args.rate)]
-            if i == keep_at:
-                flags += ["--keep", str(kept)]
-            with Console(stderr=True).status(f"bench: {users:,} users x {payments:,} payments"):
-                result = _in_child(f"{users}x{payments}", *flags)
-            results.append(result)
-            if args.json:
+        for round_ in range(args.repeat):
+            # every other round in reverse: the run straight after another is often slower
+            order = range(len(sizes)) if round_ % 2 == 0 else reversed(range(len(sizes)))
+            for i in order:
+                users, payments = sizes[i]
+                flags = ["--one", f"{users}x{payments}"]
+                if args.direct:
+                    flags.append("--direct")
+                if args.reference:
+                    flags.append("--reference")
+                if args.mapper_s:
+                    flags += ["--mapper-s", str(args.mapper_s)]
+                if args.rate != BENCH_RATE_PER_S:
+                    flags += ["--rate", repr(args.rate)]
+                if i == keep_at and round_ == 0:
+                    flags += ["--keep", str(kept)]
+                what = f"{users:,} users x {payments:,} payments"
+                if args.repeat > 1:
+                    what += f" (run {round_ + 1} of {args.repeat})"
+                with Console(stderr=True).status(f"bench: {what}"):
+                    result = _in_child(f"{users}x{payments}", *flags)
+                runs[i].append(result)
+                if args.json and args.repeat == 1:
+                    print(json.dumps(result), flush=True)
+        results = [_medians(each) for each in runs]
+        if args.json and args.repeat > 1:
+            for result in results:
                 print(json.dumps(result), flush=True)
         if not args.json:
             console.print(_table(title, results))
@@ -262,6 +309,14 @@ def add_parser(sub: Any) -> None:
         default=float(BENCH_RATE_PER_S),
         metavar="R",
         help="payments a simulated second (default: %(default)g, the national average)",
+    )
+    bench.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each size N times, in turn with the others, and show the medians "
+        "(default: %(default)s)",
     )
     bench.add_argument(
         "--no-report",

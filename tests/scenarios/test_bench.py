@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from upisim.scenarios import bench
 from upisim.scenarios.cli import main
 
 
@@ -129,3 +130,62 @@ def test_every_bench_payment_takes_all_its_hops_however_often_its_users_pay(
     assert main(["bench", "--json", "--no-report", "--sizes", "500x20000"]) == 0
     [size] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert size["ok"] is True and size["envelopes_per_payment"] > 10.8
+
+
+def test_repeat_runs_each_size_that_often_and_shows_the_medians(
+    tmp_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "--json", "--repeat", "3", "--sizes", "50x200,60x300"]) == 0
+
+    *sizes, report = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["users"] for x in sizes] == [50, 60]
+    for x in sizes:
+        assert x["repeat"] == 3 and len(x["runs"]) == 3 and x["ok"] is True
+        assert {r["payments"] for r in x["runs"]} == {x["payments"]}  # the same payments
+        each = sorted(r["payments_per_second"] for r in x["runs"])
+        assert x["each"] == [r["payments_per_second"] for r in x["runs"]]
+        assert x["payments_per_second"] == each[1]  # the median
+        assert x["peak_rss_mb"] == sorted(r["peak_rss_mb"] for r in x["runs"])[1]
+    assert report["report_payments"] == sizes[1]["payments"]  # the report is timed once
+    assert list(tmp_dir.iterdir()) == []
+
+
+def test_the_table_of_repeated_runs_shows_how_far_apart_they_were(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "--repeat", "2", "--no-report", "--sizes", "50x200"]) == 0
+
+    shown = capsys.readouterr().out
+    assert re.search(r"│ runs \(medians\) +│ +2 │", shown)
+    assert re.search(r"│   lowest–highest +│ +[\d,]+–[\d,]+ │", shown)
+
+
+@pytest.mark.parametrize("repeat", ["0", "26"])
+def test_a_repeat_out_of_range_is_refused(repeat: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--repeat", repeat]) == 2
+    assert f"--repeat: {repeat} is not 1..25" in capsys.readouterr().err
+
+
+def test_repeated_rounds_alternate_the_order_of_the_sizes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the run straight after another tends to be the slow one: no size always goes first
+    asked: list[list[str]] = []
+
+    def child(what: str, *flags: str) -> dict[str, Any]:
+        asked.append(list(flags))
+        if flags[0] == "--report-of":
+            return {"report_payments": 1, "report_seconds": 0.1, "report_peak_rss_mb": 1.0}
+        users, payments = (int(x) for x in flags[1].split("x"))
+        figures = dict.fromkeys(bench._MEASURED, float(len(asked)))
+        return {"users": users, "payments": payments, "ok": True, **figures}
+
+    monkeypatch.setattr(bench, "_in_child", child)
+    assert main(["bench", "--json", "--repeat", "3", "--sizes", "10x100,20x300,30x200"]) == 0
+
+    sizes = [flags[1] for flags in asked if flags[0] == "--one"]
+    forth = ["10x100", "20x300", "30x200"]
+    assert sizes == [*forth, *reversed(forth), *forth]
+    kept = [flags[1] for flags in asked if "--keep" in flags]
+    assert kept == ["20x300"]  # the most payments, kept once for the report
+    assert asked[-1][0] == "--report-of"
