@@ -11,17 +11,18 @@ messages as numpy columns instead of one envelope at a time:
 - the switch keeps its payments as struct-of-arrays slots and checks each answer's stage
   for a whole batch;
 - each bank runs a FIFO pool of 1,000 workers (vectorised while nobody waits, one at a
-  time otherwise), an idempotency dict of legs, and limits and balances as vectorised
-  checks, one at a time when an account repeats in the batch;
+  time otherwise), an idempotency dict of legs (forgotten when a settlement file every
+  10 s says they are over), and PIN blocks (16 bytes a user), limits and balances as
+  vectorised checks, one at a time when an account repeats in the batch;
 - the fraud monitor counts each payer's payments in the hour, repeats within a batch
   counted exactly;
 - the switch's rows are columns written to Parquet in chunks; txn ids become strings only
   there (pyarrow compute).
 
 It leaves out what upisim does besides the happy path: faults, jitter, timers as a heap,
-status checks, settlement files, notifications, events, the money and queue tables,
-reversals, deemed approval, refunds, payment methods, new-user cooling, PIN blocks,
-journals, Pykka. So its speed is a ceiling for a columnar upisim written with numpy, not
+status checks, settlement cycles' positions, notifications, events, the money and queue
+tables, reversals, deemed approval, refunds, payment methods, new-user cooling, journals,
+Pykka. So its speed is a ceiling for a columnar upisim written with numpy, not
 a forecast. Money is checked at the end: every rupee debited was credited.
 """
 
@@ -45,6 +46,7 @@ Batch = dict[str, Any]  # columns (numpy arrays) of one message type, "at", "seq
 W = 20  # ms: the bench's window (its shortest link)
 BANKS, COHORTS, WORKERS = 4, 2, 1_000
 L_PSP, L_BANK, L_FRAUD = 40, 60, 20  # one-way link latencies, ms
+SETTLE_MS = 10_000  # how often the banks hear which legs are over (upisim's default)
 RING = 1 << 18  # the switch's payment slots: more than are ever in flight
 AUTH, RISK, DEBIT, CREDIT, DONE = 1, 2, 3, 4, 5
 OPENING = 2_000_000  # paise each user starts with
@@ -62,7 +64,9 @@ class World:
         self.day_amount = np.zeros(users, np.int64)
         self.fraud_count = np.zeros(users, np.int64)
         self.fraud_hour = np.full(users, -1, np.int64)
+        self.pin = self.g.integers(-(1 << 62), 1 << 62, (users, 2))  # each user's PIN block
         self.calendar: dict[int, dict[Any, list[Batch]]] = {}
+        self.files: list[list[np.ndarray]] = [[] for _ in range(BANKS)]  # settlement files
         self.seq = 0
 
     def send(self, to: Any, kind: str, at: np.ndarray, cols: dict[str, np.ndarray]) -> None:
@@ -144,6 +148,7 @@ class Cohort:
         self.open.update(txn.tolist())
         at = now + np.sort(w.g.integers(0, W, n))
         cols = {"txn": txn, "payer": payer, "payee": payee, "amount": amount, "t0": at}
+        cols["pin_hi"], cols["pin_lo"] = w.pin[payer, 0], w.pin[payer, 1]
         w.send("switch", "ReqPay", at + L_PSP, cols)
 
     def handle(self, b: Batch) -> None:
@@ -166,7 +171,11 @@ class Switch:
     def __init__(self, world: World) -> None:
         self.w = world
         slots = ("txn", "payer", "payee", "amount", "stage", "t0", "deadline", "pbank", "ebank")
-        self.s = {c: np.zeros(RING, np.int64) for c in (*slots, "code", "t_deb")}
+        self.s = {
+            c: np.zeros(RING, np.int64) for c in (*slots, "code", "t_deb", "pin_hi", "pin_lo")
+        }
+        self.settle_at = SETTLE_MS
+        self.to_settle: list[list[np.ndarray]] = [[] for _ in range(BANKS)]  # legs over
         self.seen: set[int] = set()
         self.taken = 0
         self.active = np.zeros(RING, bool)
@@ -196,7 +205,7 @@ class Switch:
             self.seen.update(ids)
             slot = (self.taken + np.arange(len(ids))) % RING
             self.taken += len(ids)
-            for c in ("txn", "payer", "payee", "amount", "t0"):
+            for c in ("txn", "payer", "payee", "amount", "t0", "pin_hi", "pin_lo"):
                 s[c][slot] = b[c]
             s["pbank"][slot] = w.bank_of[b["payer"]]
             s["stage"][slot] = AUTH
@@ -219,6 +228,7 @@ class Switch:
             s["deadline"][slot] = at + 15_000
             debit = {"slot": slot, "txn": s["txn"][slot], "acct": s["payer"][slot]}
             debit["amount"] = s["amount"][slot]
+            debit["pin_hi"], debit["pin_lo"] = s["pin_hi"][slot], s["pin_lo"][slot]
             self._to_banks("ReqPayDebit", s["pbank"][slot], at + L_BANK, debit)
         elif kind == "RespDebit":
             ok, slot, at = self._waiting(b, DEBIT)
@@ -243,6 +253,11 @@ class Switch:
         s["code"][slot] = code
         self.active[slot] = False
         paid = slot[code == 0]
+        debits, debited_at = s["txn"][slot] * 2, s["pbank"][slot]  # every one was asked
+        credits, credited_at = s["txn"][paid] * 2 + 1, s["ebank"][paid]
+        for bank in range(BANKS):  # their legs go into their banks' next settlement files
+            self.to_settle[bank].append(debits[debited_at == bank])
+            self.to_settle[bank].append(credits[credited_at == bank])
         np.add.at(self.net, (s["pbank"][paid], s["ebank"][paid]), s["amount"][paid])
         row = {c: s[c][slot] for c in ("txn", "payer", "payee", "amount", "t0", "t_deb", "code")}
         row["t_end"] = at
@@ -260,6 +275,19 @@ class Switch:
             sel = (payee_cohort == c) & (code == 0)
             arrived = {"txn": txn[sel], "amount": amount[sel]}
             w.send(("cohort", c), "ReqTxnConfirmation", at[sel] + L_PSP, arrived)
+
+    def settle(self, now: int) -> None:
+        """Every ``SETTLE_MS``, each bank hears which of its legs are over."""
+        if now < self.settle_at:
+            return
+        self.settle_at += SETTLE_MS
+        for bank in range(BANKS):
+            over = self.to_settle[bank]
+            if over:
+                keys = np.concatenate(over)
+                self.to_settle[bank] = []
+                self.w.send(("bank", bank), "SettlementFile", np.array([now + L_BANK]), {})
+                self.w.files[bank].append(keys)
 
     def expire(self, now: int) -> None:
         """Payments past their deadline fail (none do in the bench)."""
@@ -325,6 +353,13 @@ class Bank:
 
     def handle(self, b: Batch) -> None:
         w = self.w
+        if b["kind"] == "SettlementFile":  # these legs are over: forget them
+            pop = self.legs.pop
+            for keys in w.files[self.index]:
+                for key in keys.tolist():
+                    pop(key, None)
+            w.files[self.index] = []
+            return
         at, acct, amount = b["at"], b["acct"], b["amount"]
         delay = self.pool.delays(at)
         debit = b["kind"] == "ReqPayDebit"
@@ -332,7 +367,8 @@ class Bank:
         if not self.legs.keys().isdisjoint(keys):
             raise SystemExit("a repeated leg")
         if debit:
-            code = self._debit(acct, amount)
+            pin_ok = (w.pin[acct, 0] == b["pin_hi"]) & (w.pin[acct, 1] == b["pin_lo"])
+            code = np.where(pin_ok, self._debit(acct, amount, pin_ok), 4)
             self.settlement += int(amount[code == 0].sum())
         else:
             np.add.at(w.balance, acct, amount)
@@ -342,21 +378,22 @@ class Bank:
         kind = "RespDebit" if debit else "RespCredit"
         w.send("switch", kind, at + delay + L_BANK, {"slot": b["slot"], "code": code})
 
-    def _debit(self, acct: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    def _debit(self, acct: np.ndarray, amount: np.ndarray, pin_ok: np.ndarray) -> np.ndarray:
         w = self.w
         if len(np.unique(acct)) == len(acct):  # no account twice: all at once
             within = (w.day_count[acct] < 1_000_000) & (
                 w.day_amount[acct] + amount <= 1_000_000_000
             )
-            ok = within & (w.balance[acct] >= amount)
+            ok = pin_ok & within & (w.balance[acct] >= amount)
             a, m = acct[ok], amount[ok]
             w.balance[a] -= m
             w.day_count[a] += 1
             w.day_amount[a] += m
             return np.where(ok, 0, 1)
         code = np.ones(len(acct), np.int64)  # one at a time, in order
-        for i, (a, m) in enumerate(zip(acct.tolist(), amount.tolist(), strict=True)):
-            if w.balance[a] >= m:
+        items = zip(acct.tolist(), amount.tolist(), pin_ok.tolist(), strict=True)
+        for i, (a, m, p) in enumerate(items):
+            if p and w.balance[a] >= m:
                 w.balance[a] -= m
                 w.day_count[a] += 1
                 w.day_amount[a] += m
@@ -374,7 +411,7 @@ def run(users: int, payments: int, rate: int) -> None:
     actors.update({("cohort", i): cohort for i, cohort in enumerate(cohorts)})
     start = time.perf_counter()
     started, k, envelopes = 0, 0, 0
-    while started < payments or w.calendar:
+    while started < payments or w.calendar or any(switch.to_settle):
         now = k * W
         if started < payments:
             n = min(int(w.g.poisson(rate * W / 1000)), payments - started)
@@ -397,6 +434,7 @@ def run(users: int, payments: int, rate: int) -> None:
                 handled["kind"] = kind
                 actors[to].handle(handled)
         switch.expire(now)
+        switch.settle(now)
         k += 1
     switch.flush()
     if switch.writer is not None:
