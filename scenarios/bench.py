@@ -215,6 +215,8 @@ def main(args: argparse.Namespace) -> int:
         raise UpisimError(f"--mapper-s: {args.mapper_s:g} is not 0..{MAX_SPAN_S} seconds")
     if not 0 < args.rate <= MAX_RATE_PER_S:
         raise UpisimError(f"--rate: {args.rate:g} is not above 0 and at most {MAX_RATE_PER_S:,}")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise UpisimError(f"--repeat: {args.repeat} is not 1..{MAX_REPEAT}")
     if args.one:
         users, payments = _parse_sizes(args.one, args.rate)[0]
         keep = Path(args.keep) if args.keep else None
@@ -233,8 +235,14 @@ def main(args: argparse.Namespace) -> int:
     title = "upisim bench (push payments" + (
         f", mapper {args.mapper_s:g} s)" if args.mapper_s else ")"
     )
-    if not 1 <= args.repeat <= MAX_REPEAT:
-        raise UpisimError(f"--repeat: {args.repeat} is not 1..{MAX_REPEAT}")
+    # what every size's child is told, besides its size
+    told = ["--direct"] if args.direct else []
+    if args.reference:
+        told.append("--reference")
+    if args.mapper_s:
+        told += ["--mapper-s", str(args.mapper_s)]
+    if args.rate != BENCH_RATE_PER_S:
+        told += ["--rate", repr(args.rate)]
     runs: list[list[dict[str, Any]]] = [[] for _ in sizes]
     with tempfile.TemporaryDirectory(prefix="upisim-bench-") as tmp:
         kept = Path(tmp) / "run"
@@ -243,15 +251,7 @@ def main(args: argparse.Namespace) -> int:
             order = range(len(sizes)) if round_ % 2 == 0 else reversed(range(len(sizes)))
             for i in order:
                 users, payments = sizes[i]
-                flags = ["--one", f"{users}x{payments}"]
-                if args.direct:
-                    flags.append("--direct")
-                if args.reference:
-                    flags.append("--reference")
-                if args.mapper_s:
-                    flags += ["--mapper-s", str(args.mapper_s)]
-                if args.rate != BENCH_RATE_PER_S:
-                    flags += ["--rate", repr(args.rate)]
+                flags = ["--one", f"{users}x{payments}", *told]
                 if i == keep_at and round_ == 0:
                     flags += ["--keep", str(kept)]
                 what = f"{users:,} users x {payments:,} payments"

@@ -184,7 +184,6 @@ class Switch:
         self.pending_rows = 0
         self.path = os.path.join(tempfile.mkdtemp(), "transactions.parquet")
         self.writer: pq.ParquetWriter | None = None
-        self.finished = 0
 
     def _to_banks(self, kind: str, bank: np.ndarray, at: np.ndarray, cols: dict) -> None:
         for i in range(BANKS):
@@ -263,7 +262,6 @@ class Switch:
         row["t_end"] = at
         self.rows.append(row)
         self.pending_rows += len(slot)
-        self.finished += len(slot)
         if self.pending_rows >= 65_536:
             self.flush()
         txn, amount = s["txn"][slot], s["amount"][slot]
